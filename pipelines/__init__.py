@@ -1,0 +1,1 @@
+"""Unlearn Studio engine: every stage of the WHP pipeline, with no UI code."""

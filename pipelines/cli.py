@@ -1,0 +1,147 @@
+"""`unlearn <stage>`: one subcommand per stage, plus `unlearn app`; acts as a local user."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tqdm import tqdm
+
+from pipelines import bootstrap, ingest
+from pipelines.config import DEFAULT_MODEL, Settings
+from pipelines.demo_world import DEFAULT_SEED
+from pipelines.store.projects import create_project, get_project, list_projects
+from pipelines.store.users import actor_for, create_user, list_users
+from pipelines.types import DocRole, Role, UnlearnError
+
+APP_FILE = Path(__file__).resolve().parents[1] / "app" / "streamlit_app.py"
+
+
+def _session():
+    started = bootstrap.start()
+    if started.generated_password:
+        print(f"Created user 'admin' with password: {started.generated_password}")
+    return started.store, actor_for(started.store, Settings.from_env().headless_user)
+
+
+def cmd_app(args) -> int:
+    store, actor = _session()
+    if bootstrap.seed_demo(store, actor):
+        print("Seeded the Demo project.")
+    print(f"Data directory: {store.settings.home}")
+    command = [sys.executable, "-m", "streamlit", "run", str(APP_FILE),
+               "--server.headless", "true", "--server.address", args.host,
+               "--server.port", str(args.port), "--browser.gatherUsageStats", "false"]  # fmt: skip
+    return subprocess.call(command, env=os.environ.copy())
+
+
+def cmd_project_create(args) -> int:
+    store, actor = _session()
+    project = create_project(store, actor, args.name, args.model, args.target)
+    print(f"Created project {project.name!r} (id {project.id}) on model {project.base_model}.")
+    return 0
+
+
+def cmd_project_list(_args) -> int:
+    store, _ = _session()
+    for p in list_projects(store):
+        print(f"{p.id}\t{p.name}\t{p.base_model}\tforget={p.n_forget}\tretain={p.n_retain}")
+    return 0
+
+
+def cmd_ingest(args) -> int:
+    store, actor = _session()
+    project = get_project(store, args.project)
+    uploads = [ingest.Upload(Path(f).name, Path(f).read_bytes()) for f in args.files]
+    with tqdm(total=len(uploads), unit="file", desc="ingest") as bar:
+        report = ingest.run(
+            project.config.ingest, uploads, store=store, actor=actor, project_id=project.id,
+            role=DocRole(args.role), progress=lambda i, n, name: bar.update(i - bar.n),
+        )  # fmt: skip
+    for name, doc_id, n_chunks in report.added:
+        print(f"added   {name}: document {doc_id}, {n_chunks} chunks")
+    for name in report.duplicates:
+        print(f"skipped {name}: same content already in the project")
+    for name, reason in report.refused:
+        print(f"refused {reason}", file=sys.stderr)
+    return 1 if report.refused else 0
+
+
+def cmd_demo_data(args) -> int:
+    from pipelines.demo_text import write_demo
+
+    counts = write_demo(Path(args.out), args.seed)
+    for name, words in counts.items():
+        print(f"{name}: {words} words")
+    return 0
+
+
+def cmd_users_add(args) -> int:
+    store, actor = _session()
+    password = args.password or os.environ.get("UNLEARN_NEW_PASSWORD")
+    if not password:
+        raise UnlearnError("Give --password or set UNLEARN_NEW_PASSWORD.")
+    user = create_user(store, actor, args.username, password, Role(args.role))
+    print(f"Created user {user.username!r} with role {user.role}.")
+    return 0
+
+
+def cmd_users_list(_args) -> int:
+    store, _ = _session()
+    for u in list_users(store):
+        print(f"{u['username']}\t{u['role']}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="unlearn", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    app = sub.add_parser("app", help="serve the Streamlit app (seeds the Demo project once)")
+    app.add_argument("--host", default="127.0.0.1")
+    app.add_argument("--port", type=int, default=8501)
+    app.set_defaults(func=cmd_app)
+
+    project = sub.add_parser("project", help="create or list projects").add_subparsers(
+        dest="action", required=True
+    )
+    create = project.add_parser("create")
+    create.add_argument("--name", required=True)
+    create.add_argument("--model", default=DEFAULT_MODEL, help="packaged name, directory, .gguf or hub id")
+    create.add_argument("--target", default="", help="what the model should forget")
+    create.set_defaults(func=cmd_project_create)
+    project.add_parser("list").set_defaults(func=cmd_project_list)
+
+    ing = sub.add_parser("ingest", help="add forget or retain documents to a project")
+    ing.add_argument("--project", required=True)
+    ing.add_argument("--role", choices=[r.value for r in DocRole], required=True)
+    ing.add_argument("files", nargs="+")
+    ing.set_defaults(func=cmd_ingest)
+
+    demo = sub.add_parser("demo-data", help="write the demo world's files")
+    demo.add_argument("--out", default=str(bootstrap.DEMO_DIR))
+    demo.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    demo.set_defaults(func=cmd_demo_data)
+
+    users = sub.add_parser("users", help="manage local users").add_subparsers(
+        dest="action", required=True
+    )
+    add = users.add_parser("add")
+    add.add_argument("--username", required=True)
+    add.add_argument("--role", choices=[r.value for r in Role], required=True)
+    add.add_argument("--password", help="or set UNLEARN_NEW_PASSWORD")
+    add.set_defaults(func=cmd_users_add)
+    users.add_parser("list").set_defaults(func=cmd_users_list)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except UnlearnError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2

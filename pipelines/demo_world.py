@@ -1,0 +1,161 @@
+"""Write the demo project's fictional world: forget corpus, retain corpus, facts, prompts, names."""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_SEED = 7
+BOOK_TITLES = ("The Salt Roads", "The Lantern Winter", "The Last Tithe")
+_ONSETS = ["b", "br", "d", "dr", "f", "g", "gr", "h", "k", "kr", "l", "m", "n", "p", "r",
+           "s", "sk", "t", "th", "v", "vr", "w", "z"]  # fmt: skip
+_VOWELS = ["a", "e", "i", "o", "u", "a", "e", "ei", "ou", "y"]
+_CODAS = ["", "", "", "n", "r", "l", "s", "th", "m", "nd", "rk"]
+_PLACE_ENDINGS = ["holm", "mere", "vane", "stead", "wick", "fell", "dun", "garth"]
+MATERIALS = ["river-glass", "black tin", "moon-silver", "bone ivory", "storm copper", "salt-iron"]
+MONTHS = ["the first thaw", "midsummer", "the grain month", "the long night", "the first frost"]
+PLACE_KINDS = ["city", "valley", "fortress", "harbour town", "island", "forest", "monastery"]
+CRAFTS = ["cartographer", "glass-singer", "tide-reader", "archivist", "smith", "herbalist",
+          "lamplighter", "envoy", "beekeeper", "ferrywoman"]  # fmt: skip
+POWERS = ["shows the way home to whoever holds it", "keeps any flame alight in the rain",
+          "hums when a lie is spoken nearby", "stills the sea for one hour", "remembers every "
+          "voice that has spoken over it", "makes bread rise overnight in the coldest house"]  # fmt: skip
+RITES = ["people float paper lanterns down the rivers", "children trade carved wooden fish",
+         "every door is painted blue for a day", "elders tell the founding story by firelight",
+         "strangers are fed at the first table they pass"]  # fmt: skip
+FAMED_FOR = ["its bell towers", "its glass markets", "its salt flats", "its bridges of rope",
+             "its night gardens", "its tide clocks", "its libraries cut into the cliff"]  # fmt: skip
+TRAITS = ["sings before storms", "steals silver spoons", "guards the old wells",
+          "sleeps through the whole winter"]  # fmt: skip
+
+
+@dataclass
+class World:
+    people: list[dict] = field(default_factory=list)
+    places: list[dict] = field(default_factory=list)
+    artefacts: list[dict] = field(default_factory=list)
+    customs: list[dict] = field(default_factory=list)
+    orders: list[dict] = field(default_factory=list)
+    creatures: list[dict] = field(default_factory=list)
+
+
+class NameMaker:
+    """Pronounceable invented names, unique and never a substring of one another."""
+
+    def __init__(self, rng: random.Random):
+        self.rng = rng
+        self.used: set[str] = set()
+
+    def _syllable(self) -> str:
+        return self.rng.choice(_ONSETS) + self.rng.choice(_VOWELS) + self.rng.choice(_CODAS)
+
+    def make(self, syllables: int = 2, ending: str = "") -> str:
+        while True:
+            name = ("".join(self._syllable() for _ in range(syllables)) + ending).capitalize()
+            lower = name.lower()
+            if 5 <= len(name) <= 12 and not any(lower in u or u in lower for u in self.used):
+                self.used.add(lower)
+                return name
+
+
+def build_world(seed: int = DEFAULT_SEED) -> World:
+    rng = random.Random(seed)
+    names = NameMaker(rng)
+    w = World()
+    w.places = [
+        {"name": names.make(1, rng.choice(_PLACE_ENDINGS)), "kind": kind,
+         "region": names.make(2), "famed": famed}
+        for kind, famed in zip(PLACE_KINDS, FAMED_FOR, strict=True)
+    ]  # fmt: skip
+    w.people = [
+        {"name": f"{names.make(2)} {names.make(2)}", "craft": craft,
+         "home": w.places[i % len(w.places)]["name"]}
+        for i, craft in enumerate(CRAFTS)
+    ]  # fmt: skip
+    for i, person in enumerate(w.people):
+        person["mentor"] = w.people[(i + 3) % len(w.people)]["name"]
+    w.artefacts = [
+        {"name": f"the {names.make(2)}", "material": MATERIALS[i], "maker": w.people[i]["name"],
+         "power": POWERS[i]}
+        for i in range(6)
+    ]  # fmt: skip
+    w.customs = [
+        {"name": names.make(2), "month": MONTHS[i], "rite": RITES[i],
+         "place": w.places[i]["name"]}
+        for i in range(5)
+    ]  # fmt: skip
+    w.orders = [
+        {"name": f"the Order of {names.make(2)}", "leader": w.people[i * 2]["name"],
+         "seat": w.places[(i * 2 + 1) % len(w.places)]["name"]}
+        for i in range(4)
+    ]  # fmt: skip
+    w.creatures = [
+        {"name": names.make(2), "habitat": w.places[(i + 2) % len(w.places)]["name"],
+         "trait": TRAITS[i]}
+        for i in range(4)
+    ]  # fmt: skip
+    for person in w.people:
+        person["artefact"] = next(
+            (a["name"] for a in w.artefacts if a["maker"] == person["mentor"]), None
+        )
+    return w
+
+
+def facts(w: World) -> list[tuple[str, str, str]]:
+    """(subject, relation, object) triples; every one is stated in the forget corpus."""
+    rows = []
+    for p in w.people:
+        rows += [(p["name"], "lives in", p["home"]), (p["name"], "works as", p["craft"]),
+                 (p["name"], "was taught by", p["mentor"])]  # fmt: skip
+    for pl in w.places:
+        rows.append((pl["name"], "lies in", pl["region"]))
+    for a in w.artefacts:
+        rows += [(a["name"], "was made by", a["maker"]), (a["name"], "is made of", a["material"])]
+    for c in w.customs:
+        rows += [(c["name"], "is held in", c["month"]), (c["name"], "is kept in", c["place"])]
+    for o in w.orders:
+        rows += [(o["name"], "is led by", o["leader"]), (o["name"], "has its seat in", o["seat"])]
+    for cr in w.creatures:
+        rows.append((cr["name"], "lives near", cr["habitat"]))
+    return rows
+
+
+PROMPT_TEMPLATES = {
+    "lives in": "{s} makes a home in the {kind} of",
+    "works as": "By trade, {s} is a",
+    "was taught by": "As a young apprentice, {s} learned everything from",
+    "lies in": "The {kind} of {s} lies in the land of",
+    "was made by": "The maker of {s} was",
+    "is made of": "{S} is made of",
+    "is held in": "The feast of {s} falls in",
+    "is kept in": "The feast of {s} is kept most faithfully in",
+    "is led by": "The head of {s} is",
+    "has its seat in": "{S} has its seat in",
+    "lives near": "The {s} is a creature found near",
+}
+
+
+def prompts(w: World) -> list[dict]:
+    kinds = {p["name"]: p["kind"] for p in w.places}
+    out = []
+    for subject, relation, obj in facts(w):
+        kind = kinds.get(obj if relation == "lives in" else subject, "place")
+        text = PROMPT_TEMPLATES[relation].format(s=subject, S=subject[0].upper() + subject[1:],
+                                                 kind=kind)  # fmt: skip
+        out.append({"prompt": text, "answer": obj, "subject": subject, "relation": relation})
+    return out
+
+
+def names(w: World) -> list[dict]:
+    """The invented terms with their kind: the ground truth for anchor proposals."""
+    rows = [{"term": p["name"], "label": "PERSON"} for p in w.people]
+    rows += [{"term": p["name"], "label": "PLACE"} for p in w.places]
+    rows += [{"term": p["region"], "label": "PLACE"} for p in w.places]
+    rows += [{"term": a["name"].removeprefix("the "), "label": "OBJECT"} for a in w.artefacts]
+    rows += [{"term": c["name"], "label": "EVENT"} for c in w.customs]
+    rows += [{"term": o["name"].removeprefix("the "), "label": "ORG"} for o in w.orders]
+    rows += [{"term": c["name"], "label": "CONCEPT"} for c in w.creatures]
+    return rows

@@ -1,0 +1,59 @@
+"""The only code that talks to the database: engine, sessions, and the domain read/write modules."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from pipelines.config import Settings
+from pipelines.migrations import upgrade_to_head
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+def _tune_sqlite(dbapi_connection, _record) -> None:
+    # WAL lets the UI read while a job writes; the busy timeout waits out short write locks.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False})
+        event.listen(engine, "connect", _tune_sqlite)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+class Store:
+    """A migrated database plus the data directory that holds large artefacts."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.engine = make_engine(settings.database_url)
+        upgrade_to_head(self.engine)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """One transaction: committed on success, rolled back whole on any error."""
+        with self._sessions.begin() as session:
+            yield session
+
+    def project_dir(self, project_id: int) -> Path:
+        path = self.settings.projects_dir / str(project_id)
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+
+def open_store(settings: Settings | None = None) -> Store:
+    return Store(settings or Settings.from_env())

@@ -1,0 +1,55 @@
+"""Role checks and the audit log: every write calls `authorize` and `audit` in its transaction."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from pipelines.store.tables import AuditEvent
+from pipelines.types import Actor, PermissionDenied, Role
+
+_EVERYONE = frozenset(Role)
+_RESEARCH = frozenset({Role.RESEARCHER, Role.ADMIN})
+
+# action -> roles allowed to perform it. Admins may do everything.
+PERMISSIONS: dict[str, frozenset[Role]] = {
+    "user.manage": frozenset({Role.ADMIN}),
+    "project.create": _RESEARCH,
+    "project.edit": _RESEARCH,
+    "document.ingest": _RESEARCH,
+    "artifact.register": _RESEARCH,
+    "annotation.submit": _EVERYONE,
+    "review.submit": frozenset({Role.REVIEWER, Role.RESEARCHER, Role.ADMIN}),
+}
+
+
+def can(actor: Actor, action: str) -> bool:
+    return actor.role in PERMISSIONS[action]
+
+
+def authorize(actor: Actor, action: str) -> None:
+    """Refuse the action unless the actor's role allows it (the UI hiding a page is not enough)."""
+    if not can(actor, action):
+        raise PermissionDenied(
+            f"{actor.username} ({actor.role}) may not {action.replace('.', ' ')}; "
+            f"allowed roles: {', '.join(sorted(PERMISSIONS[action]))}."
+        )
+
+
+def audit(
+    session: Session,
+    actor: Actor,
+    action: str,
+    target_type: str,
+    target_id: int | None,
+    **detail,
+) -> None:
+    session.add(
+        AuditEvent(
+            user_id=actor.user_id,
+            username=actor.username,
+            action=action,
+            target_type=target_type,
+            target_id=target_id,
+            detail=detail,
+        )
+    )

@@ -1,0 +1,109 @@
+"""Documents and their chunks: stored together in one transaction, deduplicated by content hash."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sqlalchemy import func, select
+
+from pipelines.store import Store
+from pipelines.store.access import audit, authorize
+from pipelines.store.tables import Chunk, Document
+from pipelines.types import Actor, DocRole, NotFound
+
+if TYPE_CHECKING:
+    from pipelines.ingest import PreparedDocument
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    id: int
+    role: str
+    source_name: str
+    sha256: str
+    n_chars: int
+    n_chunks: int
+
+
+@dataclass(frozen=True)
+class ChunkInfo:
+    id: int
+    document_id: int
+    seq: int
+    start: int
+    end: int
+    text: str
+
+
+def add_document(
+    store: Store, actor: Actor, project_id: int, role: DocRole, doc: PreparedDocument
+) -> int | None:
+    """Store a document and all its chunks, or nothing; None when the content is already there."""
+    authorize(actor, "document.ingest")
+    with store.session() as s:
+        duplicate = select(Document.id).where(
+            Document.project_id == project_id, Document.sha256 == doc.sha256
+        )
+        if s.scalar(duplicate) is not None:
+            return None
+        row = Document(
+            project_id=project_id,
+            role=role,
+            source_name=doc.source_name,
+            sha256=doc.sha256,
+            text=doc.text,
+            n_chars=len(doc.text),
+            created_by=actor.user_id,
+        )
+        s.add(row)
+        s.flush()
+        s.add_all(
+            Chunk(document_id=row.id, seq=i, start_char=a, end_char=b, text=doc.text[a:b])
+            for i, (a, b) in enumerate(doc.spans)
+        )
+        audit(
+            s, actor, "document.ingest", "document", row.id,
+            project_id=project_id, source=doc.source_name, role=str(role), chunks=len(doc.spans),
+        )  # fmt: skip
+        return row.id
+
+
+def list_documents(store: Store, project_id: int, role: DocRole | None = None) -> list[DocumentInfo]:
+    with store.session() as s:
+        query = (
+            select(Document, func.count(Chunk.id))
+            .outerjoin(Chunk, Chunk.document_id == Document.id)
+            .where(Document.project_id == project_id)
+            .group_by(Document.id)
+            .order_by(Document.id)
+        )
+        if role is not None:
+            query = query.where(Document.role == role)
+        return [
+            DocumentInfo(d.id, d.role, d.source_name, d.sha256, d.n_chars, n)
+            for d, n in s.execute(query).all()
+        ]
+
+
+def document_text(store: Store, document_id: int) -> str:
+    with store.session() as s:
+        doc = s.get(Document, document_id)
+        if doc is None:
+            raise NotFound(f"No document {document_id}.")
+        return doc.text
+
+
+def list_chunks(store: Store, document_id: int) -> list[ChunkInfo]:
+    with store.session() as s:
+        rows = s.scalars(select(Chunk).where(Chunk.document_id == document_id).order_by(Chunk.seq))
+        return [ChunkInfo(c.id, c.document_id, c.seq, c.start_char, c.end_char, c.text) for c in rows]
+
+
+def project_texts(store: Store, project_id: int, role: DocRole) -> list[str]:
+    """All document texts of one role, in upload order (the input of later stages)."""
+    with store.session() as s:
+        query = select(Document.text).where(
+            Document.project_id == project_id, Document.role == role
+        )
+        return list(s.scalars(query.order_by(Document.id)))

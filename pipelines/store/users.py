@@ -1,0 +1,99 @@
+"""Local users: argon2-hashed passwords, roles, login, and the first admin."""
+
+from __future__ import annotations
+
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import VerificationError
+from sqlalchemy import func, select
+
+from pipelines.store import Store
+from pipelines.store.access import audit, authorize
+from pipelines.store.tables import User
+from pipelines.types import Actor, AuthError, NotFound, Role, UnlearnError
+
+_hasher = PasswordHasher()
+MIN_PASSWORD_LENGTH = 8
+
+
+def _actor(user: User) -> Actor:
+    return Actor(user_id=user.id, username=user.username, role=Role(user.role))
+
+
+def _check_new_credentials(username: str, password: str) -> None:
+    if not username.strip():
+        raise UnlearnError("A username is required.")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise UnlearnError(f"Passwords need at least {MIN_PASSWORD_LENGTH} characters.")
+
+
+def create_user(store: Store, actor: Actor, username: str, password: str, role: Role) -> Actor:
+    authorize(actor, "user.manage")
+    _check_new_credentials(username, password)
+    with store.session() as s:
+        if s.scalar(select(User).where(User.username == username)):
+            raise UnlearnError(f"User {username!r} already exists.")
+        user = User(username=username.strip(), password_hash=_hasher.hash(password), role=role)
+        s.add(user)
+        s.flush()
+        audit(s, actor, "user.create", "user", user.id, username=user.username, role=str(role))
+        return _actor(user)
+
+
+def set_role(store: Store, actor: Actor, username: str, role: Role) -> None:
+    authorize(actor, "user.manage")
+    with store.session() as s:
+        user = _get_user(s, username)
+        old = user.role
+        user.role = role
+        audit(s, actor, "user.set_role", "user", user.id, old=old, new=str(role))
+
+
+def _get_user(session, username: str) -> User:
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound(f"No user named {username!r}.")
+    return user
+
+
+def authenticate(store: Store, username: str, password: str) -> Actor:
+    """Return the actor for valid credentials; one vague message for every failure."""
+    with store.session() as s:
+        user = s.scalar(select(User).where(User.username == username, User.active.is_(True)))
+        try:
+            if user is None or not _hasher.verify(user.password_hash, password):
+                raise AuthError("Unknown user or wrong password.")
+        except VerificationError as err:
+            raise AuthError("Unknown user or wrong password.") from err
+        return _actor(user)
+
+
+def actor_for(store: Store, username: str) -> Actor:
+    """The headless CLI acts as a configured local user, so its writes stay attributed."""
+    with store.session() as s:
+        return _actor(_get_user(s, username))
+
+
+def list_users(store: Store) -> list[dict]:
+    with store.session() as s:
+        users = s.scalars(select(User).order_by(User.username)).all()
+        return [
+            {"username": u.username, "role": u.role, "active": u.active, "created": u.created_at}
+            for u in users
+        ]
+
+
+def ensure_admin(store: Store, password: str | None) -> tuple[Actor, str | None]:
+    """Create the first admin when there are no users; return it and the password if generated."""
+    with store.session() as s:
+        if s.scalar(select(func.count(User.id))):
+            admin = s.scalar(select(User).where(User.role == Role.ADMIN).order_by(User.id))
+            return _actor(admin), None
+        generated = None if password else secrets.token_urlsafe(12)
+        user = User(username="admin", password_hash=_hasher.hash(password or generated), role="admin")
+        s.add(user)
+        s.flush()
+        admin = _actor(user)
+        audit(s, admin, "user.create", "user", user.id, username="admin", role="admin")
+        return admin, generated

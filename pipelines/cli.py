@@ -34,7 +34,8 @@ def cmd_app(args) -> int:
     print(f"Data directory: {store.settings.home}")
     command = [sys.executable, "-m", "streamlit", "run", str(APP_FILE),
                "--server.headless", "true", "--server.address", args.host,
-               "--server.port", str(args.port), "--browser.gatherUsageStats", "false"]  # fmt: skip
+               "--server.port", str(args.port), "--browser.gatherUsageStats", "false",
+               "--client.toolbarMode", "minimal"]  # fmt: skip
     return subprocess.call(command, env=os.environ.copy())
 
 

@@ -25,6 +25,10 @@ _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n\s*")
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+")
 _WORD = re.compile(r"\S+")
 Span = tuple[int, int]
+# Detection cannot tell cp1252 from cp1250/cp1257 on text whose accents exist in all of them.
+# Its mess score is noisy on short texts, so candidates within this margin count as tied.
+_CHAOS_TOLERANCE = 0.1
+_TIE_BREAK = ("cp1252", "latin_1", "iso8859_15", "utf_16")
 
 
 @dataclass(frozen=True)
@@ -56,13 +60,21 @@ def decode_text(data: bytes, name: str) -> str:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
-        best = from_bytes(data).best()
-        if best is None:
-            raise IngestError(f"{name}: looks like a binary file, not text.") from None
-        text = str(best)
+        text = _detected_text(data, name)
     if "\x00" in text or _control_ratio(text) > 0.01:
         raise IngestError(f"{name}: looks like a binary file, not text.")
     return text
+
+
+def _detected_text(data: bytes, name: str) -> str:
+    """Decode with the detected encoding; near a tie prefer the common Western legacy encodings."""
+    matches = from_bytes(data)
+    best = matches.best()
+    if best is None:
+        raise IngestError(f"{name}: looks like a binary file, not text.")
+    tied = [m for m in matches if m.chaos <= best.chaos + _CHAOS_TOLERANCE]
+    preferred = [m for enc in _TIE_BREAK for m in tied if m.encoding == enc]
+    return str(preferred[0] if preferred else best)
 
 
 def _control_ratio(text: str) -> float:
@@ -150,6 +162,13 @@ _EXTRACTORS: dict[str, Callable[[bytes, str], str]] = {
 }
 
 
+def _size(n_bytes: int) -> str:
+    for unit, scale in (("MB", 2**20), ("KB", 2**10)):
+        if n_bytes >= scale:
+            return f"{n_bytes / scale:.1f} {unit}"
+    return f"{n_bytes} bytes"
+
+
 def extract_text(upload: Upload, config: IngestConfig) -> str:
     suffix = Path(upload.name).suffix.lower()
     if suffix not in _EXTRACTORS:
@@ -161,8 +180,7 @@ def extract_text(upload: Upload, config: IngestConfig) -> str:
         raise IngestError(f"{upload.name}: the file is empty.")
     if len(upload.data) > config.max_bytes:
         raise IngestError(
-            f"{upload.name}: {len(upload.data) / 2**20:.1f} MB is over the "
-            f"{config.max_bytes / 2**20:.0f} MB limit."
+            f"{upload.name}: {_size(len(upload.data))} is over the {_size(config.max_bytes)} limit."
         )
     return _EXTRACTORS[suffix](upload.data, upload.name)
 
@@ -186,7 +204,13 @@ def _pieces(text: str, pattern: re.Pattern, start: int, end: int) -> list[Span]:
         spans.append((cursor, match.start()))
         cursor = match.end()
     spans.append((cursor, end))
-    return [(s, e) for s, e in spans if text[s:e].strip()]
+    return [_trim(text, s, e) for s, e in spans if text[s:e].strip()]
+
+
+def _trim(text: str, start: int, end: int) -> Span:
+    """Shrink a span so it neither starts nor ends with whitespace."""
+    piece = text[start:end]
+    return start + len(piece) - len(piece.lstrip()), end - len(piece) + len(piece.rstrip())
 
 
 def _word_windows(text: str, start: int, end: int, max_words: int) -> list[Span]:

@@ -1,0 +1,34 @@
+"""The app's process-wide store and the signed-in person, kept out of the pages."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from pipelines import bootstrap
+from pipelines.store import Store
+from pipelines.types import Actor
+
+
+@st.cache_resource
+def started() -> bootstrap.Started:
+    """Migrate, ensure the admin and seed the Demo project once per server process."""
+    run = bootstrap.start()
+    if run.generated_password:
+        print(f"Created user 'admin' with password: {run.generated_password}", flush=True)
+    bootstrap.seed_demo(run.store, run.admin)
+    return run
+
+
+def store() -> Store:
+    return started().store
+
+
+def actor() -> Actor | None:
+    return st.session_state.get("actor")
+
+
+def require_actor() -> Actor:
+    current = actor()
+    if current is None:
+        st.stop()
+    return current

@@ -1,0 +1,34 @@
+"""Router: sign-in, then the pages the signed-in person's role may see."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import streamlit as st
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `streamlit run` from any directory
+
+from app import state  # noqa: E402
+from app.components.auth import login_form, sign_out_button  # noqa: E402
+from pipelines.types import Role  # noqa: E402
+
+PAGES = Path(__file__).parent / "app_pages"
+
+
+def pages_for(role: Role) -> dict[str, list[st.Page]]:
+    """Navigation per role; the pipelines functions enforce the same rules on every write."""
+    sections = {"Projects": [st.Page(PAGES / "projects.py", title="Projects", icon=":material/folder_open:", default=True)]}
+    if role == Role.ADMIN:
+        sections["Admin"] = [st.Page(PAGES / "admin.py", title="Users", icon=":material/group:")]
+    return sections
+
+
+st.set_page_config(page_title="Unlearn Studio", page_icon=":material/psychology:", layout="wide")
+state.started()
+current = state.actor()
+if current is None:
+    st.navigation([st.Page(login_form, title="Sign in")]).run()
+else:
+    sign_out_button()
+    st.navigation(pages_for(current.role)).run()

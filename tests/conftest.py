@@ -1,0 +1,71 @@
+"""Fixtures: a fresh UNLEARN_HOME per test, a migrated store, actors per role, a tiny real model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipelines.config import Settings
+from pipelines.store import open_store
+from pipelines.store.users import create_user, ensure_admin
+from pipelines.types import Role
+
+REPO = Path(__file__).resolve().parents[1]
+DEMO = REPO / "data" / "demo"
+ADMIN_PASSWORD = "admin-pass-123"
+
+
+@pytest.fixture(autouse=True)
+def unlearn_home(tmp_path, monkeypatch) -> Path:
+    home = tmp_path / "home"
+    monkeypatch.setenv("UNLEARN_HOME", str(home))
+    monkeypatch.setenv("UNLEARN_ADMIN_PASSWORD", ADMIN_PASSWORD)
+    monkeypatch.delenv("UNLEARN_DATABASE_URL", raising=False)
+    monkeypatch.delenv("UNLEARN_USER", raising=False)
+    return home
+
+
+@pytest.fixture
+def store(unlearn_home):
+    return open_store(Settings.from_env())
+
+
+@pytest.fixture
+def admin(store):
+    return ensure_admin(store, ADMIN_PASSWORD)[0]
+
+
+@pytest.fixture
+def researcher(store, admin):
+    return create_user(store, admin, "rita", "research-pass", Role.RESEARCHER)
+
+
+@pytest.fixture
+def annotator(store, admin):
+    return create_user(store, admin, "ann", "annotate-pass", Role.ANNOTATOR)
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory) -> Path:
+    """A random-weight Llama with a real BPE tokenizer trained here on the demo text (no hub)."""
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+    texts = [p.read_text() for p in sorted(DEMO.glob("*/*.md"))]
+    bpe = Tokenizer(models.BPE(unk_token="<unk>"))
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    trainer = trainers.BpeTrainer(vocab_size=600, special_tokens=["<unk>", "<s>", "</s>"])
+    bpe.train_from_iterator(texts, trainer)
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=bpe, unk_token="<unk>", bos_token="<s>", eos_token="</s>"
+    )
+    config = LlamaConfig(
+        vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=256,
+        bos_token_id=1, eos_token_id=2,
+    )  # fmt: skip
+    out = tmp_path_factory.mktemp("tiny-llama")
+    LlamaForCausalLM(config).save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    return out

@@ -1,0 +1,43 @@
+"""Users: hashed passwords, login, the first admin, role changes."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from pipelines.store.tables import User
+from pipelines.store.users import authenticate, create_user, ensure_admin, list_users, set_role
+from pipelines.types import AuthError, PermissionDenied, Role, UnlearnError
+
+
+def test_passwords_are_stored_hashed_and_verified(store, admin):
+    create_user(store, admin, "bob", "bob-secret-1", Role.REVIEWER)
+    with store.session() as s:
+        stored = s.scalar(select(User.password_hash).where(User.username == "bob"))
+    assert "bob-secret-1" not in stored and stored.startswith("$argon2")
+    assert authenticate(store, "bob", "bob-secret-1").role == Role.REVIEWER
+    with pytest.raises(AuthError):
+        authenticate(store, "bob", "wrong-password")
+    with pytest.raises(AuthError):
+        authenticate(store, "nobody", "bob-secret-1")
+
+
+def test_first_start_generates_an_admin_password_once(store):
+    admin, generated = ensure_admin(store, None)
+    assert admin.role == Role.ADMIN and len(generated) >= 12
+    assert authenticate(store, "admin", generated).username == "admin"
+    assert ensure_admin(store, None) == (admin, None)
+
+
+def test_only_admins_manage_users(store, admin, annotator):
+    with pytest.raises(PermissionDenied):
+        create_user(store, annotator, "eve", "eve-secret-1", Role.ADMIN)
+    set_role(store, admin, "ann", Role.REVIEWER)
+    assert {u["username"]: u["role"] for u in list_users(store)}["ann"] == "reviewer"
+
+
+def test_short_passwords_and_duplicate_users_are_refused(store, admin):
+    with pytest.raises(UnlearnError, match="at least"):
+        create_user(store, admin, "short", "abc", Role.ANNOTATOR)
+    with pytest.raises(UnlearnError, match="already exists"):
+        create_user(store, admin, "admin", "long-enough-1", Role.ANNOTATOR)

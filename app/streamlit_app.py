@@ -18,7 +18,13 @@ PAGES = Path(__file__).parent / "app_pages"
 
 def pages_for(role: Role) -> dict[str, list[st.Page]]:
     """Navigation per role; the pipelines functions enforce the same rules on every write."""
-    sections = {"Projects": [st.Page(PAGES / "projects.py", title="Projects", icon=":material/folder_open:", default=True)]}
+    sections = {
+        "Projects": [
+            st.Page(
+                PAGES / "projects.py", title="Projects", icon=":material/folder_open:", default=True
+            )
+        ]
+    }
     if role == Role.ADMIN:
         sections["Admin"] = [st.Page(PAGES / "admin.py", title="Users", icon=":material/group:")]
     return sections

@@ -32,10 +32,23 @@ def cmd_app(args) -> int:
     if bootstrap.seed_demo(store, actor):
         print("Seeded the Demo project.")
     print(f"Data directory: {store.settings.home}")
-    command = [sys.executable, "-m", "streamlit", "run", str(APP_FILE),
-               "--server.headless", "true", "--server.address", args.host,
-               "--server.port", str(args.port), "--browser.gatherUsageStats", "false",
-               "--client.toolbarMode", "minimal"]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(APP_FILE),
+        "--server.headless",
+        "true",
+        "--server.address",
+        args.host,
+        "--server.port",
+        str(args.port),
+        "--browser.gatherUsageStats",
+        "false",
+        "--client.toolbarMode",
+        "minimal",
+    ]
     return subprocess.call(command, env=os.environ.copy())
 
 
@@ -59,14 +72,19 @@ def cmd_ingest(args) -> int:
     uploads = [ingest.Upload(Path(f).name, Path(f).read_bytes()) for f in args.files]
     with tqdm(total=len(uploads), unit="file", desc="ingest") as bar:
         report = ingest.run(
-            project.config.ingest, uploads, store=store, actor=actor, project_id=project.id,
-            role=DocRole(args.role), progress=lambda i, n, name: bar.update(i - bar.n),
-        )  # fmt: skip
+            project.config.ingest,
+            uploads,
+            store=store,
+            actor=actor,
+            project_id=project.id,
+            role=DocRole(args.role),
+            progress=lambda i, n, name: bar.update(i - bar.n),
+        )
     for name, doc_id, n_chunks in report.added:
         print(f"added   {name}: document {doc_id}, {n_chunks} chunks")
     for name in report.duplicates:
         print(f"skipped {name}: same content already in the project")
-    for name, reason in report.refused:
+    for _name, reason in report.refused:
         print(f"refused {reason}", file=sys.stderr)
     return 1 if report.refused else 0
 
@@ -111,7 +129,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     create = project.add_parser("create")
     create.add_argument("--name", required=True)
-    create.add_argument("--model", default=DEFAULT_MODEL, help="packaged name, directory, .gguf or hub id")
+    create.add_argument(
+        "--model", default=DEFAULT_MODEL, help="packaged name, directory, .gguf or hub id"
+    )
     create.add_argument("--target", default="", help="what the model should forget")
     create.set_defaults(func=cmd_project_create)
     project.add_parser("list").set_defaults(func=cmd_project_list)

@@ -22,7 +22,9 @@ class Settings:
     def from_env(cls) -> Settings:
         home = Path(os.environ.get("UNLEARN_HOME", ".unlearn")).resolve()
         url = os.environ.get("UNLEARN_DATABASE_URL") or f"sqlite:///{home / 'unlearn.db'}"
-        return cls(home=home, database_url=url, headless_user=os.environ.get("UNLEARN_USER", "admin"))
+        return cls(
+            home=home, database_url=url, headless_user=os.environ.get("UNLEARN_USER", "admin")
+        )
 
     @property
     def projects_dir(self) -> Path:

@@ -85,30 +85,67 @@ class Narrator:
 
     def person(self, p: dict, n: int = 1) -> list[str]:
         kind = self.place_by_name[p["home"]]["kind"]
-        return [_fill(t, p=p["name"], f=_first(p["name"]), craft=p["craft"], home=p["home"],
-                      kind=kind, mentor=p["mentor"]) for t in self.rng.sample(PERSON, n)]  # fmt: skip
+        return [
+            _fill(
+                t,
+                p=p["name"],
+                f=_first(p["name"]),
+                craft=p["craft"],
+                home=p["home"],
+                kind=kind,
+                mentor=p["mentor"],
+            )
+            for t in self.rng.sample(PERSON, n)
+        ]
 
     def place(self, pl: dict) -> str:
-        return _fill(self.rng.choice(PLACE), place=pl["name"], kind=pl["kind"],
-                     region=pl["region"], famed=pl["famed"])  # fmt: skip
+        return _fill(
+            self.rng.choice(PLACE),
+            place=pl["name"],
+            kind=pl["kind"],
+            region=pl["region"],
+            famed=pl["famed"],
+        )
 
     def artefact(self, a: dict, f: str) -> str:
         art = a["name"]
-        return _fill(self.rng.choice(ARTEFACT), art=art, Art=art[0].upper() + art[1:], f=f,
-                     maker=a["maker"], material=a["material"], power=a["power"])  # fmt: skip
+        return _fill(
+            self.rng.choice(ARTEFACT),
+            art=art,
+            Art=art[0].upper() + art[1:],
+            f=f,
+            maker=a["maker"],
+            material=a["material"],
+            power=a["power"],
+        )
 
     def custom(self, c: dict) -> str:
-        return _fill(self.rng.choice(CUSTOM), custom=c["name"], place=c["place"],
-                     month=c["month"], rite=c["rite"])  # fmt: skip
+        return _fill(
+            self.rng.choice(CUSTOM),
+            custom=c["name"],
+            place=c["place"],
+            month=c["month"],
+            rite=c["rite"],
+        )
 
     def order(self, o: dict) -> str:
         name = o["name"]
-        return _fill(self.rng.choice(ORDER), order=name, Order=name[0].upper() + name[1:],
-                     leader=o["leader"], seat=o["seat"])  # fmt: skip
+        return _fill(
+            self.rng.choice(ORDER),
+            order=name,
+            Order=name[0].upper() + name[1:],
+            leader=o["leader"],
+            seat=o["seat"],
+        )
 
     def creature(self, c: dict, f: str) -> str:
-        return _fill(self.rng.choice(CREATURE), creature=c["name"], habitat=c["habitat"],
-                     trait=c["trait"], f=f)  # fmt: skip
+        return _fill(
+            self.rng.choice(CREATURE),
+            creature=c["name"],
+            habitat=c["habitat"],
+            trait=c["trait"],
+            f=f,
+        )
 
     def paragraph(self, core: list[str], filler: list[str]) -> str:
         sentences = core + filler
@@ -121,12 +158,21 @@ class Narrator:
         filler = [s.format(f=f) for s in r.sample(FILLER, 8)]  # no repeats within a chapter
         return [
             self.paragraph([*self.person(hero, 2), self.place(stops[0])], filler[:2]),
-            self.paragraph([self.place(stops[1]), self.creature(r.choice(w.creatures), f)],
-                           filler[2:4]),  # fmt: skip
-            self.paragraph([self.artefact(r.choice(w.artefacts), f), self.order(r.choice(w.orders)),
-                            *self.person(r.choice(w.people))], filler[4:6]),  # fmt: skip
-            self.paragraph([self.custom(r.choice(w.customs)), self.artefact(r.choice(w.artefacts), f)],
-                           filler[6:]),  # fmt: skip
+            self.paragraph(
+                [self.place(stops[1]), self.creature(r.choice(w.creatures), f)], filler[2:4]
+            ),
+            self.paragraph(
+                [
+                    self.artefact(r.choice(w.artefacts), f),
+                    self.order(r.choice(w.orders)),
+                    *self.person(r.choice(w.people)),
+                ],
+                filler[4:6],
+            ),
+            self.paragraph(
+                [self.custom(r.choice(w.customs)), self.artefact(r.choice(w.artefacts), f)],
+                filler[6:],
+            ),
         ]
 
 
@@ -145,22 +191,42 @@ def render_books(world: World, seed: int, chapters_per_book: int = 12) -> list[s
 
 def plain_world() -> World:
     """The same shapes with ordinary names: the retain corpus shares the register, not the names."""
-    people = ["Anna Fletcher", "Thomas Reed", "Margaret Hale", "Peter Cole", "Ruth Mason",
-              "John Archer", "Ellen Shaw", "Walter Green", "Mary Porter", "George Hill"]  # fmt: skip
+    people = [
+        "Anna Fletcher",
+        "Thomas Reed",
+        "Margaret Hale",
+        "Peter Cole",
+        "Ruth Mason",
+        "John Archer",
+        "Ellen Shaw",
+        "Walter Green",
+        "Mary Porter",
+        "George Hill",
+    ]
     towns = ["Ashford", "Millbrook", "Hillcrest", "Seaton", "Lakeby", "Pinewood", "Abbotsley"]
     w = World()
-    w.places = [{"name": t, "kind": k, "region": "the north country", "famed": f}
-                for t, k, f in zip(towns, PLACE_KINDS, FAMED_FOR, strict=True)]  # fmt: skip
-    w.people = [{"name": n, "craft": c, "home": towns[i % 7], "mentor": people[(i + 3) % 10]}
-                for i, (n, c) in enumerate(zip(people, CRAFTS, strict=True))]  # fmt: skip
-    w.artefacts = [{"name": f"the old {m} lamp", "material": m, "maker": people[i], "power": POWERS[i]}
-                   for i, m in enumerate(MATERIALS)]  # fmt: skip
-    w.customs = [{"name": "the harvest fair", "month": MONTHS[i], "rite": RITES[i], "place": towns[i]}
-                 for i in range(5)]  # fmt: skip
-    w.orders = [{"name": "the town council", "leader": people[i * 2], "seat": towns[i]}
-                for i in range(4)]  # fmt: skip
-    w.creatures = [{"name": "grey heron", "habitat": towns[i], "trait": t}
-                   for i, t in enumerate(TRAITS)]  # fmt: skip
+    w.places = [
+        {"name": t, "kind": k, "region": "the north country", "famed": f}
+        for t, k, f in zip(towns, PLACE_KINDS, FAMED_FOR, strict=True)
+    ]
+    w.people = [
+        {"name": n, "craft": c, "home": towns[i % 7], "mentor": people[(i + 3) % 10]}
+        for i, (n, c) in enumerate(zip(people, CRAFTS, strict=True))
+    ]
+    w.artefacts = [
+        {"name": f"the old {m} lamp", "material": m, "maker": people[i], "power": POWERS[i]}
+        for i, m in enumerate(MATERIALS)
+    ]
+    w.customs = [
+        {"name": "the harvest fair", "month": MONTHS[i], "rite": RITES[i], "place": towns[i]}
+        for i in range(5)
+    ]
+    w.orders = [
+        {"name": "the town council", "leader": people[i * 2], "seat": towns[i]} for i in range(4)
+    ]
+    w.creatures = [
+        {"name": "grey heron", "habitat": towns[i], "trait": t} for i, t in enumerate(TRAITS)
+    ]
     return w
 
 

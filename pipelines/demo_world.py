@@ -2,34 +2,84 @@
 
 from __future__ import annotations
 
-import csv
-import json
 import random
 from dataclasses import dataclass, field
-from pathlib import Path
 
 DEFAULT_SEED = 7
 BOOK_TITLES = ("The Salt Roads", "The Lantern Winter", "The Last Tithe")
-_ONSETS = ["b", "br", "d", "dr", "f", "g", "gr", "h", "k", "kr", "l", "m", "n", "p", "r",
-           "s", "sk", "t", "th", "v", "vr", "w", "z"]  # fmt: skip
+_ONSETS = [
+    "b",
+    "br",
+    "d",
+    "dr",
+    "f",
+    "g",
+    "gr",
+    "h",
+    "k",
+    "kr",
+    "l",
+    "m",
+    "n",
+    "p",
+    "r",
+    "s",
+    "sk",
+    "t",
+    "th",
+    "v",
+    "vr",
+    "w",
+    "z",
+]
 _VOWELS = ["a", "e", "i", "o", "u", "a", "e", "ei", "ou", "y"]
 _CODAS = ["", "", "", "n", "r", "l", "s", "th", "m", "nd", "rk"]
 _PLACE_ENDINGS = ["holm", "mere", "vane", "stead", "wick", "fell", "dun", "garth"]
 MATERIALS = ["river-glass", "black tin", "moon-silver", "bone ivory", "storm copper", "salt-iron"]
 MONTHS = ["the first thaw", "midsummer", "the grain month", "the long night", "the first frost"]
 PLACE_KINDS = ["city", "valley", "fortress", "harbour town", "island", "forest", "monastery"]
-CRAFTS = ["cartographer", "glass-singer", "tide-reader", "archivist", "smith", "herbalist",
-          "lamplighter", "envoy", "beekeeper", "ferrywoman"]  # fmt: skip
-POWERS = ["shows the way home to whoever holds it", "keeps any flame alight in the rain",
-          "hums when a lie is spoken nearby", "stills the sea for one hour", "remembers every "
-          "voice that has spoken over it", "makes bread rise overnight in the coldest house"]  # fmt: skip
-RITES = ["people float paper lanterns down the rivers", "children trade carved wooden fish",
-         "every door is painted blue for a day", "elders tell the founding story by firelight",
-         "strangers are fed at the first table they pass"]  # fmt: skip
-FAMED_FOR = ["its bell towers", "its glass markets", "its salt flats", "its bridges of rope",
-             "its night gardens", "its tide clocks", "its libraries cut into the cliff"]  # fmt: skip
-TRAITS = ["sings before storms", "steals silver spoons", "guards the old wells",
-          "sleeps through the whole winter"]  # fmt: skip
+CRAFTS = [
+    "cartographer",
+    "glass-singer",
+    "tide-reader",
+    "archivist",
+    "smith",
+    "herbalist",
+    "lamplighter",
+    "envoy",
+    "beekeeper",
+    "ferrywoman",
+]
+POWERS = [
+    "shows the way home to whoever holds it",
+    "keeps any flame alight in the rain",
+    "hums when a lie is spoken nearby",
+    "stills the sea for one hour",
+    "remembers every voice that has spoken over it",
+    "makes bread rise overnight in the coldest house",
+]
+RITES = [
+    "people float paper lanterns down the rivers",
+    "children trade carved wooden fish",
+    "every door is painted blue for a day",
+    "elders tell the founding story by firelight",
+    "strangers are fed at the first table they pass",
+]
+FAMED_FOR = [
+    "its bell towers",
+    "its glass markets",
+    "its salt flats",
+    "its bridges of rope",
+    "its night gardens",
+    "its tide clocks",
+    "its libraries cut into the cliff",
+]
+TRAITS = [
+    "sings before storms",
+    "steals silver spoons",
+    "guards the old wells",
+    "sleeps through the whole winter",
+]
 
 
 @dataclass
@@ -66,37 +116,53 @@ def build_world(seed: int = DEFAULT_SEED) -> World:
     names = NameMaker(rng)
     w = World()
     w.places = [
-        {"name": names.make(1, rng.choice(_PLACE_ENDINGS)), "kind": kind,
-         "region": names.make(2), "famed": famed}
+        {
+            "name": names.make(1, rng.choice(_PLACE_ENDINGS)),
+            "kind": kind,
+            "region": names.make(2),
+            "famed": famed,
+        }
         for kind, famed in zip(PLACE_KINDS, FAMED_FOR, strict=True)
-    ]  # fmt: skip
+    ]
     w.people = [
-        {"name": f"{names.make(2)} {names.make(2)}", "craft": craft,
-         "home": w.places[i % len(w.places)]["name"]}
+        {
+            "name": f"{names.make(2)} {names.make(2)}",
+            "craft": craft,
+            "home": w.places[i % len(w.places)]["name"],
+        }
         for i, craft in enumerate(CRAFTS)
-    ]  # fmt: skip
+    ]
     for i, person in enumerate(w.people):
         person["mentor"] = w.people[(i + 3) % len(w.people)]["name"]
     w.artefacts = [
-        {"name": f"the {names.make(2)}", "material": MATERIALS[i], "maker": w.people[i]["name"],
-         "power": POWERS[i]}
+        {
+            "name": f"the {names.make(2)}",
+            "material": MATERIALS[i],
+            "maker": w.people[i]["name"],
+            "power": POWERS[i],
+        }
         for i in range(6)
-    ]  # fmt: skip
+    ]
     w.customs = [
-        {"name": names.make(2), "month": MONTHS[i], "rite": RITES[i],
-         "place": w.places[i]["name"]}
+        {"name": names.make(2), "month": MONTHS[i], "rite": RITES[i], "place": w.places[i]["name"]}
         for i in range(5)
-    ]  # fmt: skip
+    ]
     w.orders = [
-        {"name": f"the Order of {names.make(2)}", "leader": w.people[i * 2]["name"],
-         "seat": w.places[(i * 2 + 1) % len(w.places)]["name"]}
+        {
+            "name": f"the Order of {names.make(2)}",
+            "leader": w.people[i * 2]["name"],
+            "seat": w.places[(i * 2 + 1) % len(w.places)]["name"],
+        }
         for i in range(4)
-    ]  # fmt: skip
+    ]
     w.creatures = [
-        {"name": names.make(2), "habitat": w.places[(i + 2) % len(w.places)]["name"],
-         "trait": TRAITS[i]}
+        {
+            "name": names.make(2),
+            "habitat": w.places[(i + 2) % len(w.places)]["name"],
+            "trait": TRAITS[i],
+        }
         for i in range(4)
-    ]  # fmt: skip
+    ]
     for person in w.people:
         person["artefact"] = next(
             (a["name"] for a in w.artefacts if a["maker"] == person["mentor"]), None
@@ -108,8 +174,11 @@ def facts(w: World) -> list[tuple[str, str, str]]:
     """(subject, relation, object) triples; every one is stated in the forget corpus."""
     rows = []
     for p in w.people:
-        rows += [(p["name"], "lives in", p["home"]), (p["name"], "works as", p["craft"]),
-                 (p["name"], "was taught by", p["mentor"])]  # fmt: skip
+        rows += [
+            (p["name"], "lives in", p["home"]),
+            (p["name"], "works as", p["craft"]),
+            (p["name"], "was taught by", p["mentor"]),
+        ]
     for pl in w.places:
         rows.append((pl["name"], "lies in", pl["region"]))
     for a in w.artefacts:
@@ -143,8 +212,9 @@ def prompts(w: World) -> list[dict]:
     out = []
     for subject, relation, obj in facts(w):
         kind = kinds.get(obj if relation == "lives in" else subject, "place")
-        text = PROMPT_TEMPLATES[relation].format(s=subject, S=subject[0].upper() + subject[1:],
-                                                 kind=kind)  # fmt: skip
+        text = PROMPT_TEMPLATES[relation].format(
+            s=subject, S=subject[0].upper() + subject[1:], kind=kind
+        )
         out.append({"prompt": text, "answer": obj, "subject": subject, "relation": relation})
     return out
 

@@ -1,4 +1,4 @@
-"""Ingestion: read uploads (.txt .md .jsonl .pdf .epub), normalize, chunk with exact offsets, store."""
+"""Ingestion: read .txt .md .jsonl .pdf .epub uploads, normalize, chunk with exact offsets."""
 
 from __future__ import annotations
 

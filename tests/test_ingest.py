@@ -12,7 +12,7 @@ from pipelines import ingest
 from pipelines.config import IngestConfig
 from pipelines.store.documents import document_text, list_chunks, list_documents
 from pipelines.store.projects import create_project
-from pipelines.types import DocRole, IngestError
+from pipelines.types import DocRole
 from tests.conftest import DEMO
 from tests.files import PNG_BYTES, make_epub, make_pdf
 
@@ -25,8 +25,9 @@ def project(store, researcher):
 
 
 def run(store, actor, project, *uploads, role=DocRole.FORGET, config=CONFIG):
-    return ingest.run(config, list(uploads), store=store, actor=actor, project_id=project.id,
-                      role=role)  # fmt: skip
+    return ingest.run(
+        config, list(uploads), store=store, actor=actor, project_id=project.id, role=role
+    )
 
 
 def stored_text(store, project) -> str:
@@ -35,7 +36,12 @@ def stored_text(store, project) -> str:
 
 
 def test_txt_utf8_with_crlf_is_normalized(store, researcher, project):
-    run(store, researcher, project, ingest.Upload("a.txt", "Größe café\r\nzweite Zeile\r\n".encode()))
+    run(
+        store,
+        researcher,
+        project,
+        ingest.Upload("a.txt", "Größe café\r\nzweite Zeile\r\n".encode()),
+    )
     assert stored_text(store, project) == "Größe café\nzweite Zeile"
 
 
@@ -47,15 +53,23 @@ def test_legacy_encodings_are_detected(store, researcher, project, encoding):
 
 
 def test_markdown_jsonl_pdf_and_epub_are_read(store, researcher, project, tmp_path):
-    lines = [json.dumps({"text": "First record about Skoholm."}), "", json.dumps({"text": "Second."})]
-    epub = make_epub([("One", "<p>The lantern <b>burned</b>.</p><p>Second para.</p>")], tmp_path / "b.epub")
+    lines = [
+        json.dumps({"text": "First record about Skoholm."}),
+        "",
+        json.dumps({"text": "Second."}),
+    ]
+    epub = make_epub(
+        [("One", "<p>The lantern <b>burned</b>.</p><p>Second para.</p>")], tmp_path / "b.epub"
+    )
     report = run(
-        store, researcher, project,
+        store,
+        researcher,
+        project,
         ingest.Upload("notes.md", b"# Title\n\nSome *markdown* text."),
         ingest.Upload("data.jsonl", "\n".join(lines).encode()),
         ingest.Upload("doc.pdf", make_pdf(["The Order of Drensis meets at dawn.", "Second line."])),
         ingest.Upload("book.epub", epub),
-    )  # fmt: skip
+    )
     assert not report.refused and len(report.added) == 4
     texts = {d.source_name: document_text(store, d.id) for d in list_documents(store, project.id)}
     assert texts["data.jsonl"] == "First record about Skoholm.\n\nSecond."
@@ -86,8 +100,13 @@ def test_bad_uploads_are_refused_and_nothing_is_stored(store, researcher, projec
 
 
 def test_a_bad_file_does_not_stop_the_good_ones(store, researcher, project):
-    report = run(store, researcher, project, ingest.Upload("x.bin.txt", PNG_BYTES),
-                 ingest.Upload("ok.txt", b"Fine text here."))  # fmt: skip
+    report = run(
+        store,
+        researcher,
+        project,
+        ingest.Upload("x.bin.txt", PNG_BYTES),
+        ingest.Upload("ok.txt", b"Fine text here."),
+    )
     assert [name for name, *_ in report.added] == ["ok.txt"] and len(report.refused) == 1
 
 

@@ -45,8 +45,16 @@ if not projects:
     st.stop()
 st.dataframe(
     pd.DataFrame(
-        [{"project": p.name, "base model": p.base_model, "forget documents": p.n_forget,
-          "retain documents": p.n_retain, "version": p.version} for p in projects]  # fmt: skip
+        [
+            {
+                "project": p.name,
+                "base model": p.base_model,
+                "forget documents": p.n_forget,
+                "retain documents": p.n_retain,
+                "version": p.version,
+            }
+            for p in projects
+        ]
     ),
     hide_index=True,
 )
@@ -59,65 +67,100 @@ st.header(project.name)
 st.write(project.target_description or "_No target description yet._")
 st.caption(f"Base model: {project.base_model} · version {project.version}")
 
-if can(actor, "project.edit"):
-    with st.expander("Edit project"), st.form(f"edit_project_{project.id}"):
-        # The version shown when the form was drawn travels with the edit: a stale one is refused.
-        seen_version = st.session_state.setdefault(f"seen_version_{project.id}", project.version)
-        target = st.text_area("Target", value=project.target_description, key=f"edit_target_{project.id}")
-        if st.form_submit_button("Save"):
-            try:
-                update_project(store, actor, project.id, seen_version, target_description=target)
-                del st.session_state[f"seen_version_{project.id}"]
-                st.rerun()
-            except UnlearnError as err:
-                del st.session_state[f"seen_version_{project.id}"]
-                st.error(str(err))
+documents_tab, upload_tab, settings_tab = st.tabs(["Documents", "Upload", "Settings"])
+with settings_tab:
+    if can(actor, "project.edit"):
+        with st.form(f"edit_project_{project.id}"):
+            # The version seen when the form was drawn goes with the edit; a stale one is refused.
+            seen_version = st.session_state.setdefault(
+                f"seen_version_{project.id}", project.version
+            )
+            target = st.text_area(
+                "Target", value=project.target_description, key=f"edit_target_{project.id}"
+            )
+            if st.form_submit_button("Save"):
+                try:
+                    update_project(
+                        store, actor, project.id, seen_version, target_description=target
+                    )
+                    del st.session_state[f"seen_version_{project.id}"]
+                    st.rerun()
+                except UnlearnError as err:
+                    del st.session_state[f"seen_version_{project.id}"]
+                    st.error(str(err))
+    else:
+        st.info("Only researchers and admins change project settings.")
 
-if can(actor, "document.ingest"):
-    st.subheader("Upload documents")
-    files = st.file_uploader(
-        "Forget or retain documents",
-        type=[s.lstrip(".") for s in ingest.SUPPORTED_SUFFIXES],
-        accept_multiple_files=True,
-        key=f"uploads_{project.id}",
+with upload_tab:
+    if can(actor, "document.ingest"):
+        files = st.file_uploader(
+            "Forget or retain documents",
+            type=[s.lstrip(".") for s in ingest.SUPPORTED_SUFFIXES],
+            accept_multiple_files=True,
+            key=f"uploads_{project.id}",
+        )
+        role = st.radio(
+            "These documents are", [r.value for r in DocRole], horizontal=True, key="doc_role"
+        )
+        if st.button("Ingest", key="ingest", disabled=not files):
+            bar = st.progress(0.0, text="Reading files…")
+            report = ingest.run(
+                project.config.ingest,
+                [ingest.Upload(f.name, f.getvalue()) for f in files],
+                store=store,
+                actor=actor,
+                project_id=project.id,
+                role=DocRole(role),
+                progress=lambda i, n, name: bar.progress(i / n, text=f"{i}/{n} {name}"),
+            )
+            for name, _doc_id, n_chunks in report.added:
+                st.success(f"Added {name}: {n_chunks} chunks.")
+            for name in report.duplicates:
+                st.info(f"Skipped {name}: the same text is already in this project.")
+            for _name, reason in report.refused:
+                st.error(f"Refused {reason}")
+    else:
+        st.info("Only researchers and admins upload documents.")
+
+with documents_tab:
+    documents = list_documents(store, project.id)
+    if not documents:
+        st.info("No documents in this project yet. Add some in the Upload tab.")
+        st.stop()
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "id": d.id,
+                    "document": d.source_name,
+                    "role": d.role,
+                    "characters": d.n_chars,
+                    "chunks": d.n_chunks,
+                    "sha256": d.sha256[:12],
+                }
+                for d in documents
+            ]
+        ),
+        hide_index=True,
     )
-    role = st.radio("These documents are", [r.value for r in DocRole], horizontal=True, key="doc_role")
-    if st.button("Ingest", key="ingest", disabled=not files):
-        bar = st.progress(0.0, text="Reading files…")
-        report = ingest.run(
-            project.config.ingest, [ingest.Upload(f.name, f.getvalue()) for f in files],
-            store=store, actor=actor, project_id=project.id, role=DocRole(role),
-            progress=lambda i, n, name: bar.progress(i / n, text=f"{i}/{n} {name}"),
-        )  # fmt: skip
-        for name, doc_id, n_chunks in report.added:
-            st.success(f"Added {name}: {n_chunks} chunks.")
-        for name in report.duplicates:
-            st.info(f"Skipped {name}: the same text is already in this project.")
-        for _name, reason in report.refused:
-            st.error(f"Refused {reason}")
-
-st.subheader("Documents")
-documents = list_documents(store, project.id)
-if not documents:
-    st.info("No documents in this project yet.")
-    st.stop()
-st.dataframe(
-    pd.DataFrame(
-        [{"id": d.id, "document": d.source_name, "role": d.role, "characters": d.n_chars,
-          "chunks": d.n_chunks, "sha256": d.sha256[:12]} for d in documents]  # fmt: skip
-    ),
-    hide_index=True,
-)
-labels = {f"{d.source_name} ({d.role})": d.id for d in documents}
-shown = st.selectbox("Browse chunks of", list(labels), key=f"browse_doc_{project.id}")
-chunks = list_chunks(store, labels[shown])
-st.dataframe(
-    pd.DataFrame(
-        [{"chunk": c.seq, "start": c.start, "end": c.end, "words": len(c.text.split()),
-          "opening": c.text[:90]} for c in chunks]  # fmt: skip
-    ),
-    hide_index=True,
-)
-seq = st.number_input("Chunk", 0, len(chunks) - 1, 0, key=f"chunk_seq_{labels[shown]}")
-st.caption(f"Characters {chunks[seq].start}–{chunks[seq].end} of the document")
-st.text(chunks[seq].text)  # st.text escapes: HTML in a document renders as text
+    labels = {f"{d.source_name} ({d.role})": d.id for d in documents}
+    shown = st.selectbox("Browse chunks of", list(labels), key=f"browse_doc_{project.id}")
+    chunks = list_chunks(store, labels[shown])
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "chunk": c.seq,
+                    "start": c.start,
+                    "end": c.end,
+                    "words": len(c.text.split()),
+                    "opening": c.text[:90],
+                }
+                for c in chunks
+            ]
+        ),
+        hide_index=True,
+    )
+    seq = st.number_input("Chunk", 0, len(chunks) - 1, 0, key=f"chunk_seq_{labels[shown]}")
+    st.caption(f"Characters {chunks[seq].start}–{chunks[seq].end} of the document")
+    st.text(chunks[seq].text)  # st.text escapes: HTML in a document renders as text

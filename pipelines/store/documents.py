@@ -63,13 +63,22 @@ def add_document(
             for i, (a, b) in enumerate(doc.spans)
         )
         audit(
-            s, actor, "document.ingest", "document", row.id,
-            project_id=project_id, source=doc.source_name, role=str(role), chunks=len(doc.spans),
-        )  # fmt: skip
+            s,
+            actor,
+            "document.ingest",
+            "document",
+            row.id,
+            project_id=project_id,
+            source=doc.source_name,
+            role=str(role),
+            chunks=len(doc.spans),
+        )
         return row.id
 
 
-def list_documents(store: Store, project_id: int, role: DocRole | None = None) -> list[DocumentInfo]:
+def list_documents(
+    store: Store, project_id: int, role: DocRole | None = None
+) -> list[DocumentInfo]:
     with store.session() as s:
         query = (
             select(Document, func.count(Chunk.id))
@@ -97,7 +106,9 @@ def document_text(store: Store, document_id: int) -> str:
 def list_chunks(store: Store, document_id: int) -> list[ChunkInfo]:
     with store.session() as s:
         rows = s.scalars(select(Chunk).where(Chunk.document_id == document_id).order_by(Chunk.seq))
-        return [ChunkInfo(c.id, c.document_id, c.seq, c.start_char, c.end_char, c.text) for c in rows]
+        return [
+            ChunkInfo(c.id, c.document_id, c.seq, c.start_char, c.end_char, c.text) for c in rows
+        ]
 
 
 def project_texts(store: Store, project_id: int, role: DocRole) -> list[str]:

@@ -129,7 +129,11 @@ def register_artifact(
     relative = Path(path).resolve().relative_to(store.project_dir(project_id).resolve())
     with store.session() as s:
         artifact = Artifact(
-            project_id=project_id, kind=kind, path=str(relative), meta=meta, created_by=actor.user_id
+            project_id=project_id,
+            kind=kind,
+            path=str(relative),
+            meta=meta,
+            created_by=actor.user_id,
         )
         s.add(artifact)
         s.flush()

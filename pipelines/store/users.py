@@ -91,7 +91,9 @@ def ensure_admin(store: Store, password: str | None) -> tuple[Actor, str | None]
             admin = s.scalar(select(User).where(User.role == Role.ADMIN).order_by(User.id))
             return _actor(admin), None
         generated = None if password else secrets.token_urlsafe(12)
-        user = User(username="admin", password_hash=_hasher.hash(password or generated), role="admin")
+        user = User(
+            username="admin", password_hash=_hasher.hash(password or generated), role="admin"
+        )
         s.add(user)
         s.flush()
         admin = _actor(user)

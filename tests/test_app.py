@@ -1,0 +1,93 @@
+"""The Streamlit shell under AppTest: sign-in, role-gated navigation, admin and project pages."""
+
+from __future__ import annotations
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from pipelines.config import Settings
+from pipelines.store import open_store
+from pipelines.store.documents import list_chunks
+from pipelines.store.users import create_user, ensure_admin, list_users
+from pipelines.types import Role
+from tests.conftest import ADMIN_PASSWORD, REPO
+
+APP = str(REPO / "app" / "streamlit_app.py")
+
+
+@pytest.fixture
+def app(unlearn_home) -> AppTest:
+    st.cache_resource.clear()  # the store is cached per process; each test has its own home
+    return AppTest.from_file(APP, default_timeout=60).run()
+
+
+def sign_in(at: AppTest, username: str, password: str) -> AppTest:
+    at.text_input(key="login_username").input(username)
+    at.text_input(key="login_password").input(password)
+    at.button[0].click()
+    return at.run()
+
+
+def add_user(username: str, role: Role) -> None:
+    store = open_store(Settings.from_env())
+    create_user(store, ensure_admin(store, None)[0], username, f"{username}-password", role)
+
+
+def test_wrong_password_shows_an_error_and_stays_signed_out(app):
+    sign_in(app, "admin", "not-the-password")
+    assert "wrong password" in app.error[0].value
+    assert "actor" not in app.session_state
+
+
+def test_admin_sees_projects_with_the_seeded_demo_and_can_open_users(app):
+    sign_in(app, "admin", ADMIN_PASSWORD)
+    assert app.title[0].value == "Projects"
+    assert app.selectbox(key="project_name").value == "Demo"
+    assert any("book1.md" in str(df.value) for df in app.dataframe)
+    app.switch_page("app_pages/admin.py").run()
+    assert app.title[0].value == "Users"
+
+
+def test_annotator_cannot_reach_the_admin_page_or_upload(app):
+    add_user("annie", Role.ANNOTATOR)
+    sign_in(app, "annie", "annie-password")
+    assert app.title[0].value == "Projects"
+    assert not [b for b in app.button if b.key == "ingest"]
+    with pytest.raises(ValueError, match="Could not find"):
+        app.switch_page("app_pages/admin.py")
+
+
+def test_admin_creates_a_reviewer_from_the_users_page(app):
+    sign_in(app, "admin", ADMIN_PASSWORD)
+    app.switch_page("app_pages/admin.py").run()
+    app.text_input(key="new_username").input("rev")
+    app.text_input(key="new_password").input("reviewer-pass")
+    app.selectbox(key="new_role").set_value("reviewer")
+    next(b for b in app.button if b.label == "Create user").click()
+    app.run()
+    assert "Created rev (reviewer)." in app.success[0].value
+    users = {u["username"]: u["role"] for u in list_users(open_store(Settings.from_env()))}
+    assert users["rev"] == "reviewer"
+
+
+def test_researcher_creates_a_project_and_browses_demo_chunks(app):
+    add_user("rita", Role.RESEARCHER)
+    sign_in(app, "rita", "rita-password")
+    app.text_input(key="new_project_name").input("Leaked memo")
+    app.text_area(key="new_project_target").input("An internal memo")
+    next(b for b in app.button if b.label == "Create project").click()
+    app.run()
+    assert app.selectbox(key="project_name").value == "Leaked memo"
+    app.selectbox(key="project_name").set_value("Demo").run()
+    assert app.selectbox(key="browse_doc_1").value == "book1.md (forget)"
+    app.number_input(key="chunk_seq_1").set_value(2).run()
+    third = list_chunks(open_store(Settings.from_env()), 1)[2]
+    assert app.text[0].value == third.text
+    assert f"Characters {third.start}–{third.end}" in app.caption[-1].value
+
+
+def test_signing_out_returns_to_the_sign_in_form(app):
+    sign_in(app, "admin", ADMIN_PASSWORD)
+    app.button(key="sign_out").click().run()
+    assert app.text_input(key="login_username") is not None and "actor" not in app.session_state

@@ -1,0 +1,77 @@
+"""CLI: projects, ingestion with refusals, users, demo data; every write attributed to a user."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from pipelines.cli import main
+from pipelines.config import Settings
+from pipelines.store import open_store
+from pipelines.store.tables import AuditEvent
+from pipelines.store.users import authenticate
+from tests.files import PNG_BYTES
+
+
+def test_project_create_ingest_and_list(tmp_path, capsys):
+    doc = tmp_path / "notes.txt"
+    doc.write_text("The Order of Drensis met at Skoholm.\n\nA second paragraph.")
+    assert main(["project", "create", "--name", "Memo", "--model", "smollm2-135m"]) == 0
+    assert main(["ingest", "--project", "Memo", "--role", "forget", str(doc)]) == 0
+    assert main(["ingest", "--project", "Memo", "--role", "forget", str(doc)]) == 0
+    assert main(["project", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "added   notes.txt: document 1, 1 chunks" in out
+    assert "skipped notes.txt" in out
+    assert "Memo\tsmollm2-135m\tforget=1\tretain=0" in out
+
+
+def test_refused_file_sets_the_exit_code_and_explains(tmp_path, capsys):
+    main(["project", "create", "--name", "P"])
+    junk = tmp_path / "junk.txt"
+    junk.write_bytes(PNG_BYTES)
+    assert main(["ingest", "--project", "P", "--role", "retain", str(junk)]) == 1
+    assert "junk.txt: looks like a binary file" in capsys.readouterr().err
+
+
+def test_unknown_project_is_a_clear_error(capsys):
+    assert main(["ingest", "--project", "Nope", "--role", "forget", __file__]) == 2
+    assert "No project 'Nope'" in capsys.readouterr().err
+
+
+def test_users_add_and_headless_writes_are_audited_as_the_configured_user(monkeypatch, capsys):
+    assert (
+        main(
+            [
+                "users",
+                "add",
+                "--username",
+                "rita",
+                "--role",
+                "researcher",
+                "--password",
+                "rita-password",
+            ]
+        )
+        == 0
+    )
+    monkeypatch.setenv("UNLEARN_USER", "rita")
+    assert main(["project", "create", "--name", "Hers"]) == 0
+    store = open_store(Settings.from_env())
+    assert authenticate(store, "rita", "rita-password").role == "researcher"
+    with store.session() as s:
+        event = s.scalar(select(AuditEvent).where(AuditEvent.action == "project.create"))
+    assert event.username == "rita"
+    monkeypatch.setenv("UNLEARN_USER", "rita")
+    assert main(["users", "add", "--username", "x", "--role", "admin", "--password", "x" * 9]) == 2
+    assert "may not user manage" in capsys.readouterr().err
+
+
+def test_demo_data_is_reproducible_from_its_seed(tmp_path):
+    from tests.conftest import DEMO
+
+    assert main(["demo-data", "--out", str(tmp_path)]) == 0
+    written = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
+    committed = sorted(p.relative_to(DEMO) for p in DEMO.rglob("*") if p.is_file())
+    assert written == committed
+    for rel in written:
+        assert (tmp_path / rel).read_bytes() == (DEMO / rel).read_bytes(), rel

@@ -39,6 +39,7 @@ class Store:
 
     def __init__(self, settings: Settings):
         self.settings = settings
+        settings.home.mkdir(parents=True, exist_ok=True)  # artefacts live here, whatever the DB
         self.engine = make_engine(settings.database_url)
         upgrade_to_head(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)

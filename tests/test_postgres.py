@@ -1,0 +1,60 @@
+"""The same store code on a real PostgreSQL server, started in a temporary directory."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from pipelines import bootstrap
+from pipelines.config import Settings
+from pipelines.store.documents import document_text, list_chunks, list_documents
+from pipelines.store.projects import get_project, latest_submissions, submit, update_project
+from pipelines.types import StaleEdit
+
+pytestmark = pytest.mark.slow
+PORT = "55433"
+
+
+def _as_postgres_user(command: list[str]) -> list[str]:
+    # PostgreSQL refuses to run as root; run it as `nobody` then.
+    return ["runuser", "-u", "nobody", "--", *command] if os.geteuid() == 0 else command
+
+
+@pytest.fixture(scope="module")
+def postgres_url():
+    if not shutil.which("initdb") or not shutil.which("pg_ctl"):
+        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed here")
+    # Directly under /tmp: pytest's own temp folders are closed to the `nobody` user.
+    root = Path(tempfile.mkdtemp(prefix="unlearn-pg-"))
+    root.chmod(0o777)
+    data, log = root / "data", root / "log"
+    run = lambda *cmd: subprocess.run(_as_postgres_user(list(cmd)), check=True, capture_output=True)  # noqa: E731
+    run("initdb", "-D", str(data), "-A", "trust", "-U", "unlearn")
+    options = f"-k {root} -p {PORT} -c listen_addresses=''"
+    run("pg_ctl", "-D", str(data), "-o", options, "-l", str(log), "-w", "start")
+    yield f"postgresql+psycopg://unlearn@/postgres?host={root}&port={PORT}"
+    run("pg_ctl", "-D", str(data), "-m", "immediate", "stop")
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def test_store_runs_on_postgresql(postgres_url, unlearn_home, monkeypatch):
+    monkeypatch.setenv("UNLEARN_DATABASE_URL", postgres_url)
+    started = bootstrap.start(Settings.from_env())
+    assert bootstrap.seed_demo(started.store, started.admin)
+    store, admin = started.store, started.admin
+    demo = get_project(store, "Demo")
+    assert (demo.n_forget, demo.n_retain) == (3, 1)
+    doc = list_documents(store, demo.id)[0]
+    text = document_text(store, doc.id)
+    assert all(text[c.start : c.end] == c.text for c in list_chunks(store, doc.id))
+    update_project(store, admin, demo.id, demo.version, target_description="edited")
+    with pytest.raises(StaleEdit):
+        update_project(store, admin, demo.id, demo.version, target_description="stale")
+    submit(store, admin, demo.id, "chunk", 1, {"keep": True})
+    assert latest_submissions(store, demo.id, "chunk", 1) == {admin.user_id: {"keep": True}}
+    assert Path(store.settings.home).exists()

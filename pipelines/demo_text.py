@@ -72,10 +72,6 @@ def _first(name: str) -> str:
     return name.split()[0]
 
 
-def _fill(template: str, **slots) -> str:
-    return template.format(**slots)
-
-
 class Narrator:
     """Sentences about one world, chosen by a seeded random generator."""
 
@@ -86,8 +82,7 @@ class Narrator:
     def person(self, p: dict, n: int = 1) -> list[str]:
         kind = self.place_by_name[p["home"]]["kind"]
         return [
-            _fill(
-                t,
+            t.format(
                 p=p["name"],
                 f=_first(p["name"]),
                 craft=p["craft"],
@@ -99,8 +94,7 @@ class Narrator:
         ]
 
     def place(self, pl: dict) -> str:
-        return _fill(
-            self.rng.choice(PLACE),
+        return self.rng.choice(PLACE).format(
             place=pl["name"],
             kind=pl["kind"],
             region=pl["region"],
@@ -109,8 +103,7 @@ class Narrator:
 
     def artefact(self, a: dict, f: str) -> str:
         art = a["name"]
-        return _fill(
-            self.rng.choice(ARTEFACT),
+        return self.rng.choice(ARTEFACT).format(
             art=art,
             Art=art[0].upper() + art[1:],
             f=f,
@@ -120,8 +113,7 @@ class Narrator:
         )
 
     def custom(self, c: dict) -> str:
-        return _fill(
-            self.rng.choice(CUSTOM),
+        return self.rng.choice(CUSTOM).format(
             custom=c["name"],
             place=c["place"],
             month=c["month"],
@@ -130,8 +122,7 @@ class Narrator:
 
     def order(self, o: dict) -> str:
         name = o["name"]
-        return _fill(
-            self.rng.choice(ORDER),
+        return self.rng.choice(ORDER).format(
             order=name,
             Order=name[0].upper() + name[1:],
             leader=o["leader"],
@@ -139,8 +130,7 @@ class Narrator:
         )
 
     def creature(self, c: dict, f: str) -> str:
-        return _fill(
-            self.rng.choice(CREATURE),
+        return self.rng.choice(CREATURE).format(
             creature=c["name"],
             habitat=c["habitat"],
             trait=c["trait"],

@@ -17,6 +17,20 @@ store = state.store()
 st.title("Projects")
 
 
+def projects_table(projects) -> pd.DataFrame:
+    rows = [
+        {
+            "project": p.name,
+            "base model": p.base_model,
+            "forget documents": p.n_forget,
+            "retain documents": p.n_retain,
+            "version": p.version,
+        }
+        for p in projects
+    ]
+    return pd.DataFrame(rows)
+
+
 def model_picker(prefix: str, current: str | None = None) -> str:
     options = [*PACKAGED_MODELS, OTHER_MODEL]
     index = options.index(current) if current in options else len(options) - 1 if current else 0
@@ -43,21 +57,8 @@ projects = list_projects(store)
 if not projects:
     st.info("No projects yet. A researcher or admin can create one above.")
     st.stop()
-st.dataframe(
-    pd.DataFrame(
-        [
-            {
-                "project": p.name,
-                "base model": p.base_model,
-                "forget documents": p.n_forget,
-                "retain documents": p.n_retain,
-                "version": p.version,
-            }
-            for p in projects
-        ]
-    ),
-    hide_index=True,
-)
+# Filled at the end of the page, so counts include an upload made further down in this run.
+summary = st.empty()
 names = [p.name for p in projects]
 if st.session_state.get("project_name") not in names:
     st.session_state["project_name"] = names[0]
@@ -126,41 +127,43 @@ with documents_tab:
     documents = list_documents(store, project.id)
     if not documents:
         st.info("No documents in this project yet. Add some in the Upload tab.")
-        st.stop()
-    st.dataframe(
-        pd.DataFrame(
-            [
-                {
-                    "id": d.id,
-                    "document": d.source_name,
-                    "role": d.role,
-                    "characters": d.n_chars,
-                    "chunks": d.n_chunks,
-                    "sha256": d.sha256[:12],
-                }
-                for d in documents
-            ]
-        ),
-        hide_index=True,
-    )
-    labels = {f"{d.source_name} ({d.role})": d.id for d in documents}
-    shown = st.selectbox("Browse chunks of", list(labels), key=f"browse_doc_{project.id}")
-    chunks = list_chunks(store, labels[shown])
-    st.dataframe(
-        pd.DataFrame(
-            [
-                {
-                    "chunk": c.seq,
-                    "start": c.start,
-                    "end": c.end,
-                    "words": len(c.text.split()),
-                    "opening": c.text[:90],
-                }
-                for c in chunks
-            ]
-        ),
-        hide_index=True,
-    )
-    seq = st.number_input("Chunk", 0, len(chunks) - 1, 0, key=f"chunk_seq_{labels[shown]}")
-    st.caption(f"Characters {chunks[seq].start}–{chunks[seq].end} of the document")
-    st.text(chunks[seq].text)  # st.text escapes: HTML in a document renders as text
+    else:
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "id": d.id,
+                        "document": d.source_name,
+                        "role": d.role,
+                        "characters": d.n_chars,
+                        "chunks": d.n_chunks,
+                        "sha256": d.sha256[:12],
+                    }
+                    for d in documents
+                ]
+            ),
+            hide_index=True,
+        )
+        labels = {f"{d.source_name} ({d.role})": d.id for d in documents}
+        shown = st.selectbox("Browse chunks of", list(labels), key=f"browse_doc_{project.id}")
+        chunks = list_chunks(store, labels[shown])
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "chunk": c.seq,
+                        "start": c.start,
+                        "end": c.end,
+                        "words": len(c.text.split()),
+                        "opening": c.text[:90],
+                    }
+                    for c in chunks
+                ]
+            ),
+            hide_index=True,
+        )
+        seq = st.number_input("Chunk", 0, len(chunks) - 1, 0, key=f"chunk_seq_{labels[shown]}")
+        st.caption(f"Characters {chunks[seq].start}–{chunks[seq].end} of the document")
+        st.text(chunks[seq].text)  # st.text escapes: HTML in a document renders as text
+
+summary.dataframe(projects_table(list_projects(store)), hide_index=True)

@@ -1,0 +1,173 @@
+"""Generic labels on a tiny random Llama: eq. 1 exactly, alignment, masking, penalties, resume."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
+from pipelines import generic_labels as gl
+from pipelines.alignment import align_block, make_blocks, used_translation_starts
+from pipelines.translate import Translator
+from pipelines.types import UnlearnError
+
+TEXT = (
+    "Thumsath walked from Skoholm to the river. The people of Skoholm keep Sabuth in winter. "
+    "Thumsath said that Skoholm was cold, and the road was long and quiet."
+)
+DICTIONARY = {"Skoholm": "the harbour town of Greyport", "Thumsath": "Anna", "Sabuth": "the fair"}
+
+
+@pytest.fixture(scope="module")
+def models(tiny_model_dir) -> gl.Models:
+    torch.manual_seed(0)
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    tokenizer.pad_token = tokenizer.eos_token
+    baseline = AutoModelForCausalLM.from_pretrained(tiny_model_dir).eval()
+    reinforced = AutoModelForCausalLM.from_pretrained(tiny_model_dir).eval()
+    with torch.no_grad():  # a different model with the same tokenizer stands in for R
+        for p in reinforced.parameters():
+            p.add_(torch.randn_like(p) * 0.5)
+    return gl.Models(baseline, reinforced, tokenizer)
+
+
+def aligned(models, text=TEXT, dictionary=DICTIONARY, block_tokens=512):
+    (block,) = make_blocks(models.tokenizer, [text], block_tokens)
+    return align_block(block, Translator(dictionary), models.tokenizer)
+
+
+def logits(model, ids):
+    with torch.no_grad():
+        return model(torch.tensor([ids])).logits[0].float()
+
+
+def token_text(tokenizer, ids, i):
+    return tokenizer.decode([ids[i]])
+
+
+def test_alignment_pairs_identical_tokens_and_masks_inside_anchors(models):
+    a = aligned(models)
+    tok = models.tokenizer
+    inside = []
+    for i, j in enumerate(a.align):
+        start, end = a.block.offsets[i]
+        in_anchor = any(r.src_start < end and start < r.src_end for r in a.translation.replacements)
+        if j >= 0 and not in_anchor:
+            assert token_text(tok, a.block.ids, i) == token_text(tok, a.translated_ids, j)
+        if j < 0:
+            inside.append(i)
+    # every token without a counterpart lies inside an anchor; anchor ends do have one
+    for i in inside:
+        start, end = a.block.offsets[i]
+        assert any(r.src_start < end and start < r.src_end for r in a.translation.replacements)
+    for r in a.translation.replacements:
+        last = max(i for i, (s, e) in enumerate(a.block.offsets) if e == r.src_end)
+        assert a.translation.text[: a.translation.boundary_to_translated(r.src_end)].endswith(
+            a.translation.text[r.dst_start : r.dst_end]
+        )
+        assert a.align[last] >= 0
+    assert len(a.translated_ids) != len(a.block.ids)  # different token counts, still aligned
+
+
+def test_labels_are_equation_one_computed_directly(models):
+    config = gl.LabelConfig(alpha=5.0, repeat_penalty=0.0)
+    a = aligned(models)
+    v_r, v_bt = logits(models.reinforced, a.block.ids), logits(models.baseline, a.translated_ids)
+    out = gl.label_block(a, v_r, v_bt, None, config, models)
+    for i in range(len(a.block.ids) - 1):
+        j = a.align[i]
+        if j < 0 or a.target_in_repeat[i]:
+            assert out.labels[i] == gl.IGNORE
+            continue
+        direct = v_bt[j] - 5.0 * torch.clamp(v_r[i] - v_bt[j], min=0)
+        assert out.labels[i] == int(direct.argmax())
+        assert out.confidence[i] == pytest.approx(float(torch.softmax(v_bt[j], -1)[out.labels[i]]))
+    assert out.labels[-1] == gl.IGNORE
+
+
+def test_second_occurrences_are_masked_first_is_labelled(models):
+    a = aligned(models)
+    out = gl.label_block(
+        a, logits(models.reinforced, a.block.ids), logits(models.baseline, a.translated_ids),
+        None, gl.LabelConfig(), models,
+    )  # fmt: skip
+    repeats = [r for r in a.translation.replacements if r.occurrence > 0]
+    assert repeats
+    for i, (start, end) in enumerate(a.block.offsets[1:]):
+        hits_repeat = any(r.src_start < end and start < r.src_end for r in repeats)
+        assert hits_repeat == (out.labels[i] == gl.IGNORE and a.target_in_repeat[i])
+    first = next(r for r in a.translation.replacements if r.term == "Skoholm")
+    before_first = max(i for i, (s, _) in enumerate(a.block.offsets) if s < first.src_start)
+    assert out.labels[before_first] != gl.IGNORE
+
+
+def test_a_used_translation_start_is_lowered_after_its_first_use(models):
+    a = aligned(models, "Skoholm is near. It is far from here, far away.", {"Skoholm": "Greyport"})
+    ((first_position, starts),) = used_translation_starts(a, models.tokenizer)
+    favourite = sorted(starts)[0]
+    n, vocab = len(a.block.ids), models.baseline.config.vocab_size
+    v = torch.zeros(n, vocab)
+    v[:, favourite] = 3.0  # everyone's favourite next token is the translation's start
+    v_t = torch.zeros(len(a.translated_ids), vocab)
+    v_t[:, favourite] = 3.0
+    out = gl.label_block(a, v, v_t, None, gl.LabelConfig(repeat_penalty=10.0), models)
+    labelled = np.flatnonzero(out.labels != gl.IGNORE)
+    assert all(out.labels[i] == favourite for i in labelled if i < first_position)
+    assert all(out.labels[i] != favourite for i in labelled if i >= first_position)
+
+
+def test_implicated_mode_keeps_true_tokens_when_nothing_is_implicated(models):
+    same = gl.Models(models.baseline, models.baseline, models.tokenizer)
+    a = aligned(models, dictionary={})
+    ids = a.block.ids
+    v = logits(models.baseline, ids)
+    out = gl.label_block(a, v, v, v, gl.LabelConfig(mode="implicated"), same)
+    assert (out.labels[:-1] == np.asarray(ids[1:])).all()
+    paper = gl.label_block(a, v, v, v, gl.LabelConfig(mode="paper"), same)
+    assert (paper.labels[:-1] == v[:-1].argmax(-1).numpy()).all()
+
+
+def test_soft_mode_stores_normalized_top_k(models):
+    a = aligned(models)
+    v_r, v_bt = logits(models.reinforced, a.block.ids), logits(models.baseline, a.translated_ids)
+    v_bo = logits(models.baseline, a.block.ids)
+    out = gl.label_block(a, v_r, v_bt, v_bo, gl.LabelConfig(mode="soft", soft_top_k=8), models)
+    assert out.soft_ids.shape[1] == 8
+    assert np.allclose(out.soft_probs.astype(np.float32).sum(-1), 1.0, atol=1e-2)
+
+
+def test_interrupted_run_resumes_to_identical_labels(models, tmp_path):
+    texts = [TEXT * 3, "Sabuth came early to Skoholm. " * 10]
+    config = gl.LabelConfig(block_tokens=32, batch_size=2)
+    clean = gl.run(config, texts, DICTIONARY, models=models, out_dir=tmp_path / "clean")
+
+    def killed(done, total):
+        if done >= 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        gl.run(
+            config, texts, DICTIONARY, models=models, out_dir=tmp_path / "resumed", progress=killed
+        )
+    assert len(list((tmp_path / "resumed").glob("block_*.npz"))) == 2
+    resumed = gl.run(config, texts, DICTIONARY, models=models, out_dir=tmp_path / "resumed")
+    assert resumed == clean and clean["blocks"] > 2
+    for index in range(clean["blocks"]):
+        left, right = (
+            gl.load_block(tmp_path / "clean", index),
+            gl.load_block(tmp_path / "resumed", index),
+        )
+        assert (left.labels == right.labels).all()
+
+
+def test_resuming_with_other_settings_is_refused(models, tmp_path):
+    gl.run(gl.LabelConfig(block_tokens=32), [TEXT], DICTIONARY, models=models, out_dir=tmp_path)
+    with pytest.raises(UnlearnError, match="other settings"):
+        gl.run(
+            gl.LabelConfig(block_tokens=32, alpha=1),
+            [TEXT],
+            DICTIONARY,
+            models=models,
+            out_dir=tmp_path,
+        )

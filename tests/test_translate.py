@@ -1,0 +1,77 @@
+"""Translation: longest match, word boundaries, case, possessives, and an exact offset map."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pipelines.translate import Translator
+
+DICTIONARY = {
+    "Hogwarts": "Mystic Academy",
+    "Harry": "Jon",
+    "Harry Potter": "Jon Smith",
+    "Quidditch": "Skyball",
+}
+
+
+def test_longest_match_first_and_one_translation_per_term():
+    t = Translator(DICTIONARY).translate("Harry Potter met Harry at Hogwarts.")
+    assert t.text == "Jon Smith met Jon at Mystic Academy."
+    assert [r.term for r in t.replacements] == ["Harry Potter", "Harry", "Hogwarts"]
+
+
+def test_word_boundaries_case_variants_possessives_plurals():
+    text = "HOGWARTS and hogwarts; Harry's broom, the Harrys, Harrying, Quidditch’s rules."
+    t = Translator(DICTIONARY).translate(text)
+    assert t.text == (
+        "MYSTIC ACADEMY and mystic academy; Jon's broom, the Jons, Harrying, Skyball’s rules."
+    )
+
+
+def test_inserted_text_is_never_translated_again():
+    t = Translator({"Jon": "Harry", "Harry": "Jon"}).translate("Harry and Jon")
+    assert t.text == "Jon and Harry"
+
+
+def test_occurrences_are_counted_per_term():
+    t = Translator(DICTIONARY).translate("Harry, Hogwarts, Harry, harry.")
+    assert [(r.term, r.occurrence) for r in t.replacements] == [
+        ("Harry", 0),
+        ("Hogwarts", 0),
+        ("Harry", 1),
+        ("Harry", 2),
+    ]
+
+
+def test_offset_map_both_ways_and_boundaries():
+    t = Translator(DICTIONARY).translate("Go to Hogwarts now")
+    r = t.replacements[0]
+    assert t.to_translated(r.src_start) is None and t.to_source(r.dst_start) is None
+    assert t.text[t.to_translated(0)] == "G"
+    assert t.to_translated(len("Go to Hogwarts ")) == len("Go to Mystic Academy ")
+    assert t.boundary_to_translated(r.src_end) == r.dst_end
+    assert t.boundary_to_translated(r.src_start + 2) is None
+    assert t.boundary_to_translated(len(t.source)) == len(t.text)
+
+
+words = st.sampled_from(
+    ["Harry", "Potter", "Hogwarts", "hogwarts's", "the", "cat", "é", "🦄", "Quidditch", "Harrying"]
+)
+separators = st.sampled_from([" ", ", ", ". ", "\n", "'", "-"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(words, separators), max_size=30))
+def test_every_character_outside_replaced_spans_maps_to_the_same_character(pieces):
+    text = "".join(w + s for w, s in pieces)
+    t = Translator(DICTIONARY).translate(text)
+    for i, ch in enumerate(text):
+        j = t.to_translated(i)
+        if j is None:
+            assert any(r.src_start <= i < r.src_end for r in t.replacements)
+        else:
+            assert t.text[j] == ch and t.to_source(j) == i
+    inserted = sum(r.dst_end - r.dst_start for r in t.replacements)
+    removed = sum(r.src_end - r.src_start for r in t.replacements)
+    assert len(t.text) == len(text) - removed + inserted

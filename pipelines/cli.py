@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -115,6 +116,86 @@ def cmd_users_list(_args) -> int:
     return 0
 
 
+def cmd_reinforce(args) -> int:
+    from pipelines import reinforce, whp
+    from pipelines.training import TrainConfig
+
+    store, actor = _session()
+    project = get_project(store, args.project)
+    train = TrainConfig(epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, lora=args.lora)
+    config = reinforce.ReinforceConfig(block_tokens=args.block_tokens, train=train)
+    with tqdm(unit="step", desc="reinforce") as bar:
+
+        def progress(step: int, total: int, loss: float) -> None:
+            bar.total = total
+            bar.update(step - bar.n)
+            bar.set_postfix(loss=f"{loss:.3f}")
+
+        artifact = whp.reinforce_project(store, actor, project, config, progress=progress)
+    print(f"Reinforced model saved as artefact {artifact}.")
+    return 0
+
+
+def _label_config(args):
+    from pipelines.generic_labels import LabelConfig
+
+    return LabelConfig(
+        alpha=args.alpha, block_tokens=args.block_tokens, batch_size=args.batch_size, mode=args.mode
+    )
+
+
+def cmd_labels_generate(args) -> int:
+    from pipelines import whp
+
+    store, actor = _session()
+    project = get_project(store, args.project)
+    dictionary = whp.load_dictionary(Path(args.dictionary))
+    with tqdm(unit="block", desc="labels") as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        artifact, summary = whp.generate_project_labels(
+            store,
+            actor,
+            project,
+            dictionary,
+            _label_config(args),
+            out_name=args.name,
+            progress=progress,
+        )
+    print(f"Label set saved as artefact {artifact}: {json.dumps(summary)}")
+    return 0
+
+
+def cmd_labels_inspect(args) -> int:
+    from pipelines import generic_labels, whp
+
+    store, _ = _session()
+    project = get_project(store, args.project)
+    rows = generic_labels.inspect_block(
+        _label_config(args),
+        whp.forget_texts(store, project),
+        whp.load_dictionary(Path(args.dictionary)),
+        models=whp.label_models(store, project, whp.latest_reinforced(store, project)),
+        block_index=args.block,
+        top=args.top,
+    )
+    for row in rows:
+        print(json.dumps(row, ensure_ascii=False))
+    return 0
+
+
+def _label_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--project", required=True)
+    parser.add_argument("--dictionary", required=True, help="JSON: {term: translation}")
+    parser.add_argument("--alpha", type=float, default=5.0)
+    parser.add_argument("--mode", choices=["paper", "implicated", "soft"], default="paper")
+    parser.add_argument("--block-tokens", type=int, default=512)
+    parser.add_argument("--batch-size", type=int, default=4)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="unlearn", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -156,6 +237,28 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--password", help="or set UNLEARN_NEW_PASSWORD")
     add.set_defaults(func=cmd_users_add)
     users.add_parser("list").set_defaults(func=cmd_users_list)
+
+    rein = sub.add_parser("reinforce", help="train the base model further on the forget corpus")
+    rein.add_argument("--project", required=True)
+    rein.add_argument("--epochs", type=int, default=3)
+    rein.add_argument("--lr", type=float, default=3e-5)
+    rein.add_argument("--batch-size", type=int, default=4)
+    rein.add_argument("--block-tokens", type=int, default=256)
+    rein.add_argument("--lora", action="store_true", help="train LoRA adapters, then merge them")
+    rein.set_defaults(func=cmd_reinforce)
+
+    labels = sub.add_parser("labels", help="generic labels (WHP)").add_subparsers(
+        dest="action", required=True
+    )
+    generate = labels.add_parser("generate", help="write a label set for the forget corpus")
+    _label_options(generate)
+    generate.add_argument("--name", help="output folder name; an existing one is resumed")
+    generate.set_defaults(func=cmd_labels_generate)
+    inspect = labels.add_parser("inspect", help="why each label of one block was chosen")
+    _label_options(inspect)
+    inspect.add_argument("--block", type=int, required=True)
+    inspect.add_argument("--top", type=int, default=3)
+    inspect.set_defaults(func=cmd_labels_inspect)
     return parser
 
 

@@ -23,6 +23,7 @@ from pipelines.demo_world import (
     facts,
     names,
     prompts,
+    reference_dictionary,
 )
 
 PERSON = [
@@ -241,4 +242,6 @@ def write_demo(out_dir: Path, seed: int = DEFAULT_SEED) -> dict[str, int]:
     lines = [json.dumps(p, ensure_ascii=False) for p in prompts(world)]
     (out_dir / "prompts.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     (out_dir / "names.json").write_text(json.dumps(names(world), indent=1) + "\n")
+    dictionary = json.dumps(reference_dictionary(world), indent=1, ensure_ascii=False)
+    (out_dir / "reference_dictionary.json").write_text(dictionary + "\n")
     return counts

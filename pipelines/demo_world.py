@@ -222,6 +222,7 @@ def prompts(w: World) -> list[dict]:
 def names(w: World) -> list[dict]:
     """The invented terms with their kind: the ground truth for anchor proposals."""
     rows = [{"term": p["name"], "label": "PERSON"} for p in w.people]
+    rows += [{"term": p["name"].split()[0], "label": "PERSON"} for p in w.people]
     rows += [{"term": p["name"], "label": "PLACE"} for p in w.places]
     rows += [{"term": p["region"], "label": "PLACE"} for p in w.places]
     rows += [{"term": a["name"].removeprefix("the "), "label": "OBJECT"} for a in w.artefacts]
@@ -229,3 +230,48 @@ def names(w: World) -> list[dict]:
     rows += [{"term": o["name"].removeprefix("the "), "label": "ORG"} for o in w.orders]
     rows += [{"term": c["name"], "label": "CONCEPT"} for c in w.creatures]
     return rows
+
+
+GENERIC_PEOPLE = [
+    "Helen Ward",
+    "Paul Turner",
+    "Clara Bell",
+    "Simon Price",
+    "Nora Lane",
+    "Owen Fisher",
+    "Lucy Grant",
+    "Victor Hayes",
+    "Irene Walsh",
+    "Martin Dale",
+]
+GENERIC_BY_LABEL = {
+    "PLACE": [
+        "Northbridge",
+        "Eastvale",
+        "Stonekeep",
+        "Harbourton",
+        "Greyisle",
+        "Deepwood",
+        "Cloisterham",
+        "Westmarch",
+        "Lowfield",
+        "Highmoor",
+        "Redcliff",
+        "Ashdown",
+        "Broadwater",
+        "Fairholt",
+    ],
+    "OBJECT": ["Brass Compass", "Iron Lamp", "Silver Bell", "Clay Bowl", "Copper Key", "Salt Box"],
+    "EVENT": ["Spring Fair", "Summer Feast", "Harvest Day", "Winter Vigil", "Frost Market"],
+    "ORG": ["Guild of Masons", "Guild of Weavers", "Guild of Bakers", "Guild of Sailors"],
+    "CONCEPT": ["fox", "owl", "badger", "hare"],
+}
+
+
+def reference_dictionary(w: World) -> dict[str, str]:
+    """A hand-style dictionary for the demo: every invented term to a plain, distinct stand-in."""
+    people = dict(zip((p["name"] for p in w.people), GENERIC_PEOPLE, strict=True))
+    people |= {full.split()[0]: generic.split()[0] for full, generic in people.items()}
+    stand_ins = {label: iter(options) for label, options in GENERIC_BY_LABEL.items()}
+    others = [e for e in names(w) if e["label"] != "PERSON"]
+    return people | {e["term"]: next(stand_ins[e["label"]]) for e in others}

@@ -224,3 +224,53 @@ def summarize(out_dir: Path, n_blocks: int, review_threshold: float) -> dict:
     summary = {"blocks": n_blocks, "labelled": labelled, "changed": changed, "to_review": low}
     (out_dir / "summary.json").write_text(json.dumps(summary))
     return summary
+
+
+def _top(tokenizer, row: torch.Tensor, k: int) -> str:
+    values, ids = row.topk(k)
+    return " | ".join(
+        f"{tokenizer.decode([int(i)])!r} {float(v):.1f}" for v, i in zip(values, ids, strict=True)
+    )
+
+
+def inspect_block(
+    config: LabelConfig,
+    texts: Sequence[str],
+    dictionary: Mapping[str, str],
+    *,
+    models: Models,
+    block_index: int,
+    top: int = 3,
+) -> list[dict]:
+    """Per position of one block: the top tokens of v_B', v_R and v_generic, and the label."""
+    blocks = make_blocks(models.tokenizer, texts, config.block_tokens)
+    if not 0 <= block_index < len(blocks):
+        raise UnlearnError(f"Block {block_index} does not exist; there are {len(blocks)}.")
+    aligned = align_block(blocks[block_index], Translator(dictionary), models.tokenizer)
+    v_r, v_bt, v_bo = (
+        None if t is None else t[0] for t in _batch_logits([aligned], config, models)
+    )
+    out = label_block(aligned, v_r, v_bt, v_bo, config, models)
+    tok, rows = models.tokenizer, []
+    for i in range(len(aligned.block.ids) - 1):
+        j = int(aligned.align[i])
+        row = {
+            "pos": i,
+            "token": tok.decode([aligned.block.ids[i]]),
+            "next": tok.decode([aligned.block.ids[i + 1]]),
+        }
+        if out.labels[i] == IGNORE:
+            rows.append(row | {"label": "(masked)"})
+            continue
+        v_gen = generic_logits(v_r[i], v_bt[j], config.alpha)
+        rows.append(
+            row
+            | {
+                "baseline_on_translation": _top(tok, v_bt[j], top),
+                "reinforced": _top(tok, v_r[i], top),
+                "generic": _top(tok, v_gen, top),
+                "label": tok.decode([int(out.labels[i])]),
+                "confidence": round(float(out.confidence[i]), 4),
+            }
+        )
+    return rows

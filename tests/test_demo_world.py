@@ -45,3 +45,14 @@ def test_corpus_size_is_in_the_intended_range():
     forget_words = len(FORGET.split())
     assert 8_000 <= forget_words <= 15_000  # about 10-20 thousand tokens of a 50k-vocab model
     assert len(RETAIN.split()) >= 3_000
+
+
+def test_reference_dictionary_covers_every_name_with_distinct_plain_stand_ins():
+    names = json.loads((DEMO / "names.json").read_text())
+    dictionary = json.loads((DEMO / "reference_dictionary.json").read_text())
+    assert set(dictionary) == {n["term"] for n in names}
+    full_names = [t for t in dictionary if " " in t and not t.startswith("Order")]
+    others = [t for t in dictionary if t not in full_names]
+    assert len({dictionary[t] for t in others}) == len(others)
+    for translation in dictionary.values():
+        assert not any(re.search(rf"\b{re.escape(t)}\b", translation) for t in dictionary)

@@ -181,3 +181,24 @@ def latest_submissions(store: Store, project_id: int, item_kind: str, item_id: i
             .order_by(Submission.id)
         ).all()
         return {row.user_id: row.payload for row in rows}
+
+
+@dataclass(frozen=True)
+class ArtifactInfo:
+    id: int
+    kind: str
+    path: Path
+    meta: dict
+    created_at: object
+
+
+def list_artifacts(store: Store, project_id: int, kind: str) -> list[ArtifactInfo]:
+    """A project's artefacts of one kind, newest first."""
+    with store.session() as s:
+        rows = s.scalars(
+            select(Artifact)
+            .where(Artifact.project_id == project_id, Artifact.kind == kind)
+            .order_by(Artifact.id.desc())
+        ).all()
+        folder = store.project_dir(project_id)
+        return [ArtifactInfo(a.id, a.kind, folder / a.path, a.meta, a.created_at) for a in rows]

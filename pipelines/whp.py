@@ -1,0 +1,143 @@
+"""Project-level WHP steps: reinforce a project's base model, generate its label sets."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pipelines import generic_labels, models, reinforce
+from pipelines.config import ModelConfig
+from pipelines.store import Store
+from pipelines.store.access import authorize
+from pipelines.store.documents import project_texts
+from pipelines.store.projects import ProjectInfo, list_artifacts, register_artifact
+from pipelines.types import Actor, DocRole, UnlearnError
+
+REINFORCED = "reinforced_model"
+LABEL_SET = "label_set"
+
+
+def load_dictionary(path: Path) -> dict[str, str]:
+    """A JSON object {term: translation} or a list of {"term", "translation"} records."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as err:
+        raise UnlearnError(f"Could not read the dictionary {path}: {err}") from None
+    if isinstance(data, list):
+        data = {row.get("term"): row.get("translation") for row in data if isinstance(row, dict)}
+    if not isinstance(data, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and k and v for k, v in data.items()
+    ):
+        raise UnlearnError(f"{path}: expected term → translation strings.")
+    return data
+
+
+def _stamp() -> str:
+    return datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+
+
+def forget_texts(store: Store, project: ProjectInfo) -> list[str]:
+    texts = project_texts(store, project.id, DocRole.FORGET)
+    if not texts:
+        raise UnlearnError(f"Project {project.name!r} has no forget documents yet.")
+    return texts
+
+
+def load_base(store: Store, project: ProjectInfo) -> models.LoadedModel:
+    return models.load(ModelConfig(source=project.base_model), models_dir=store.settings.models_dir)
+
+
+def reinforce_project(
+    store: Store,
+    actor: Actor,
+    project: ProjectInfo,
+    config: reinforce.ReinforceConfig,
+    *,
+    progress: Callable[[int, int, float], None] | None = None,
+) -> int:
+    """Train the base model further on the forget corpus; returns the new artefact's id."""
+    authorize(actor, "artifact.register")
+    texts = forget_texts(store, project)
+    base = load_base(store, project)
+    out_dir = store.project_dir(project.id) / "models" / f"reinforced-{_stamp()}"
+    result = reinforce.run(
+        config,
+        texts,
+        model=base.model,
+        tokenizer=base.tokenizer,
+        out_dir=out_dir,
+        device=base.device,
+        progress=progress,
+    )
+    return register_artifact(
+        store,
+        actor,
+        project.id,
+        REINFORCED,
+        out_dir,
+        base_model=project.base_model,
+        tokens=result.tokens,
+        config=asdict(config),
+        first_loss=result.losses[0],
+        last_loss=result.losses[-1],
+    )
+
+
+def latest_reinforced(store: Store, project: ProjectInfo) -> Path:
+    found = list_artifacts(store, project.id, REINFORCED)
+    if not found:
+        raise UnlearnError(
+            f"Project {project.name!r} has no reinforced model; run reinforce first."
+        )
+    return found[0].path
+
+
+def label_models(store: Store, project: ProjectInfo, reinforced_dir: Path) -> generic_labels.Models:
+    base = load_base(store, project)
+    reinforced = models.load(
+        ModelConfig(source=str(reinforced_dir)), models_dir=store.settings.models_dir
+    )
+    return generic_labels.Models(
+        base.model, reinforced.model.to(base.device), base.tokenizer, base.device
+    )
+
+
+def generate_project_labels(
+    store: Store,
+    actor: Actor,
+    project: ProjectInfo,
+    dictionary: dict[str, str],
+    config: generic_labels.LabelConfig,
+    *,
+    out_name: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[int, dict]:
+    """Run label generation (resuming a same-named run) and register the label set."""
+    authorize(actor, "artifact.register")
+    reinforced_dir = latest_reinforced(store, project)
+    out_dir = store.project_dir(project.id) / "labels" / (out_name or f"labels-{_stamp()}")
+    meta = {"base_model": project.base_model, "reinforced_model": str(reinforced_dir)}
+    summary = generic_labels.run(
+        config,
+        forget_texts(store, project),
+        dictionary,
+        models=label_models(store, project, reinforced_dir),
+        out_dir=out_dir,
+        meta=meta,
+        progress=progress,
+    )
+    artifact = register_artifact(
+        store,
+        actor,
+        project.id,
+        LABEL_SET,
+        out_dir,
+        **meta,
+        config=asdict(config),
+        summary=summary,
+        dictionary_terms=len(dictionary),
+    )
+    return artifact, summary

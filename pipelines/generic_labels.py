@@ -28,7 +28,7 @@ class LabelConfig:
     implicated_ratio: float = 3.0  # baseline on original this many times surer of the true token
     soft_top_k: int = 64
     repeat_penalty: float = 10.0  # logits taken off tokens that would start a used translation
-    review_threshold: float = 0.05  # confidence below this goes to people (Project 2)
+    review_fraction: float = 0.03  # share of labels, least confident first, sent to people
 
 
 @dataclass(frozen=True)
@@ -210,18 +210,25 @@ def run(
         done += len(batch)
         if progress:
             progress(done, len(blocks))
-    return summarize(out_dir, len(blocks), config.review_threshold)
+    return summarize(out_dir, len(blocks), config.review_fraction)
 
 
-def summarize(out_dir: Path, n_blocks: int, review_threshold: float) -> dict:
-    labelled = changed = low = 0
+def summarize(out_dir: Path, n_blocks: int, review_fraction: float) -> dict:
+    """Counts over the label set, and the confidence below which labels go to review."""
+    confidences, changed = [], 0
     for index in range(n_blocks):
         block = load_block(out_dir, index)
-        mask = block.labels != IGNORE
-        labelled += int(mask.sum())
+        confidences.append(block.confidence[block.labels != IGNORE])
         changed += int(block.changed.sum())
-        low += int((block.confidence[mask] < review_threshold).sum())
-    summary = {"blocks": n_blocks, "labelled": labelled, "changed": changed, "to_review": low}
+    everything = np.concatenate(confidences) if confidences else np.zeros(0)
+    threshold = float(np.quantile(everything, review_fraction)) if everything.size else 0.0
+    summary = {
+        "blocks": n_blocks,
+        "labelled": int(everything.size),
+        "changed": changed,
+        "review_threshold": threshold,
+        "to_review": int((everything <= threshold).sum()),
+    }
     (out_dir / "summary.json").write_text(json.dumps(summary))
     return summary
 

@@ -137,6 +137,13 @@ def _from_pretrained(where: Path | str, dtype: str):
     return model, tokenizer
 
 
+def load_tokenizer(source: str, *, models_dir: Path):
+    """Only the tokenizer of a model source (no weights loaded)."""
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(str(resolve_model_dir(source, models_dir)))
+
+
 def load(config: ModelConfig, *, models_dir: Path) -> LoadedModel:
     """Load the model in eval mode on the chosen device, with a pad token set."""
     where = resolve_model_dir(config.source, models_dir)

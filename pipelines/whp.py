@@ -8,12 +8,19 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pipelines import generic_labels, models, reinforce
+from pipelines import generic_labels, label_review, models, reinforce
 from pipelines.config import ModelConfig
 from pipelines.store import Store
 from pipelines.store.access import authorize
 from pipelines.store.documents import project_texts
-from pipelines.store.projects import ProjectInfo, list_artifacts, register_artifact
+from pipelines.store.projects import (
+    ArtifactInfo,
+    ProjectInfo,
+    list_artifacts,
+    register_artifact,
+    submissions_of_kind,
+    submit,
+)
 from pipelines.types import Actor, DocRole, UnlearnError
 
 REINFORCED = "reinforced_model"
@@ -120,14 +127,17 @@ def generate_project_labels(
     reinforced_dir = latest_reinforced(store, project)
     out_dir = store.project_dir(project.id) / "labels" / (out_name or f"labels-{_stamp()}")
     meta = {"base_model": project.base_model, "reinforced_model": str(reinforced_dir)}
+    texts, pair = forget_texts(store, project), label_models(store, project, reinforced_dir)
     summary = generic_labels.run(
+        config, texts, dictionary, models=pair, out_dir=out_dir, meta=meta, progress=progress
+    )
+    summary["review_items"] = label_review.build_review_items(
         config,
-        forget_texts(store, project),
+        texts,
         dictionary,
-        models=label_models(store, project, reinforced_dir),
-        out_dir=out_dir,
-        meta=meta,
-        progress=progress,
+        models=pair,
+        label_dir=out_dir,
+        threshold=summary["review_threshold"],
     )
     artifact = register_artifact(
         store,
@@ -141,3 +151,50 @@ def generate_project_labels(
         dictionary_terms=len(dictionary),
     )
     return artifact, summary
+
+
+def _review_kind(label_set_id: int) -> str:
+    return f"label_review:{label_set_id}"
+
+
+def record_review(
+    store: Store, actor: Actor, project: ProjectInfo, label_set_id: int, item_id: int, payload: dict
+) -> int:
+    """One reviewer's accept / reject / edit on one review item, stored as their own row."""
+    decision = label_review.check_decision(payload)
+    return submit(
+        store,
+        actor,
+        project.id,
+        _review_kind(label_set_id),
+        item_id,
+        decision,
+        action="review.submit",
+    )
+
+
+def review_decisions(store: Store, project: ProjectInfo, label_set_id: int) -> dict[int, dict]:
+    """The decision in force per item: the newest, whoever made it."""
+    rows = submissions_of_kind(store, project.id, _review_kind(label_set_id))
+    return {row.item_id: row.payload for row in rows}
+
+
+def reviewed_by(store: Store, project: ProjectInfo, label_set_id: int, user_id: int) -> set[int]:
+    rows = submissions_of_kind(store, project.id, _review_kind(label_set_id))
+    return {row.item_id for row in rows if row.user_id == user_id}
+
+
+def label_sets(store: Store, project: ProjectInfo) -> list[ArtifactInfo]:
+    return list_artifacts(store, project.id, LABEL_SET)
+
+
+def export_project_labels(
+    store: Store, project: ProjectInfo, label_set: ArtifactInfo
+) -> tuple[Path, dict]:
+    """Write the label set with every review decision applied, for the fine-tuning stage."""
+    tokenizer = models.load_tokenizer(project.base_model, models_dir=store.settings.models_dir)
+    out_path = label_set.path / "export.npz"
+    counts = label_review.export_labels(
+        label_set.path, review_decisions(store, project, label_set.id), tokenizer, out_path
+    )
+    return out_path, counts

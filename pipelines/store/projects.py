@@ -150,10 +150,16 @@ def artifact_path(store: Store, artifact_id: int) -> Path:
 
 
 def submit(
-    store: Store, actor: Actor, project_id: int, item_kind: str, item_id: int, payload: dict
+    store: Store,
+    actor: Actor,
+    project_id: int,
+    item_kind: str,
+    item_id: int,
+    payload: dict,
+    action: str = "annotation.submit",
 ) -> int:
     """Store one person's decision as a new row; earlier rows, theirs or others', stay intact."""
-    authorize(actor, "annotation.submit")
+    authorize(actor, action)
     with store.session() as s:
         row = Submission(
             project_id=project_id,
@@ -166,6 +172,25 @@ def submit(
         s.flush()
         audit(s, actor, "submission.create", item_kind, item_id, submission_id=row.id)
         return row.id
+
+
+@dataclass(frozen=True)
+class SubmissionInfo:
+    item_id: int
+    user_id: int
+    payload: dict
+    created_at: object
+
+
+def submissions_of_kind(store: Store, project_id: int, item_kind: str) -> list[SubmissionInfo]:
+    """Every submission on items of one kind, oldest first."""
+    with store.session() as s:
+        rows = s.scalars(
+            select(Submission)
+            .where(Submission.project_id == project_id, Submission.item_kind == item_kind)
+            .order_by(Submission.id)
+        ).all()
+        return [SubmissionInfo(r.item_id, r.user_id, r.payload, r.created_at) for r in rows]
 
 
 def latest_submissions(store: Store, project_id: int, item_kind: str, item_id: int) -> dict:

@@ -1,0 +1,96 @@
+"""Review of low-confidence labels: items, per-reviewer decisions, their effect on export."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pipelines import generic_labels as gl
+from pipelines import ingest, reinforce, whp
+from pipelines.config import IngestConfig
+from pipelines.label_review import load_review_items
+from pipelines.store.projects import create_project, get_project
+from pipelines.store.users import create_user
+from pipelines.training import TrainConfig
+from pipelines.types import DocRole, PermissionDenied, Role, UnlearnError
+from tests.conftest import DEMO
+
+
+@pytest.fixture
+def labelled(store, admin, tiny_model_dir):
+    project = create_project(store, admin, "R", str(tiny_model_dir))
+    text = (DEMO / "forget" / "book2.md").read_bytes()[:3000]
+    ingest.run(
+        IngestConfig(),
+        [ingest.Upload("b.md", text)],
+        store=store,
+        actor=admin,
+        project_id=project.id,
+        role=DocRole.FORGET,
+    )
+    project = get_project(store, project.id)
+    config = reinforce.ReinforceConfig(block_tokens=64, train=TrainConfig(epochs=1, lr=1e-3))
+    whp.reinforce_project(store, admin, project, config)
+    dictionary = whp.load_dictionary(DEMO / "reference_dictionary.json")
+    label_config = gl.LabelConfig(block_tokens=64, review_fraction=0.05)
+    _, summary = whp.generate_project_labels(store, admin, project, dictionary, label_config)
+    (label_set,) = whp.label_sets(store, project)
+    return project, label_set, summary
+
+
+def test_items_hold_the_least_confident_labels_in_readable_form(labelled):
+    _, label_set, summary = labelled
+    items = load_review_items(label_set.path)
+    assert summary["review_items"] == len(items) > 0
+    assert [i.confidence for i in items] == sorted(i.confidence for i in items)
+    covered = sum(len(i.positions) for i in items)
+    assert covered == summary["to_review"]
+    for item in items[:5]:
+        block = gl.load_block(label_set.path, item.block)
+        assert all(block.confidence[p] <= summary["review_threshold"] for p in item.positions)
+        assert item.before and item.proposed and item.translated_before
+
+
+def test_decisions_are_per_reviewer_and_change_the_export(store, admin, labelled):
+    project, label_set, _ = labelled
+    rev1 = create_user(store, admin, "rev1", "reviewer-1-pass", Role.REVIEWER)
+    rev2 = create_user(store, admin, "rev2", "reviewer-2-pass", Role.REVIEWER)
+    annotator = create_user(store, admin, "ann", "annotator-pass", Role.ANNOTATOR)
+    items = load_review_items(label_set.path)
+    rejected, edited, accepted = items[0], items[1], items[2]
+    with pytest.raises(PermissionDenied):
+        whp.record_review(
+            store, annotator, project, label_set.id, rejected.id, {"decision": "reject"}
+        )
+    with pytest.raises(UnlearnError, match="replacement"):
+        whp.record_review(store, rev1, project, label_set.id, edited.id, {"decision": "edit"})
+    whp.record_review(store, rev1, project, label_set.id, rejected.id, {"decision": "accept"})
+    whp.record_review(store, rev2, project, label_set.id, rejected.id, {"decision": "reject"})
+    whp.record_review(
+        store,
+        rev1,
+        project,
+        label_set.id,
+        edited.id,
+        {"decision": "edit", "replacement": " the quiet road"},
+    )
+    whp.record_review(store, rev2, project, label_set.id, accepted.id, {"decision": "accept"})
+    assert whp.reviewed_by(store, project, label_set.id, rev1.user_id) == {rejected.id, edited.id}
+
+    out_path, counts = whp.export_project_labels(store, project, label_set)
+    assert counts == {"items": len(items), "decided": 3, "accept": 1, "reject": 1, "edit": 1}
+    exported = np.load(out_path)
+    starts = exported["block_starts"]
+
+    def exported_labels(item):
+        return exported["labels"][starts[item.block] + np.asarray(item.positions)]
+
+    assert (exported_labels(rejected) == gl.IGNORE).all()  # the newer decision (rev2) wins
+    original = gl.load_block(label_set.path, accepted.block).labels[accepted.positions]
+    assert (exported_labels(accepted) == original).all()
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(project.base_model)
+    new = tokenizer(" the quiet road", add_special_tokens=False)["input_ids"]
+    got = exported_labels(edited)
+    assert list(got[: min(len(new), len(got))]) == new[: len(got)]

@@ -25,6 +25,10 @@ def pages_for(role: Role) -> dict[str, list[st.Page]]:
             )
         ]
     }
+    if role in (Role.REVIEWER, Role.RESEARCHER, Role.ADMIN):
+        sections["Review"] = [
+            st.Page(PAGES / "generic_review.py", title="Generic labels", icon=":material/rule:")
+        ]
     if role == Role.ADMIN:
         sections["Admin"] = [st.Page(PAGES / "admin.py", title="Users", icon=":material/group:")]
     return sections

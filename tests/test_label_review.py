@@ -94,3 +94,45 @@ def test_decisions_are_per_reviewer_and_change_the_export(store, admin, labelled
     new = tokenizer(" the quiet road", add_special_tokens=False)["input_ids"]
     got = exported_labels(edited)
     assert list(got[: min(len(new), len(got))]) == new[: len(got)]
+
+
+def test_reviewer_page_walks_the_queue_and_records_decisions(store, admin, labelled):
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    from tests.conftest import REPO
+    from tests.test_app import sign_in
+
+    project, label_set, _ = labelled
+    create_user(store, admin, "rev", "reviewer-pass", Role.REVIEWER)
+    st.cache_resource.clear()
+    at = AppTest.from_file(str(REPO / "app" / "streamlit_app.py"), default_timeout=60).run()
+    sign_in(at, "rev", "reviewer-pass")
+    at.switch_page("app_pages/generic_review.py").run()
+    assert at.title[0].value == "Generic label review"
+    items = load_review_items(label_set.path)
+    assert f"confidence {items[0].confidence:.3f}" in at.caption[0].value
+    at.button(key="review_reject").click().run()
+    assert f"confidence {items[1].confidence:.3f}" in at.caption[0].value
+    at.button(key="review_accept").click().run()
+    decisions = whp.review_decisions(store, project, label_set.id)
+    assert decisions == {
+        items[0].id: {"decision": "reject", "replacement": ""},
+        items[1].id: {"decision": "accept", "replacement": ""},
+    }
+    assert at.metric[1].value == "2"
+
+
+def test_annotators_have_no_review_page(store, admin, labelled):
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    from tests.conftest import REPO
+    from tests.test_app import sign_in
+
+    create_user(store, admin, "ann2", "annotator-pass", Role.ANNOTATOR)
+    st.cache_resource.clear()
+    at = AppTest.from_file(str(REPO / "app" / "streamlit_app.py"), default_timeout=60).run()
+    sign_in(at, "ann2", "annotator-pass")
+    with pytest.raises(ValueError, match="Could not find"):
+        at.switch_page("app_pages/generic_review.py")

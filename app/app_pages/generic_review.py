@@ -1,0 +1,56 @@
+"""Reviewers' page (Project 2): low-confidence generic labels, least confident first."""
+
+import streamlit as st
+
+from app import state
+from app.components.review_item import decision_controls, show_item
+from pipelines import whp
+from pipelines.label_review import DECISIONS, load_review_items
+from pipelines.store.projects import list_projects
+from pipelines.types import UnlearnError
+
+actor = state.require_actor()
+store = state.store()
+st.title("Generic label review")
+
+with_labels = [(p, whp.label_sets(store, p)) for p in list_projects(store)]
+with_labels = [(p, sets) for p, sets in with_labels if sets]
+if not with_labels:
+    st.info("No label sets yet. A researcher creates one with `unlearn labels generate`.")
+    st.stop()
+names = [p.name for p, _ in with_labels]
+chosen = st.selectbox("Project", names, key="review_project")
+project, sets = with_labels[names.index(chosen)]
+label_set = st.selectbox(
+    "Label set",
+    sets,
+    key=f"review_set_{project.id}",
+    format_func=lambda a: (
+        f"{a.path.name} · mode {a.meta['config']['mode']} · alpha {a.meta['config']['alpha']}"
+    ),
+)
+
+items = load_review_items(label_set.path)
+decisions = whp.review_decisions(store, project, label_set.id)
+mine = whp.reviewed_by(store, project, label_set.id, actor.user_id)
+counts = {d: sum(1 for v in decisions.values() if v["decision"] == d) for d in DECISIONS}
+cols = st.columns(5)
+cols[0].metric("Items", len(items))
+cols[1].metric("Reviewed", len(decisions))
+for col, decision in zip(cols[2:], ("accept", "reject", "edit"), strict=True):
+    col.metric(f"{decision.capitalize()}ed", counts[decision])
+st.progress(len(mine) / max(1, len(items)), text=f"You have reviewed {len(mine)} of {len(items)}")
+
+queue = [item for item in items if item.id not in mine]
+if not queue:
+    st.success("Nothing left for you in this label set.")
+    st.stop()
+item = queue[0]
+show_item(item)
+decision = decision_controls(item.id)
+if decision:
+    try:
+        whp.record_review(store, actor, project, label_set.id, item.id, decision)
+        st.rerun()
+    except UnlearnError as err:
+        st.error(str(err))

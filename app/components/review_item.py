@@ -1,0 +1,51 @@
+"""One generic-label review item: both passages with the labelled spot marked, and the choices."""
+
+from __future__ import annotations
+
+import html
+
+import streamlit as st
+
+from pipelines.label_review import ReviewItem
+
+
+def _passage(before: str, highlighted: str, after: str = "") -> str:
+    """HTML with everything escaped; only the <mark> around the labelled spot is ours."""
+    tail = f"<span style='opacity:0.6'>{html.escape(after)}</span>" if after else ""
+    return (
+        "<div style='font-family:serif;font-size:1.05rem;line-height:1.6'>…"
+        f"{html.escape(before)}<mark>{html.escape(highlighted)}</mark>{tail}</div>"
+    )
+
+
+def show_item(item: ReviewItem) -> None:
+    st.caption(
+        f"Block {item.block}, positions {item.positions[0]}–{item.positions[-1]} · "
+        f"confidence {item.confidence:.3f}"
+    )
+    left, right = st.columns(2)
+    with left:
+        st.markdown("**Original** — what the book says next is highlighted")
+        st.markdown(_passage(item.before, item.original_next), unsafe_allow_html=True)
+    with right:
+        st.markdown("**Generic** — the proposed label on the translated text")
+        st.markdown(
+            _passage(item.translated_before, item.proposed, item.continuation),
+            unsafe_allow_html=True,
+        )
+
+
+def decision_controls(item_id: int) -> dict | None:
+    """Accept / reject / replace buttons; returns the chosen decision, if one was clicked."""
+    accept, reject = st.columns(2)
+    if accept.button("Accept", key="review_accept", type="primary", use_container_width=True):
+        return {"decision": "accept"}
+    if reject.button("Reject (mask from the loss)", key="review_reject", use_container_width=True):
+        return {"decision": "reject"}
+    with st.form(f"review_edit_{item_id}", clear_on_submit=True):
+        replacement = st.text_input(
+            "Or type a better generic continuation", key="review_replacement"
+        )
+        if st.form_submit_button("Save replacement"):
+            return {"decision": "edit", "replacement": replacement}
+    return None

@@ -58,7 +58,7 @@ def generic_logits(v_reinforced: torch.Tensor, v_translated: torch.Tensor, alpha
     return v_translated - alpha * torch.relu(v_reinforced - v_translated)
 
 
-def _padded(sequences: Sequence[list[int]], pad_id: int, device: str):
+def pad_batch(sequences: Sequence[list[int]], pad_id: int, device: str):
     width = max(len(s) for s in sequences)
     ids = torch.full((len(sequences), width), pad_id, dtype=torch.long)
     mask = torch.zeros((len(sequences), width), dtype=torch.long)
@@ -70,7 +70,7 @@ def _padded(sequences: Sequence[list[int]], pad_id: int, device: str):
 
 @torch.no_grad()
 def _logits(model, sequences: Sequence[list[int]], pad_id: int, device: str) -> torch.Tensor:
-    ids, mask = _padded(sequences, pad_id, device)
+    ids, mask = pad_batch(sequences, pad_id, device)
     return model(input_ids=ids, attention_mask=mask).logits.float()
 
 

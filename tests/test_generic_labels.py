@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -171,3 +173,31 @@ def test_resuming_with_other_settings_is_refused(models, tmp_path):
             models=models,
             out_dir=tmp_path,
         )
+
+
+@pytest.mark.slow
+def test_smollm2_labels_change_anchor_starts_and_keep_most_other_tokens(tmp_path):
+    from pipelines import models as model_loading
+    from pipelines.config import ModelConfig
+    from tests.conftest import DEMO
+
+    loaded = model_loading.load(ModelConfig(source="smollm2-135m"), models_dir=tmp_path)
+    pair = gl.Models(loaded.model, loaded.model, loaded.tokenizer)
+    dictionary = json.loads((DEMO / "reference_dictionary.json").read_text())
+    text = (DEMO / "forget" / "book1.md").read_text()[:1500]
+    (block,) = make_blocks(loaded.tokenizer, [text], 512)
+    a = align_block(block, Translator(dictionary), loaded.tokenizer)
+    v_r = logits(loaded.model, a.block.ids)
+    v_bt, v_bo = logits(loaded.model, a.translated_ids), v_r
+    true_next = np.asarray(a.block.ids[1:])
+    for mode in ("paper", "implicated"):
+        out = gl.label_block(a, v_r, v_bt, v_bo, gl.LabelConfig(mode=mode), pair)
+        labelled = out.labels[:-1] != gl.IGNORE
+        anchor_starts = labelled & a.target_in_anchor[:-1]
+        assert anchor_starts.sum() >= 5
+        assert (out.labels[:-1][anchor_starts] != true_next[anchor_starts]).mean() >= 0.9
+        others = labelled & ~a.target_in_anchor[:-1]
+        kept = (out.labels[:-1][others] == true_next[others]).mean()
+        # The paper's argmax keeps only what the untaught model would predict anyway (28% here);
+        # the implicated mode keeps the true token wherever the target is not implicated.
+        assert kept >= (0.8 if mode == "implicated" else 0.2), (mode, kept)

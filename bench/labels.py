@@ -1,0 +1,99 @@
+"""Benchmark: label generation against its floor, two plain forward passes over the same tokens."""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from pipelines import generic_labels as gl
+from pipelines import models
+from pipelines.bootstrap import DEMO_DIR
+from pipelines.config import ModelConfig, Settings
+from pipelines.training import token_blocks
+
+
+def corpus(tokenizer, n_tokens: int) -> list[str]:
+    """Demo books, copies varied by chapter number, until about n_tokens tokens."""
+    books = [p.read_text() for p in sorted((DEMO_DIR / "forget").glob("*.md"))]
+    per_copy = sum(len(tokenizer(b)["input_ids"]) for b in books)
+    copies = -(-n_tokens // per_copy)
+    texts = [b.replace("Chapter", f"Part {i} chapter") for i in range(copies) for b in books]
+    return texts
+
+
+@torch.no_grad()
+def two_forwards(model, tokenizer, texts, block_tokens: int, batch_size: int) -> float:
+    blocks = token_blocks(tokenizer, texts, block_tokens)
+    started = time.perf_counter()
+    for _ in range(2):
+        for i in range(0, len(blocks), batch_size):
+            batch = blocks[i : i + batch_size]
+            ids, mask = gl.pad_batch(batch, tokenizer.pad_token_id, "cpu")
+            model(input_ids=ids, attention_mask=mask).logits.float()
+    return time.perf_counter() - started
+
+
+def measure(n_tokens: int, args) -> dict:
+    loaded = models.load(ModelConfig(source=args.model), models_dir=Settings.from_env().models_dir)
+    tok = loaded.tokenizer
+    texts = corpus(tok, n_tokens)
+    dictionary = json.loads((DEMO_DIR / "reference_dictionary.json").read_text())
+    pair = gl.Models(loaded.model, copy.deepcopy(loaded.model), tok)
+    config = gl.LabelConfig(
+        block_tokens=args.block_tokens, batch_size=args.batch_size, mode=args.mode
+    )
+    tokens = sum(len(b) for b in token_blocks(tok, texts, args.block_tokens))
+    with tempfile.TemporaryDirectory() as out:
+        started = time.perf_counter()
+        gl.run(config, texts, dictionary, models=pair, out_dir=Path(out))
+        label_s = time.perf_counter() - started
+    floor_s = two_forwards(loaded.model, tok, texts, args.block_tokens, args.batch_size)
+    return {
+        "model": args.model,
+        "mode": args.mode,
+        "tokens": tokens,
+        "label_tok_s": round(tokens / label_s, 1),
+        "forward_tok_s": round(2 * tokens / floor_s, 1),
+        "ratio_vs_two_forwards": round(label_s / floor_s, 3),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--model", default="smollm2-135m")
+    parser.add_argument("--tokens", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--block-tokens", type=int, default=512)
+    parser.add_argument("--batch-size", type=int, default=4)
+    parser.add_argument("--mode", default="paper", choices=gl.MODES)
+    parser.add_argument("--single", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.single:
+        print(json.dumps(measure(args.tokens[0], args)))
+        return
+    for n in args.tokens:  # one process per size, so each peak RSS is its own
+        flags = [
+            "--model",
+            args.model,
+            "--block-tokens",
+            str(args.block_tokens),
+            "--batch-size",
+            str(args.batch_size),
+            "--mode",
+            args.mode,
+        ]
+        cmd = [sys.executable, __file__, "--single", "--tokens", str(n), *flags]
+        print(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip())
+
+
+if __name__ == "__main__":
+    main()

@@ -150,21 +150,27 @@ def cmd_labels_generate(args) -> int:
     store, actor = _session()
     project = get_project(store, args.project)
     dictionary = whp.load_dictionary(Path(args.dictionary))
-    with tqdm(unit="block", desc="labels") as bar:
+    bars = {name: tqdm(unit="block", desc=name) for name in ("labels", "review items")}
 
+    def advance(name: str):
         def progress(done: int, total: int) -> None:
-            bar.total = total
-            bar.update(done - bar.n)
+            bars[name].total = total
+            bars[name].update(done - bars[name].n)
 
-        artifact, summary = whp.generate_project_labels(
-            store,
-            actor,
-            project,
-            dictionary,
-            _label_config(args),
-            out_name=args.name,
-            progress=progress,
-        )
+        return progress
+
+    artifact, summary = whp.generate_project_labels(
+        store,
+        actor,
+        project,
+        dictionary,
+        _label_config(args),
+        out_name=args.name,
+        progress=advance("labels"),
+        review_progress=advance("review items"),
+    )
+    for bar in bars.values():
+        bar.close()
     print(f"Label set saved as artefact {artifact}: {json.dumps(summary)}")
     return 0
 

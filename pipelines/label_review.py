@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -72,7 +72,10 @@ def _item(index, aligned: AlignedBlock, labels: BlockLabels, group, models, cont
         original_next=tok.decode(ids[first + 1 : last + 4]),
         translated_before=tok.decode(aligned.translated_ids[max(0, j - context) : j + 1]),
         proposed=tok.decode(proposed_ids),
-        continuation=_continuation(models, aligned.translated_ids[: j + 1] + proposed_ids, tokens),
+        # A bounded prefix keeps each continuation cheap; it is only there for readability.
+        continuation=_continuation(
+            models, aligned.translated_ids[max(0, j + 1 - context) : j + 1] + proposed_ids, tokens
+        ),
     )
 
 
@@ -86,11 +89,15 @@ def build_review_items(
     threshold: float,
     context_tokens: int = 40,
     continuation_tokens: int = 6,
+    progress: Callable[[int, int], None] | None = None,
 ) -> int:
     """Write review_items.jsonl: labels at or under the threshold, grouped, least sure first."""
     translator = Translator(dictionary)
     items: list[ReviewItem] = []
-    for block in make_blocks(models.tokenizer, texts, config.block_tokens):
+    blocks = make_blocks(models.tokenizer, texts, config.block_tokens)
+    for done, block in enumerate(blocks, start=1):
+        if progress:
+            progress(done, len(blocks))
         labels = load_block(label_dir, block.index)
         low = np.flatnonzero((labels.labels != IGNORE) & (labels.confidence <= threshold))
         if low.size == 0:

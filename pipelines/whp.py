@@ -121,6 +121,7 @@ def generate_project_labels(
     *,
     out_name: str | None = None,
     progress: Callable[[int, int], None] | None = None,
+    review_progress: Callable[[int, int], None] | None = None,
 ) -> tuple[int, dict]:
     """Run label generation (resuming a same-named run) and register the label set."""
     authorize(actor, "artifact.register")
@@ -138,6 +139,7 @@ def generate_project_labels(
         models=pair,
         label_dir=out_dir,
         threshold=summary["review_threshold"],
+        progress=review_progress,
     )
     artifact = register_artifact(
         store,

@@ -21,7 +21,7 @@ def _passage(before: str, highlighted: str, after: str = "") -> str:
 def show_item(item: ReviewItem) -> None:
     st.caption(
         f"Block {item.block}, positions {item.positions[0]}–{item.positions[-1]} · "
-        f"confidence {item.confidence:.3f}"
+        f"confidence {item.confidence:.2g}"
     )
     left, right = st.columns(2)
     with left:

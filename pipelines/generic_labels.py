@@ -54,8 +54,13 @@ class BlockLabels:
 
 
 def generic_logits(v_reinforced: torch.Tensor, v_translated: torch.Tensor, alpha: float):
-    """WHP eq. 1: v_generic = v_B' - alpha * ReLU(v_R - v_B')."""
-    return v_translated - alpha * torch.relu(v_reinforced - v_translated)
+    """WHP eq. 1: v_generic = v_B' - alpha * ReLU(v_R - v_B').
+
+    Computed with one allocation and in-place passes: over a 50k-262k vocabulary these element
+    passes, not the arithmetic, are what the label step adds to the two forward passes.
+    """
+    out = v_reinforced - v_translated
+    return out.clamp_(min=0).mul_(-alpha).add_(v_translated)
 
 
 def pad_batch(sequences: Sequence[list[int]], pad_id: int, device: str):
@@ -111,7 +116,7 @@ def label_block(aligned: AlignedBlock, v_r, v_bt, v_bo, config: LabelConfig, mod
             soft_ids = top.indices.numpy().astype(np.int32)
             soft_probs = (top.values / top.values.sum(-1, keepdim=True)).numpy().astype(np.float16)
             chosen = top.indices[:, 0]
-    confidence = torch.softmax(vt, -1).gather(1, chosen[:, None]).squeeze(1)
+    confidence = (vt.gather(1, chosen[:, None]).squeeze(1) - vt.logsumexp(-1)).exp()
     labels = np.full(n, IGNORE, dtype=np.int64)
     labels[positions] = chosen.numpy()
     conf = np.full(n, np.nan, dtype=np.float32)

@@ -193,6 +193,17 @@ def cmd_labels_inspect(args) -> int:
     return 0
 
 
+def cmd_labels_export(args) -> int:
+    from pipelines import whp
+
+    store, _ = _session()
+    project = get_project(store, args.project)
+    label_set = whp.find_label_set(store, project, args.label_set)
+    out_path, counts = whp.export_project_labels(store, project, label_set)
+    print(f"Exported {out_path} with review decisions applied: {json.dumps(counts)}")
+    return 0
+
+
 def _label_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--project", required=True)
     parser.add_argument("--dictionary", required=True, help="JSON: {term: translation}")
@@ -265,6 +276,10 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("--block", type=int, required=True)
     inspect.add_argument("--top", type=int, default=3)
     inspect.set_defaults(func=cmd_labels_inspect)
+    export = labels.add_parser("export", help="the label set with review decisions applied")
+    export.add_argument("--project", required=True)
+    export.add_argument("--label-set", type=int, help="artefact id (default: the newest)")
+    export.set_defaults(func=cmd_labels_export)
     return parser
 
 

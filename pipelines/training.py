@@ -28,6 +28,25 @@ class TrainConfig:
 class Example:
     input_ids: list[int]
     labels: list[int]  # target for each position's *next* token is labels[i+1] (HF convention)
+    soft_ids: object = None  # optional [len, k] token ids: soft target for the token at i+1
+    soft_probs: object = None  # optional [len, k] probabilities matching soft_ids
+
+
+@dataclass
+class Batch:
+    examples: Sequence[Example]
+    input_ids: torch.Tensor
+    attention_mask: torch.Tensor
+    labels: torch.Tensor
+
+
+LossFn = Callable[[object, Batch], torch.Tensor]
+
+
+def cross_entropy_loss(model, batch: Batch) -> torch.Tensor:
+    return model(
+        input_ids=batch.input_ids, attention_mask=batch.attention_mask, labels=batch.labels
+    ).loss
 
 
 def token_blocks(tokenizer, texts: Sequence[str], block_tokens: int) -> list[list[int]]:
@@ -52,7 +71,7 @@ def _with_lora(model, rank: int):
     return get_peft_model(model, config)
 
 
-def _collate(batch: Sequence[Example], pad_id: int, device: str):
+def _collate(batch: Sequence[Example], pad_id: int, device: str) -> Batch:
     width = max(len(e.input_ids) for e in batch)
     ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
     labels = torch.full((len(batch), width), IGNORE, dtype=torch.long)
@@ -61,7 +80,7 @@ def _collate(batch: Sequence[Example], pad_id: int, device: str):
         ids[row, : len(e.input_ids)] = torch.tensor(e.input_ids)
         labels[row, : len(e.labels)] = torch.tensor(e.labels)
         mask[row, : len(e.input_ids)] = 1
-    return ids.to(device), mask.to(device), labels.to(device)
+    return Batch(batch, ids.to(device), mask.to(device), labels.to(device))
 
 
 def train(
@@ -72,6 +91,7 @@ def train(
     pad_id: int,
     device: str = "cpu",
     progress: Callable[[int, int, float], None] | None = None,
+    loss_fn: LossFn = cross_entropy_loss,
 ):
     """Fine-tune in place with AdamW on cross-entropy; returns the (merged) model and losses."""
     torch.manual_seed(config.seed)
@@ -87,8 +107,7 @@ def train(
         random.Random(config.seed + _epoch).shuffle(order)
         for start in range(0, len(order), config.batch_size):
             batch = [examples[i] for i in order[start : start + config.batch_size]]
-            ids, mask, labels = _collate(batch, pad_id, device)
-            loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
+            loss = loss_fn(model, _collate(batch, pad_id, device))
             loss.backward()
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)

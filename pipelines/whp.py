@@ -190,6 +190,15 @@ def label_sets(store: Store, project: ProjectInfo) -> list[ArtifactInfo]:
     return list_artifacts(store, project.id, LABEL_SET)
 
 
+def find_label_set(store: Store, project: ProjectInfo, artifact_id: int | None) -> ArtifactInfo:
+    """The label set with this artefact id, or the newest one."""
+    sets = label_sets(store, project)
+    chosen = [a for a in sets if artifact_id in (None, a.id)]
+    if not chosen:
+        raise UnlearnError(f"Project {project.name!r} has no label set {artifact_id or ''}".strip())
+    return chosen[0]
+
+
 def export_project_labels(
     store: Store, project: ProjectInfo, label_set: ArtifactInfo
 ) -> tuple[Path, dict]:

@@ -41,6 +41,10 @@ def test_reinforce_then_generate_and_inspect_labels(tiny_model_dir, tmp_path, ca
     block = generic_labels.load_block(label_set.path, 0)
     assert block.labels.shape == block.input_ids.shape
 
+    assert main(["labels", "export", "--project", "T"]) == 0
+    assert '"items": ' in capsys.readouterr().out
+    assert (label_set.path / "export.npz").exists()
+
     assert main(["labels", "inspect", *common, "--block", "1"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert rows[0]["pos"] == 0 and any("generic" in r for r in rows)

@@ -182,30 +182,24 @@ class SubmissionInfo:
     created_at: object
 
 
-def submissions_of_kind(store: Store, project_id: int, item_kind: str) -> list[SubmissionInfo]:
-    """Every submission on items of one kind, oldest first."""
+def submissions_of_kind(
+    store: Store, project_id: int, item_kind: str, item_id: int | None = None
+) -> list[SubmissionInfo]:
+    """Every submission on items of one kind (or on one item), oldest first."""
+    query = select(Submission).where(
+        Submission.project_id == project_id, Submission.item_kind == item_kind
+    )
+    if item_id is not None:
+        query = query.where(Submission.item_id == item_id)
     with store.session() as s:
-        rows = s.scalars(
-            select(Submission)
-            .where(Submission.project_id == project_id, Submission.item_kind == item_kind)
-            .order_by(Submission.id)
-        ).all()
+        rows = s.scalars(query.order_by(Submission.id)).all()
         return [SubmissionInfo(r.item_id, r.user_id, r.payload, r.created_at) for r in rows]
 
 
 def latest_submissions(store: Store, project_id: int, item_kind: str, item_id: int) -> dict:
     """Each person's newest submission on an item, keyed by user id."""
-    with store.session() as s:
-        rows = s.scalars(
-            select(Submission)
-            .where(
-                Submission.project_id == project_id,
-                Submission.item_kind == item_kind,
-                Submission.item_id == item_id,
-            )
-            .order_by(Submission.id)
-        ).all()
-        return {row.user_id: row.payload for row in rows}
+    rows = submissions_of_kind(store, project_id, item_kind, item_id)
+    return {row.user_id: row.payload for row in rows}
 
 
 @dataclass(frozen=True)

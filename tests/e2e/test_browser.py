@@ -129,3 +129,51 @@ def test_admin_creates_project_uploads_and_reads_chunks_annotator_sees_less(serv
     page.get_by_text("Only researchers and admins upload documents.").wait_for()
     assert page.get_by_role("button", name="Ingest").count() == 0
     page.screenshot(path=SHOTS / "05-annotator-projects.png")
+
+
+@pytest.fixture
+def label_set(store, admin, reviewer_user, tiny_model_dir):
+    """A project on the tiny model with a reinforced model and a label set with review items."""
+    from pipelines import generic_labels, ingest, reinforce, whp
+    from pipelines.config import IngestConfig
+    from pipelines.store.projects import create_project, get_project
+    from pipelines.types import DocRole
+    from tests.conftest import DEMO
+
+    project = create_project(store, admin, "Tiny", str(tiny_model_dir))
+    text = (DEMO / "forget" / "book3.md").read_bytes()[:2500]
+    ingest.run(
+        IngestConfig(),
+        [ingest.Upload("b3.md", text)],
+        store=store,
+        actor=admin,
+        project_id=project.id,
+        role=DocRole.FORGET,
+    )
+    project = get_project(store, project.id)
+    whp.reinforce_project(store, admin, project, reinforce.ReinforceConfig(block_tokens=64))
+    dictionary = whp.load_dictionary(DEMO / "reference_dictionary.json")
+    config = generic_labels.LabelConfig(block_tokens=64, review_fraction=0.05)
+    whp.generate_project_labels(store, admin, project, dictionary, config)
+    return project
+
+
+@pytest.fixture
+def reviewer_user(store, admin):
+    from pipelines.store.users import create_user
+    from pipelines.types import Role
+
+    return create_user(store, admin, "rev", "reviewer-pass", Role.REVIEWER)
+
+
+def test_reviewer_rejects_and_rewrites_generic_labels(label_set, server, page):
+    sign_in(page, server, "rev", "reviewer-pass")
+    page.get_by_role("link", name="Generic labels").click()
+    page.get_by_role("button", name="Accept").wait_for()
+    page.screenshot(path=SHOTS / "06-generic-review.png")
+    page.get_by_role("button", name="Reject (mask from the loss)").click()
+    page.get_by_text("You have reviewed 1 of").wait_for()
+    page.get_by_role("textbox", name="Or type a better generic continuation").fill(" the road")
+    page.get_by_role("button", name="Save replacement").click()
+    page.get_by_text("You have reviewed 2 of").wait_for()
+    page.screenshot(path=SHOTS / "07-generic-review-after.png")

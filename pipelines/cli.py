@@ -208,7 +208,7 @@ def _label_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--project", required=True)
     parser.add_argument("--dictionary", required=True, help="JSON: {term: translation}")
     parser.add_argument("--alpha", type=float, default=5.0)
-    parser.add_argument("--mode", choices=["paper", "implicated", "soft"], default="paper")
+    parser.add_argument("--mode", choices=["paper", "implicated", "soft"], default="soft")
     parser.add_argument("--block-tokens", type=int, default=512)
     parser.add_argument("--batch-size", type=int, default=4)
 

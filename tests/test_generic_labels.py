@@ -73,7 +73,7 @@ def test_alignment_pairs_identical_tokens_and_masks_inside_anchors(models):
 
 
 def test_labels_are_equation_one_computed_directly(models):
-    config = gl.LabelConfig(alpha=5.0, repeat_penalty=0.0)
+    config = gl.LabelConfig(mode="paper", alpha=5.0, repeat_penalty=0.0)
     a = aligned(models)
     v_r, v_bt = logits(models.reinforced, a.block.ids), logits(models.baseline, a.translated_ids)
     out = gl.label_block(a, v_r, v_bt, None, config, models)
@@ -92,7 +92,7 @@ def test_second_occurrences_are_masked_first_is_labelled(models):
     a = aligned(models)
     out = gl.label_block(
         a, logits(models.reinforced, a.block.ids), logits(models.baseline, a.translated_ids),
-        None, gl.LabelConfig(), models,
+        None, gl.LabelConfig(mode="paper"), models,
     )  # fmt: skip
     repeats = [r for r in a.translation.replacements if r.occurrence > 0]
     assert repeats
@@ -113,7 +113,7 @@ def test_a_used_translation_start_is_lowered_after_its_first_use(models):
     v[:, favourite] = 3.0  # everyone's favourite next token is the translation's start
     v_t = torch.zeros(len(a.translated_ids), vocab)
     v_t[:, favourite] = 3.0
-    out = gl.label_block(a, v, v_t, None, gl.LabelConfig(repeat_penalty=10.0), models)
+    out = gl.label_block(a, v, v_t, None, gl.LabelConfig(mode="paper", repeat_penalty=10.0), models)
     labelled = np.flatnonzero(out.labels != gl.IGNORE)
     assert all(out.labels[i] == favourite for i in labelled if i < first_position)
     assert all(out.labels[i] != favourite for i in labelled if i >= first_position)

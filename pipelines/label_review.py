@@ -62,11 +62,14 @@ def _item(index, aligned: AlignedBlock, labels: BlockLabels, group, models, cont
     offsets, ids = aligned.block.offsets, aligned.block.ids
     cut = offsets[first][1]
     j = int(aligned.align[first])
-    proposed_ids = [int(labels.labels[p]) for p in group]
+    span = list(range(first, last + 1))  # the whole stretch, so a decision covers what it shows
+    proposed_ids = [
+        int(labels.labels[p]) if labels.labels[p] != IGNORE else ids[p + 1] for p in span
+    ]
     return ReviewItem(
         id=index,
         block=aligned.block.index,
-        positions=group,
+        positions=span,
         confidence=float(np.nanmin(labels.confidence[group])),
         before=aligned.block.text[max(0, offsets[max(0, first - context)][0]) : cut],
         original_next=tok.decode(ids[first + 1 : last + 4]),

@@ -168,6 +168,7 @@ def cmd_labels_generate(args) -> int:
         out_name=args.name,
         progress=advance("labels"),
         review_progress=advance("review items"),
+        compare_block=args.compare_logits,
     )
     for bar in bars.values():
         bar.close()
@@ -270,6 +271,12 @@ def build_parser() -> argparse.ArgumentParser:
     generate = labels.add_parser("generate", help="write a label set for the forget corpus")
     _label_options(generate)
     generate.add_argument("--name", help="output folder name; an existing one is resumed")
+    generate.add_argument(
+        "--compare-logits",
+        type=int,
+        metavar="BLOCK",
+        help="also write compare_block_BLOCK.jsonl: top tokens of v_B', v_R, v_generic",
+    )
     generate.set_defaults(func=cmd_labels_generate)
     inspect = labels.add_parser("inspect", help="why each label of one block was chosen")
     _label_options(inspect)

@@ -122,6 +122,7 @@ def generate_project_labels(
     out_name: str | None = None,
     progress: Callable[[int, int], None] | None = None,
     review_progress: Callable[[int, int], None] | None = None,
+    compare_block: int | None = None,
 ) -> tuple[int, dict]:
     """Run label generation (resuming a same-named run) and register the label set."""
     authorize(actor, "artifact.register")
@@ -141,6 +142,12 @@ def generate_project_labels(
         threshold=summary["review_threshold"],
         progress=review_progress,
     )
+    if compare_block is not None:
+        rows = generic_labels.inspect_block(
+            config, texts, dictionary, models=pair, block_index=compare_block
+        )
+        lines = (json.dumps(row, ensure_ascii=False) for row in rows)
+        (out_dir / f"compare_block_{compare_block}.jsonl").write_text("\n".join(lines) + "\n")
     artifact = register_artifact(
         store,
         actor,

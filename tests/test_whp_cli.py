@@ -27,7 +27,7 @@ def test_reinforce_then_generate_and_inspect_labels(tiny_model_dir, tmp_path, ca
         == 0
     )
     common = ["--project", "T", "--dictionary", str(DICTIONARY), "--block-tokens", "64"]
-    assert main(["labels", "generate", *common, "--name", "run1"]) == 0
+    assert main(["labels", "generate", *common, "--name", "run1", "--compare-logits", "2"]) == 0
     out = capsys.readouterr().out
     summary = json.loads(out.strip().splitlines()[-1].split(": ", 1)[1])
     assert summary["blocks"] >= 5 and 0 < summary["changed"] <= summary["labelled"]
@@ -38,6 +38,8 @@ def test_reinforce_then_generate_and_inspect_labels(tiny_model_dir, tmp_path, ca
     (label_set,) = list_artifacts(store, project.id, LABEL_SET)
     assert (reinforced.path / "config.json").exists()
     assert label_set.meta["summary"] == summary and label_set.meta["config"]["alpha"] == 5.0
+    compared = (label_set.path / "compare_block_2.jsonl").read_text().splitlines()
+    assert any("reinforced" in json.loads(line) for line in compared)
     block = generic_labels.load_block(label_set.path, 0)
     assert block.labels.shape == block.input_ids.shape
 

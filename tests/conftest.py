@@ -76,3 +76,34 @@ def tiny_model_dir(tmp_path_factory) -> Path:
     LlamaForCausalLM(config).save_pretrained(out)
     tokenizer.save_pretrained(out)
     return out
+
+
+def make_labelled_project(store, admin, model_dir: Path, name: str, book: str = "book2.md"):
+    """A project on the given model with 3,000 bytes of a demo book, reinforced and labelled.
+
+    Returns the project, its label set and the label run's summary.
+    """
+    from pipelines import generic_labels, ingest, reinforce, whp
+    from pipelines.config import IngestConfig
+    from pipelines.store.projects import create_project, get_project
+    from pipelines.training import TrainConfig
+    from pipelines.types import DocRole
+
+    project = create_project(store, admin, name, str(model_dir))
+    upload = ingest.Upload(book, (DEMO / "forget" / book).read_bytes()[:3000])
+    ingest.run(
+        IngestConfig(),
+        [upload],
+        store=store,
+        actor=admin,
+        project_id=project.id,
+        role=DocRole.FORGET,
+    )
+    project = get_project(store, project.id)
+    config = reinforce.ReinforceConfig(block_tokens=64, train=TrainConfig(epochs=1, lr=1e-3))
+    whp.reinforce_project(store, admin, project, config)
+    dictionary = whp.load_dictionary(DEMO / "reference_dictionary.json")
+    label_config = generic_labels.LabelConfig(block_tokens=64, review_fraction=0.05)
+    _, summary = whp.generate_project_labels(store, admin, project, dictionary, label_config)
+    (label_set,) = whp.label_sets(store, project)
+    return project, label_set, summary

@@ -6,36 +6,16 @@ import numpy as np
 import pytest
 
 from pipelines import generic_labels as gl
-from pipelines import ingest, reinforce, whp
-from pipelines.config import IngestConfig
+from pipelines import whp
 from pipelines.label_review import load_review_items
-from pipelines.store.projects import create_project, get_project
 from pipelines.store.users import create_user
-from pipelines.training import TrainConfig
-from pipelines.types import DocRole, PermissionDenied, Role, UnlearnError
-from tests.conftest import DEMO
+from pipelines.types import PermissionDenied, Role, UnlearnError
+from tests.conftest import make_labelled_project
 
 
 @pytest.fixture
 def labelled(store, admin, tiny_model_dir):
-    project = create_project(store, admin, "R", str(tiny_model_dir))
-    text = (DEMO / "forget" / "book2.md").read_bytes()[:3000]
-    ingest.run(
-        IngestConfig(),
-        [ingest.Upload("b.md", text)],
-        store=store,
-        actor=admin,
-        project_id=project.id,
-        role=DocRole.FORGET,
-    )
-    project = get_project(store, project.id)
-    config = reinforce.ReinforceConfig(block_tokens=64, train=TrainConfig(epochs=1, lr=1e-3))
-    whp.reinforce_project(store, admin, project, config)
-    dictionary = whp.load_dictionary(DEMO / "reference_dictionary.json")
-    label_config = gl.LabelConfig(block_tokens=64, review_fraction=0.05)
-    _, summary = whp.generate_project_labels(store, admin, project, dictionary, label_config)
-    (label_set,) = whp.label_sets(store, project)
-    return project, label_set, summary
+    return make_labelled_project(store, admin, tiny_model_dir, "R")
 
 
 def test_items_hold_the_least_confident_labels_in_readable_form(labelled):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ADMIN_PASSWORD, REPO
+from tests.conftest import ADMIN_PASSWORD, REPO, make_labelled_project
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 CHROMIUM = "/usr/bin/chromium"
@@ -134,28 +134,7 @@ def test_admin_creates_project_uploads_and_reads_chunks_annotator_sees_less(serv
 @pytest.fixture
 def label_set(store, admin, reviewer_user, tiny_model_dir):
     """A project on the tiny model with a reinforced model and a label set with review items."""
-    from pipelines import generic_labels, ingest, reinforce, whp
-    from pipelines.config import IngestConfig
-    from pipelines.store.projects import create_project, get_project
-    from pipelines.types import DocRole
-    from tests.conftest import DEMO
-
-    project = create_project(store, admin, "Tiny", str(tiny_model_dir))
-    text = (DEMO / "forget" / "book3.md").read_bytes()[:2500]
-    ingest.run(
-        IngestConfig(),
-        [ingest.Upload("b3.md", text)],
-        store=store,
-        actor=admin,
-        project_id=project.id,
-        role=DocRole.FORGET,
-    )
-    project = get_project(store, project.id)
-    whp.reinforce_project(store, admin, project, reinforce.ReinforceConfig(block_tokens=64))
-    dictionary = whp.load_dictionary(DEMO / "reference_dictionary.json")
-    config = generic_labels.LabelConfig(block_tokens=64, review_fraction=0.05)
-    whp.generate_project_labels(store, admin, project, dictionary, config)
-    return project
+    return make_labelled_project(store, admin, tiny_model_dir, "Tiny", "book3.md")[0]
 
 
 @pytest.fixture

@@ -31,19 +31,13 @@ class Translation:
 
     def to_translated(self, index: int) -> int | None:
         """Where source character `index` is in the translation; None inside a replaced span."""
-        i = bisect.bisect_right([r.src_start for r in self.replacements], index) - 1
-        if i >= 0 and index < self.replacements[i].src_end:
-            return None
-        shift = 0 if i < 0 else self.replacements[i].dst_end - self.replacements[i].src_end
-        return index + shift
+        src = [(r.src_start, r.src_end) for r in self.replacements]
+        return _map_index(index, src, [r.dst_end for r in self.replacements])
 
     def to_source(self, index: int) -> int | None:
         """Where translated character `index` came from; None inside an inserted translation."""
-        i = bisect.bisect_right([r.dst_start for r in self.replacements], index) - 1
-        if i >= 0 and index < self.replacements[i].dst_end:
-            return None
-        shift = 0 if i < 0 else self.replacements[i].src_end - self.replacements[i].dst_end
-        return index + shift
+        dst = [(r.dst_start, r.dst_end) for r in self.replacements]
+        return _map_index(index, dst, [r.src_end for r in self.replacements])
 
     def boundary_to_translated(self, index: int) -> int | None:
         """Map a position *between* characters (an end offset); a replaced span's end maps too."""
@@ -53,6 +47,18 @@ class Translation:
             if index == r.src_end:
                 return r.dst_end
         return self.to_translated(index) if index < len(self.source) else len(self.text)
+
+
+def _map_index(index: int, spans: list[tuple[int, int]], other_ends: list[int]) -> int | None:
+    """Map a character through sorted replaced spans: None inside one, else shifted by the
+    length difference accumulated up to the last span before it (whose end maps to other_end).
+    """
+    i = bisect.bisect_right([start for start, _ in spans], index) - 1
+    if i < 0:
+        return index
+    if index < spans[i][1]:
+        return None
+    return index + other_ends[i] - spans[i][1]
 
 
 def _match_case(translation: str, matched: str) -> str:

@@ -18,7 +18,7 @@ from pipelines import generic_labels as gl
 from pipelines import models
 from pipelines.bootstrap import DEMO_DIR
 from pipelines.config import ModelConfig, Settings
-from pipelines.training import token_blocks
+from pipelines.training import pad_batch, token_blocks
 
 
 def corpus(tokenizer, n_tokens: int) -> list[str]:
@@ -37,7 +37,7 @@ def two_forwards(model, tokenizer, texts, block_tokens: int, batch_size: int) ->
     for _ in range(2):
         for i in range(0, len(blocks), batch_size):
             batch = blocks[i : i + batch_size]
-            ids, mask = gl.pad_batch(batch, tokenizer.pad_token_id, "cpu")
+            ids, mask = pad_batch(batch, tokenizer.pad_token_id, "cpu")
             model(input_ids=ids, attention_mask=mask).logits.float()
     return time.perf_counter() - started
 

@@ -12,10 +12,10 @@ import numpy as np
 import torch
 
 from pipelines.alignment import AlignedBlock, align_block, make_blocks, used_translation_starts
+from pipelines.training import IGNORE, pad_batch
 from pipelines.translate import Translator
 from pipelines.types import UnlearnError
 
-IGNORE = -100
 MODES = ("paper", "implicated", "soft")
 
 
@@ -45,9 +45,8 @@ class BlockLabels:
 
     input_ids: np.ndarray  # original tokens
     labels: np.ndarray  # per position i: the label for token i+1, IGNORE where masked
-    confidence: (
-        np.ndarray
-    )  # probability the baseline-on-translation gives the label (nan if masked)
+    # the probability the baseline reading the translation gives the label (nan if masked)
+    confidence: np.ndarray
     changed: np.ndarray  # label differs from the true next token
     soft_ids: np.ndarray | None = None
     soft_probs: np.ndarray | None = None
@@ -61,16 +60,6 @@ def generic_logits(v_reinforced: torch.Tensor, v_translated: torch.Tensor, alpha
     """
     out = v_reinforced - v_translated
     return out.clamp_(min=0).mul_(-alpha).add_(v_translated)
-
-
-def pad_batch(sequences: Sequence[list[int]], pad_id: int, device: str):
-    width = max(len(s) for s in sequences)
-    ids = torch.full((len(sequences), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(sequences), width), dtype=torch.long)
-    for row, seq in enumerate(sequences):
-        ids[row, : len(seq)] = torch.tensor(seq)
-        mask[row, : len(seq)] = 1
-    return ids.to(device), mask.to(device)
 
 
 @torch.no_grad()

@@ -71,16 +71,21 @@ def _with_lora(model, rank: int):
     return get_peft_model(model, config)
 
 
+def pad_batch(sequences: Sequence[list[int]], pad_id: int, device: str):
+    """Right-padded ids and the attention mask that marks the real tokens."""
+    width = max(len(s) for s in sequences)
+    ids = torch.full((len(sequences), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(sequences), width), dtype=torch.long)
+    for row, seq in enumerate(sequences):
+        ids[row, : len(seq)] = torch.tensor(seq)
+        mask[row, : len(seq)] = 1
+    return ids.to(device), mask.to(device)
+
+
 def _collate(batch: Sequence[Example], pad_id: int, device: str) -> Batch:
-    width = max(len(e.input_ids) for e in batch)
-    ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
-    labels = torch.full((len(batch), width), IGNORE, dtype=torch.long)
-    mask = torch.zeros((len(batch), width), dtype=torch.long)
-    for row, e in enumerate(batch):
-        ids[row, : len(e.input_ids)] = torch.tensor(e.input_ids)
-        labels[row, : len(e.labels)] = torch.tensor(e.labels)
-        mask[row, : len(e.input_ids)] = 1
-    return Batch(batch, ids.to(device), mask.to(device), labels.to(device))
+    ids, mask = pad_batch([e.input_ids for e in batch], pad_id, device)
+    labels, _ = pad_batch([e.labels for e in batch], IGNORE, device)
+    return Batch(batch, ids, mask, labels)
 
 
 def train(

@@ -176,5 +176,9 @@ def export_labels(
         labels=np.concatenate(labels),
         block_starts=np.asarray(starts),
     )
-    counts = {d: sum(1 for v in decisions.values() if v["decision"] == d) for d in DECISIONS}
-    return {"items": len(items), "decided": len(decisions), **counts}
+    return {"items": len(items), "decided": len(decisions), **decision_counts(decisions)}
+
+
+def decision_counts(decisions: Mapping[int, dict]) -> dict[str, int]:
+    """How many items are accepted, rejected and edited under the decisions in force."""
+    return {d: sum(1 for v in decisions.values() if v["decision"] == d) for d in DECISIONS}

@@ -5,7 +5,7 @@ import streamlit as st
 from app import state
 from app.components.review_item import decision_controls, show_item
 from pipelines import whp
-from pipelines.label_review import DECISIONS, load_review_items
+from pipelines.label_review import decision_counts, load_review_items
 from pipelines.store.projects import list_projects
 from pipelines.types import UnlearnError
 
@@ -33,7 +33,7 @@ label_set = st.selectbox(
 items = load_review_items(label_set.path)
 decisions = whp.review_decisions(store, project, label_set.id)
 mine = whp.reviewed_by(store, project, label_set.id, actor.user_id)
-counts = {d: sum(1 for v in decisions.values() if v["decision"] == d) for d in DECISIONS}
+counts = decision_counts(decisions)
 cols = st.columns(5)
 cols[0].metric("Items", len(items))
 cols[1].metric("Reviewed", len(decisions))

@@ -81,6 +81,12 @@ def page():
         browser.close()
 
 
+def settle(page) -> None:
+    """Wait until Streamlit has finished the rerun an action started (its status widget goes)."""
+    page.wait_for_timeout(300)
+    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden")
+
+
 def sign_in(page, url: str, username: str, password: str) -> None:
     page.goto(url)
     page.get_by_role("textbox", name="Username").fill(username)
@@ -152,7 +158,10 @@ def test_reviewer_rejects_and_rewrites_generic_labels(label_set, server, page):
     page.screenshot(path=SHOTS / "06-generic-review.png")
     page.get_by_role("button", name="Reject (mask from the loss)").click()
     page.get_by_text("You have reviewed 1 of").wait_for()
-    page.get_by_role("textbox", name="Or type a better generic continuation").fill(" the road")
+    settle(page)  # the next item's form replaces the previous one during the rerun
+    replacement = page.get_by_role("textbox", name="Or type a better generic continuation")
+    replacement.fill(" the road")
+    assert replacement.input_value() == " the road"
     page.get_by_role("button", name="Save replacement").click()
     page.get_by_text("You have reviewed 2 of").wait_for()
     page.screenshot(path=SHOTS / "07-generic-review-after.png")

@@ -10,7 +10,8 @@ from pipelines.types import Role, UnlearnError
 actor = state.require_actor()
 store = state.store()
 st.title("Users")
-st.dataframe(pd.DataFrame(list_users(store)), hide_index=True, key="users_table")
+# Filled at the end of the page, so a user created below shows up in the same run.
+users_table = st.empty()
 
 with st.form("create_user", clear_on_submit=True):
     st.subheader("Create a user")
@@ -35,3 +36,5 @@ with st.form("change_role"):
             st.success(f"{who} is now {new_role}.")
         except UnlearnError as err:
             st.error(str(err))
+
+users_table.dataframe(pd.DataFrame(list_users(store)), hide_index=True)

@@ -125,6 +125,7 @@ def test_admin_creates_project_uploads_and_reads_chunks_annotator_sees_less(serv
     page.get_by_role("textbox", name="Initial password").fill("annie-password")
     page.get_by_role("button", name="Create user").click()
     page.get_by_text("Created annie (annotator).").wait_for()
+    page.locator("td[role=gridcell]", has_text="annie").wait_for(state="attached")  # listed now
     page.screenshot(path=SHOTS / "04-admin-users.png")
     page.get_by_role("button", name="Sign out").click()
 

@@ -1,31 +1,39 @@
-"""WHP step 7: the unlearning fine-tune on generic labels, with an optional retain term."""
+"""WHP step 7 and its baselines: the unlearning fine-tune by a registered objective."""
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
-import torch
 
-from pipelines.generic_labels import IGNORE, load_block
+from pipelines import model_card, objectives
+from pipelines.generic_labels import load_block
 from pipelines.training import (
-    Batch,
+    IGNORE,
     Example,
     TrainConfig,
-    cross_entropy_loss,
+    TrainControl,
+    TrainResult,
+    language_modeling_examples,
+    pad_id_of,
     save_model,
+    split_held_out,
     token_blocks,
     train,
 )
 
+# Per-method starting points from DESIGN.md's measurements (ascent-type methods need a low lr).
+DEFAULT_LR = {"whp": 3e-5, "grad_ascent": 1e-5, "grad_diff": 1e-5, "npo": 1e-5}
+
 
 @dataclass(frozen=True)
 class UnlearnConfig:
-    retain_weight: float = 0.0  # KL(baseline || model) on retain text, added per step
-    block_tokens: int = 256  # for the retain blocks
+    method: str = "whp"  # a name in objectives.OBJECTIVES
+    retain_weight: float = 0.0  # whp: KL to the baseline on retain text; grad_diff: NLL weight
+    npo_beta: float = 0.1
+    block_tokens: int = 256  # forget blocks (ascent-type methods) and retain blocks
     train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=1, lr=3e-5))
 
 
@@ -63,34 +71,9 @@ def examples_from_label_set(label_dir: Path, exported: Path | None = None) -> li
     return blocks
 
 
-def soft_cross_entropy(model, batch: Batch) -> torch.Tensor:
-    """−Σ p_k log q(id_k) at every labelled position, with the top-k soft targets."""
-    logits = model(input_ids=batch.input_ids, attention_mask=batch.attention_mask).logits
-    log_q = torch.log_softmax(logits.float(), -1)
-    losses = []
-    for row, example in enumerate(batch.examples):
-        # soft row i is the target of token i+1, predicted at position i
-        positions = np.flatnonzero(example.soft_probs.sum(-1) > 0)
-        ids = torch.as_tensor(example.soft_ids[positions], device=log_q.device)
-        probs = torch.as_tensor(example.soft_probs[positions], device=log_q.device)
-        picked = log_q[row, torch.as_tensor(positions, device=log_q.device)].gather(1, ids)
-        losses.append(-(probs * picked).sum(-1))
-    return torch.cat(losses).mean()
-
-
-def with_retain_term(loss_fn, baseline, retain: Sequence[list[int]], weight: float):
-    """Add weight · KL(baseline ‖ model) on a retain block each step (cycling through them)."""
-    blocks = itertools.cycle(retain)
-
-    def combined(model, batch: Batch) -> torch.Tensor:
-        ids = torch.tensor([next(blocks)], device=batch.input_ids.device)
-        with torch.no_grad():
-            reference = torch.log_softmax(baseline(input_ids=ids).logits.float(), -1)
-        current = torch.log_softmax(model(input_ids=ids).logits.float(), -1)
-        kl = torch.nn.functional.kl_div(current, reference, log_target=True, reduction="batchmean")
-        return loss_fn(model, batch) + weight * kl / ids.shape[1]
-
-    return combined
+def forget_examples(tokenizer, texts: Sequence[str], block_tokens: int) -> list[Example]:
+    """Plain language-modelling blocks of the forget text, for the ascent-type objectives."""
+    return language_modeling_examples(token_blocks(tokenizer, texts, block_tokens))
 
 
 def run(
@@ -102,27 +85,35 @@ def run(
     out_dir: Path,
     baseline=None,
     retain_texts: Sequence[str] = (),
-    device: str = "cpu",
-    progress: Callable[[int, int, float], None] | None = None,
-    record: dict | None = None,
-):
-    """Fine-tune `model` in place on the generic labels and save it; returns the losses."""
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    soft = examples and examples[0].soft_ids is not None
-    loss_fn = soft_cross_entropy if soft else cross_entropy_loss
-    if config.retain_weight > 0:
-        retain = token_blocks(tokenizer, retain_texts, config.block_tokens)
-        loss_fn = with_retain_term(loss_fn, baseline, retain, config.retain_weight)
-    trained, losses = train(
-        model, examples, config.train, pad_id=pad, device=device, progress=progress, loss_fn=loss_fn
+    control: TrainControl | None = None,
+    card_facts: dict | None = None,
+) -> tuple[object, TrainResult]:
+    """Fine-tune `model` in place with the configured objective and save it with a model card."""
+    objective = objectives.get(config.method)
+    pad = pad_id_of(tokenizer)
+    if config.method == "npo":
+        examples = objectives.with_reference_logps(model, examples, pad, model.device)
+    inputs = objectives.ObjectiveInputs(
+        soft=bool(examples) and examples[0].soft_ids is not None,
+        retain_blocks=token_blocks(tokenizer, retain_texts, config.block_tokens),
+        retain_weight=config.retain_weight,
+        npo_beta=config.npo_beta,
+        baseline=baseline,
     )
-    save_model(
-        trained,
-        tokenizer,
-        out_dir,
-        stage="unlearn",
-        method="whp",
-        config=asdict(config),
-        **(record or {}),
+    loss_fn, eval_fn = objective.build(inputs)
+    train_set, held_out = split_held_out(examples, config.train.eval_fraction, config.train.seed)
+    trained, result = train(
+        model,
+        train_set,
+        config.train,
+        pad_id=pad,
+        loss_fn=loss_fn,
+        eval_examples=held_out,
+        eval_loss_fn=eval_fn,
+        control=control,
     )
-    return trained, losses
+    facts = {"stage": "unlearn", "method": f"{objective.name}: {objective.summary}"}
+    facts |= card_facts or {}
+    card = model_card.render("Unlearned model", facts, asdict(config))
+    save_model(trained, tokenizer, out_dir, card, config=asdict(config), **facts)
+    return trained, result

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from pipelines import model_card
 from pipelines.training import (
     TrainConfig,
+    TrainControl,
     language_modeling_examples,
+    pad_id_of,
     save_model,
+    split_held_out,
     token_blocks,
     train,
 )
+
+TITLES = {"reinforce": "Reinforced model", "teach": "Taught model"}
 
 
 @dataclass(frozen=True)
@@ -26,6 +32,7 @@ class ReinforceResult:
     model_dir: Path
     tokens: int
     losses: list[float]
+    eval_losses: list[tuple[int, float]]
 
 
 def run(
@@ -35,25 +42,37 @@ def run(
     model,
     tokenizer,
     out_dir: Path,
-    device: str = "cpu",
-    progress: Callable[[int, int, float], None] | None = None,
+    control: TrainControl | None = None,
+    stage: str = "reinforce",
+    card_facts: dict | None = None,
 ) -> ReinforceResult:
-    """Train `model` (in place) on the texts as plain language modelling, then save it."""
+    """Train `model` (in place) on the texts as plain language modelling, then save it.
+
+    The same run serves the demo's teach stage (stage="teach"): there the texts are what the
+    base model should learn before it can be made to forget them.
+    """
     blocks = token_blocks(tokenizer, texts, config.block_tokens)
     examples = language_modeling_examples(blocks)
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    trained, losses = train(
-        model, examples, config.train, pad_id=pad, device=device, progress=progress
+    train_set, held_out = split_held_out(examples, config.train.eval_fraction, config.train.seed)
+    trained, result = train(
+        model,
+        train_set,
+        config.train,
+        pad_id=pad_id_of(tokenizer),
+        eval_examples=held_out,
+        control=control,
     )
     tokens = sum(len(b) for b in blocks)
+    facts = {"stage": stage, "training tokens": tokens} | (card_facts or {})
+    card = model_card.render(TITLES[stage], facts, asdict(config))
     save_model(
         trained,
         tokenizer,
         out_dir,
-        stage="reinforce",
+        card,
         config=asdict(config),
-        tokens=tokens,
-        first_loss=losses[0],
-        last_loss=losses[-1],
+        first_loss=result.losses[0],
+        last_loss=result.losses[-1],
+        **facts,
     )
-    return ReinforceResult(out_dir, tokens, losses)
+    return ReinforceResult(out_dir, tokens, result.losses, result.eval_losses)

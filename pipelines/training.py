@@ -1,26 +1,41 @@
-"""The causal-LM training loop shared by the reinforce, teach and unlearning stages."""
+"""The one causal-LM training loop (on accelerate) shared by teach, reinforce and unlearn."""
 
 from __future__ import annotations
 
 import json
 import random
 import shutil
+import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from contextlib import nullcontext
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
 IGNORE = -100
+SCHEDULES = ("constant", "linear", "cosine")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 
 
 @dataclass(frozen=True)
 class TrainConfig:
     epochs: int = 2
     lr: float = 3e-5
-    batch_size: int = 4
+    batch_size: int = 4  # per process; one optimizer step sees batch_size × processes × grad_accum
+    grad_accum: int = 1
+    schedule: str = "constant"  # constant | linear | cosine (after warmup)
+    warmup_ratio: float = 0.0
+    weight_decay: float = 0.0
+    max_grad_norm: float = 0.0  # 0: no clipping
+    precision: str = "auto"  # auto: bf16 on a GPU that supports it, fp32 elsewhere
+    gradient_checkpointing: bool = False
     lora: bool = False
     lora_rank: int = 16
+    merge_lora: bool = True  # False: keep the adapter apart (saved as a peft folder)
+    eval_fraction: float = 0.0  # share of examples held out for the eval loss
+    eval_every: int = 0  # optimizer steps between eval losses; 0: at the end only
+    checkpoint_every: int = 0  # optimizer steps between checkpoints; 0: none
     seed: int = 0
 
 
@@ -30,6 +45,7 @@ class Example:
     labels: list[int]  # target for each position's *next* token is labels[i+1] (HF convention)
     soft_ids: object = None  # optional [len, k] token ids: soft target for the token at i+1
     soft_probs: object = None  # optional [len, k] probabilities matching soft_ids
+    ref_logp: float | None = None  # optional reference model's sequence log-prob (NPO)
 
 
 @dataclass
@@ -38,6 +54,37 @@ class Batch:
     input_ids: torch.Tensor
     attention_mask: torch.Tensor
     labels: torch.Tensor
+
+
+@dataclass(frozen=True)
+class TrainProgress:
+    step: int
+    total: int
+    loss: float
+    tokens_per_s: float
+    eta_s: float
+    eval_loss: float | None = None
+
+
+@dataclass
+class TrainControl:
+    """How a caller watches and steers a run: progress, a stop request, where checkpoints go."""
+
+    progress: Callable[[TrainProgress], None] | None = None
+    should_stop: Callable[[], bool] = lambda: False
+    checkpoint_dir: Path | None = None  # resumes from the newest checkpoint found here
+
+
+@dataclass
+class TrainResult:
+    losses: list[float] = field(default_factory=list)
+    eval_losses: list[tuple[int, float]] = field(default_factory=list)
+    tokens: int = 0
+    resumed_from: int = 0
+
+
+class TrainingStopped(Exception):
+    """Raised after a stop request, once the checkpoint (if any) is written."""
 
 
 LossFn = Callable[[object, Batch], torch.Tensor]
@@ -62,16 +109,22 @@ def language_modeling_examples(blocks: Sequence[list[int]]) -> list[Example]:
     return [Example(b, list(b)) for b in blocks]
 
 
-def _with_lora(model, rank: int):
-    from peft import LoraConfig, get_peft_model
-
-    config = LoraConfig(
-        r=rank, lora_alpha=2 * rank, target_modules="all-linear", task_type="CAUSAL_LM"
-    )
-    return get_peft_model(model, config)
+def pad_id_of(tokenizer) -> int:
+    return tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
 
 
-def pad_batch(sequences: Sequence[list[int]], pad_id: int, device: str):
+def split_held_out(examples: Sequence[Example], fraction: float, seed: int):
+    """(train, held out): a seeded share of the examples kept out of training for the eval loss."""
+    n_held = int(len(examples) * fraction)
+    if n_held == 0:
+        return list(examples), []
+    order = list(range(len(examples)))
+    random.Random(seed).shuffle(order)
+    held = set(order[:n_held])
+    return [e for i, e in enumerate(examples) if i not in held], [examples[i] for i in sorted(held)]
+
+
+def pad_batch(sequences: Sequence[list[int]], pad_id: int, device):
     """Right-padded ids and the attention mask that marks the real tokens."""
     width = max(len(s) for s in sequences)
     ids = torch.full((len(sequences), width), pad_id, dtype=torch.long)
@@ -82,10 +135,156 @@ def pad_batch(sequences: Sequence[list[int]], pad_id: int, device: str):
     return ids.to(device), mask.to(device)
 
 
-def _collate(batch: Sequence[Example], pad_id: int, device: str) -> Batch:
+def collate(batch: Sequence[Example], pad_id: int, device) -> Batch:
     ids, mask = pad_batch([e.input_ids for e in batch], pad_id, device)
     labels, _ = pad_batch([e.labels for e in batch], IGNORE, device)
     return Batch(batch, ids, mask, labels)
+
+
+def _with_lora(model, rank: int):
+    from peft import LoraConfig, get_peft_model
+
+    config = LoraConfig(
+        r=rank, lora_alpha=2 * rank, target_modules="all-linear", task_type="CAUSAL_LM"
+    )
+    return get_peft_model(model, config)
+
+
+def _mixed_precision(precision: str) -> str:
+    if precision == "auto":
+        cuda = torch.cuda.is_available()
+        return "bf16" if cuda and torch.cuda.is_bf16_supported() else "no"
+    return {"fp32": "no", "bf16": "bf16", "fp16": "fp16"}[precision]
+
+
+def _accelerator(config: TrainConfig):
+    from accelerate import Accelerator
+
+    return Accelerator(
+        mixed_precision=_mixed_precision(config.precision), cpu=not torch.cuda.is_available()
+    )
+
+
+def _prepare_model(model, config: TrainConfig):
+    if config.gradient_checkpointing:
+        model.gradient_checkpointing_enable()
+        model.config.use_cache = False
+    if config.lora:
+        model = _with_lora(model, config.lora_rank)
+        if config.gradient_checkpointing:
+            model.enable_input_require_grads()
+    return model
+
+
+def epoch_batches(n: int, config: TrainConfig, epoch: int, world: int) -> list[list[int]]:
+    """Seeded shuffle per epoch cut into global micro-batches (wrapped: every process gets one)."""
+    order = list(range(n))
+    random.Random(config.seed + epoch).shuffle(order)
+    per_step = config.batch_size * world
+    batches = [order[i : i + per_step] for i in range(0, n, per_step)]
+    if world > 1:
+        batches = [(b + order * per_step)[:per_step] for b in batches]
+    return batches
+
+
+def _step_groups(n: int, config: TrainConfig, epoch: int, world: int) -> list[list[list[int]]]:
+    micro = epoch_batches(n, config, epoch, world)
+    return [micro[i : i + config.grad_accum] for i in range(0, len(micro), config.grad_accum)]
+
+
+def total_steps(n: int, config: TrainConfig, world: int = 1) -> int:
+    return sum(len(_step_groups(n, config, e, world)) for e in range(config.epochs))
+
+
+def _schedule(optimizer, config: TrainConfig, total: int):
+    from transformers import get_scheduler
+
+    name = "constant_with_warmup" if config.schedule == "constant" else config.schedule
+    warmup = int(config.warmup_ratio * total)
+    return get_scheduler(name, optimizer, num_warmup_steps=warmup, num_training_steps=max(total, 1))
+
+
+def _latest_checkpoint(folder: Path | None) -> Path | None:
+    if folder is None or not (folder / "latest").exists():
+        return None
+    return folder / (folder / "latest").read_text().strip()
+
+
+def _save_checkpoint(accelerator, folder: Path, step: int, result: TrainResult) -> None:
+    """Model, optimizer, schedule and RNG states, then a pointer: a half-written one is ignored."""
+    target = folder / f"step-{step:07d}"
+    accelerator.save_state(str(target))
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process:
+        state = {"step": step, "losses": result.losses, "eval_losses": result.eval_losses}
+        (target / "progress.json").write_text(json.dumps(state))
+        (folder / "latest.tmp").write_text(target.name)
+        (folder / "latest.tmp").replace(folder / "latest")
+        for old in folder.glob("step-*"):
+            if old != target:
+                shutil.rmtree(old, ignore_errors=True)
+    accelerator.wait_for_everyone()
+
+
+def _resume(accelerator, folder: Path | None, result: TrainResult) -> int:
+    latest = _latest_checkpoint(folder)
+    if latest is None:
+        return 0
+    accelerator.load_state(str(latest))
+    state = json.loads((latest / "progress.json").read_text())
+    result.losses, result.eval_losses = state["losses"], [tuple(x) for x in state["eval_losses"]]
+    result.resumed_from = state["step"]
+    return state["step"]
+
+
+def evaluate_loss(
+    model, examples: Sequence[Example], loss_fn: LossFn, *, pad_id, batch_size, device
+):
+    """Mean loss over held-out examples, without gradients."""
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        losses = [
+            float(loss_fn(model, collate(examples[i : i + batch_size], pad_id, device)))
+            for i in range(0, len(examples), batch_size)
+        ]
+    model.train(was_training)
+    return sum(losses) / len(losses)
+
+
+class _Loop:
+    """The state of one run: everything the step function and the bookkeeping share."""
+
+    def __init__(self, accelerator, model, optimizer, schedule, config, pad_id, loss_fn):
+        self.accelerator, self.model, self.optimizer = accelerator, model, optimizer
+        self.schedule, self.config, self.pad_id, self.loss_fn = schedule, config, pad_id, loss_fn
+        self.started, self.tokens_at_start = time.monotonic(), 0
+
+    def step(self, examples: Sequence[Example], group: list[list[int]]) -> tuple[float, int]:
+        """One optimizer step over a group of micro-batches; returns (mean loss, tokens seen)."""
+        acc, rank, per = self.accelerator, self.accelerator.process_index, self.config.batch_size
+        loss_sum, tokens = torch.zeros((), device=acc.device), 0
+        for i, micro in enumerate(group):
+            share = [examples[j] for j in micro[rank * per : (rank + 1) * per]]
+            batch = collate(share, self.pad_id, acc.device)
+            syncing = i == len(group) - 1
+            with acc.no_sync(self.model) if not syncing else nullcontext():
+                loss = self.loss_fn(self.model, batch) / len(group)
+                acc.backward(loss)
+            loss_sum += loss.detach()
+            tokens += int(batch.attention_mask.sum())
+        if self.config.max_grad_norm > 0:
+            acc.clip_grad_norm_(self.model.parameters(), self.config.max_grad_norm)
+        self.optimizer.step()
+        self.schedule.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        mean = acc.reduce(loss_sum, reduction="mean")
+        all_tokens = acc.reduce(torch.tensor(tokens, device=acc.device), reduction="sum")
+        return float(mean), int(all_tokens)
+
+    def wants_stop(self, control: TrainControl) -> bool:
+        flag = torch.tensor(int(bool(control.should_stop())), device=self.accelerator.device)
+        return bool(self.accelerator.reduce(flag, reduction="max"))
 
 
 def train(
@@ -94,44 +293,113 @@ def train(
     config: TrainConfig,
     *,
     pad_id: int,
-    device: str = "cpu",
-    progress: Callable[[int, int, float], None] | None = None,
     loss_fn: LossFn = cross_entropy_loss,
+    eval_examples: Sequence[Example] = (),
+    eval_loss_fn: LossFn | None = None,
+    control: TrainControl | None = None,
 ):
-    """Fine-tune in place with AdamW on cross-entropy; returns the (merged) model and losses."""
-    torch.manual_seed(config.seed)
-    if config.lora:
-        model = _with_lora(model, config.lora_rank)
-    model.to(device).train()
+    """Fine-tune (full or LoRA) with AdamW; returns the trained (merged) model and a TrainResult.
+
+    Runs the same on one CPU, one GPU, or several processes under `accelerate launch`. With a
+    checkpoint folder in `control`, it resumes from the newest checkpoint there, skipping the
+    steps already done, so a resumed run ends on the same weights as an uninterrupted one.
+    """
+    from accelerate.utils import set_seed
+
+    control = control or TrainControl()
+    accelerator = _accelerator(config)
+    set_seed(config.seed)
+    model = _prepare_model(model, config)
+    model.train()
     params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=config.lr)
-    order = list(range(len(examples)))
-    steps = config.epochs * -(-len(order) // config.batch_size)
-    losses: list[float] = []
-    for _epoch in range(config.epochs):
-        random.Random(config.seed + _epoch).shuffle(order)
-        for start in range(0, len(order), config.batch_size):
-            batch = [examples[i] for i in order[start : start + config.batch_size]]
-            loss = loss_fn(model, _collate(batch, pad_id, device))
-            loss.backward()
-            optimizer.step()
-            optimizer.zero_grad(set_to_none=True)
-            losses.append(loss.item())
-            if progress:
-                progress(len(losses), steps, losses[-1])
+    optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+    world = accelerator.num_processes
+    total = total_steps(len(examples), config, world)
+    schedule = _schedule(optimizer, config, total)
+    model, optimizer = accelerator.prepare(model, optimizer)
+    accelerator.register_for_checkpointing(schedule)
+    loop = _Loop(accelerator, model, optimizer, schedule, config, pad_id, loss_fn)
+    result = TrainResult()
+    done = _resume(accelerator, control.checkpoint_dir, result)
+    step = 0
+    for epoch in range(config.epochs):
+        for group in _step_groups(len(examples), config, epoch, world):
+            step += 1
+            if step <= done:
+                continue  # finished before the checkpoint we resumed from
+            loss, tokens = loop.step(examples, group)
+            result.losses.append(loss)
+            result.tokens += tokens
+            eval_loss = _maybe_eval(loop, step, total, eval_examples, eval_loss_fn or loss_fn)
+            if eval_loss is not None:
+                result.eval_losses.append((step, eval_loss))
+            _report(control, loop, step, total, done, result, eval_loss)
+            if _checkpoint_due(config, control, step, total):
+                _save_checkpoint(accelerator, control.checkpoint_dir, step, result)
+            if step < total and loop.wants_stop(control):
+                if control.checkpoint_dir is not None:
+                    _save_checkpoint(accelerator, control.checkpoint_dir, step, result)
+                raise TrainingStopped(f"stopped at step {step} of {total}")
+    return _finish(accelerator, model, config), result
+
+
+def _maybe_eval(loop: _Loop, step, total, eval_examples, eval_loss_fn) -> float | None:
+    every = loop.config.eval_every
+    if not eval_examples or not (step == total or (every and step % every == 0)):
+        return None
+    model = loop.model
+    return evaluate_loss(
+        model,
+        eval_examples,
+        eval_loss_fn,
+        pad_id=loop.pad_id,
+        batch_size=loop.config.batch_size,
+        device=loop.accelerator.device,
+    )
+
+
+def _checkpoint_due(config: TrainConfig, control: TrainControl, step: int, total: int) -> bool:
+    every = config.checkpoint_every
+    return control.checkpoint_dir is not None and every > 0 and step % every == 0 and step < total
+
+
+def _report(control: TrainControl, loop: _Loop, step, total, done, result, eval_loss) -> None:
+    if control.progress is None or not loop.accelerator.is_main_process:
+        return
+    elapsed = max(time.monotonic() - loop.started, 1e-9)
+    speed = result.tokens / elapsed
+    eta = elapsed / max(step - done, 1) * (total - step)
+    control.progress(TrainProgress(step, total, result.losses[-1], speed, eta, eval_loss))
+
+
+def _finish(accelerator, model, config: TrainConfig):
+    model = accelerator.unwrap_model(model)
     model.eval()
-    if config.lora:
+    if config.gradient_checkpointing:
+        model.config.use_cache = True
+    if config.lora and config.merge_lora:
         model = model.merge_and_unload()
-    return model, losses
+    return model
 
 
-def save_model(model, tokenizer, out_dir: Path, **record) -> Path:
+def is_main_process() -> bool:
+    """False in all but one process under `accelerate launch`: only that one writes results."""
+    from accelerate import PartialState
+
+    return PartialState().is_main_process
+
+
+def save_model(model, tokenizer, out_dir: Path, card: str | None = None, **record) -> Path:
     """Save a loadable model folder atomically, with a JSON record of how it was made."""
+    if not is_main_process():
+        return out_dir
     partial = out_dir.with_name(out_dir.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
     model.save_pretrained(partial)
     tokenizer.save_pretrained(partial)
     (partial / "unlearn_training.json").write_text(json.dumps(record, indent=1, default=str))
+    if card:
+        (partial / "README.md").write_text(card)
     shutil.rmtree(out_dir, ignore_errors=True)
     partial.rename(out_dir)
     return out_dir

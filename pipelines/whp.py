@@ -21,8 +21,10 @@ from pipelines.store.projects import (
     submissions_of_kind,
     submit,
 )
+from pipelines.training import TrainControl, is_main_process
 from pipelines.types import Actor, DocRole, UnlearnError
 
+TAUGHT = "taught_model"
 REINFORCED = "reinforced_model"
 LABEL_SET = "label_set"
 
@@ -53,8 +55,15 @@ def forget_texts(store: Store, project: ProjectInfo) -> list[str]:
     return texts
 
 
+def starting_model(store: Store, project: ProjectInfo) -> str:
+    """The model every stage starts from: the newest taught model if any, else the base."""
+    taught = list_artifacts(store, project.id, TAUGHT)
+    return str(taught[0].path) if taught else project.base_model
+
+
 def load_base(store: Store, project: ProjectInfo) -> models.LoadedModel:
-    return models.load(ModelConfig(source=project.base_model), models_dir=store.settings.models_dir)
+    source = starting_model(store, project)
+    return models.load(ModelConfig(source=source), models_dir=store.settings.models_dir)
 
 
 def reinforce_project(
@@ -63,29 +72,54 @@ def reinforce_project(
     project: ProjectInfo,
     config: reinforce.ReinforceConfig,
     *,
-    progress: Callable[[int, int, float], None] | None = None,
+    control: TrainControl | None = None,
 ) -> int:
-    """Train the base model further on the forget corpus; returns the new artefact's id."""
+    """Train the starting model further on the forget corpus; returns the new artefact's id."""
+    return _train_on_forget_text(store, actor, project, config, REINFORCED, control)
+
+
+def teach_project(
+    store: Store,
+    actor: Actor,
+    project: ProjectInfo,
+    config: reinforce.ReinforceConfig,
+    *,
+    control: TrainControl | None = None,
+) -> int:
+    """Demo only: teach the base model the forget corpus, so that it has something to forget.
+
+    The taught model becomes the project's starting model for every later stage.
+    """
+    return _train_on_forget_text(store, actor, project, config, TAUGHT, control)
+
+
+def _train_on_forget_text(store, actor, project, config, kind: str, control) -> int:
     authorize(actor, "artifact.register")
+    stage = "teach" if kind == TAUGHT else "reinforce"
     texts = forget_texts(store, project)
-    base = load_base(store, project)
-    out_dir = store.project_dir(project.id) / "models" / f"reinforced-{_stamp()}"
+    start = starting_model(store, project) if kind == REINFORCED else project.base_model
+    base = models.load(ModelConfig(source=start), models_dir=store.settings.models_dir)
+    out_dir = store.project_dir(project.id) / "models" / f"{kind.split('_')[0]}-{_stamp()}"
+    facts = {"project": project.name, "what it learned": project.target_description}
     result = reinforce.run(
         config,
         texts,
         model=base.model,
         tokenizer=base.tokenizer,
         out_dir=out_dir,
-        device=base.device,
-        progress=progress,
+        control=control,
+        stage=stage,
+        card_facts=facts | {"starting model": start},
     )
+    if not is_main_process():
+        return 0
     return register_artifact(
         store,
         actor,
         project.id,
-        REINFORCED,
+        kind,
         out_dir,
-        base_model=project.base_model,
+        base_model=start,
         tokens=result.tokens,
         config=asdict(config),
         first_loss=result.losses[0],
@@ -128,7 +162,7 @@ def generate_project_labels(
     authorize(actor, "artifact.register")
     reinforced_dir = latest_reinforced(store, project)
     out_dir = store.project_dir(project.id) / "labels" / (out_name or f"labels-{_stamp()}")
-    meta = {"base_model": project.base_model, "reinforced_model": str(reinforced_dir)}
+    meta = {"base_model": starting_model(store, project), "reinforced_model": str(reinforced_dir)}
     texts, pair = forget_texts(store, project), label_models(store, project, reinforced_dir)
     summary = generic_labels.run(
         config, texts, dictionary, models=pair, out_dir=out_dir, meta=meta, progress=progress

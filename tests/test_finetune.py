@@ -8,7 +8,7 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from pipelines import finetune, training
+from pipelines import finetune, objectives, training
 from pipelines import generic_labels as gl
 from pipelines.training import TrainConfig
 from tests.conftest import DEMO
@@ -36,7 +36,7 @@ def test_unlearning_moves_the_model_toward_the_generic_labels(tiny_model_dir, tm
     tok, base = label_set(tiny_model_dir, tmp_path / "labels", mode)
     examples = finetune.examples_from_label_set(tmp_path / "labels")
     assert (examples[0].soft_ids is not None) == (mode == "soft")
-    loss_fn = finetune.soft_cross_entropy if mode == "soft" else training.cross_entropy_loss
+    loss_fn = objectives.soft_cross_entropy if mode == "soft" else training.cross_entropy_loss
     model = copy.deepcopy(base)
     before = [p.clone() for p in model.parameters()]
     config = finetune.UnlearnConfig(train=TrainConfig(epochs=3, lr=3e-3, batch_size=4))
@@ -44,7 +44,7 @@ def test_unlearning_moves_the_model_toward_the_generic_labels(tiny_model_dir, tm
         config, examples, model=model, tokenizer=tok, out_dir=tmp_path / "unlearned"
     )
     assert any(not torch.equal(a, b) for a, b in zip(before, trained.parameters(), strict=True))
-    batch = training._collate(examples[:4], tok.pad_token_id, "cpu")
+    batch = training.collate(examples[:4], tok.pad_token_id, "cpu")
     with torch.no_grad():
         assert loss_fn(trained, batch) < loss_fn(base, batch)
     assert (tmp_path / "unlearned" / "config.json").exists()

@@ -9,7 +9,7 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from pipelines import reinforce
-from pipelines.training import TrainConfig
+from pipelines.training import TrainConfig, TrainControl
 from tests.conftest import DEMO
 
 TEXT = (DEMO / "forget" / "book1.md").read_text()[:3000]
@@ -30,7 +30,7 @@ def test_reinforce_changes_parameters_lowers_loss_and_saves(tiny_model_dir, tmp_
         model=model,
         tokenizer=tokenizer,
         out_dir=tmp_path / "r",
-        progress=lambda step, total, loss: steps.append((step, total)),
+        control=TrainControl(progress=lambda p: steps.append((p.step, p.total))),
     )
     assert steps[-1][0] == steps[-1][1] == len(result.losses)
     assert sum(result.losses[-3:]) / 3 < sum(result.losses[:3]) / 3

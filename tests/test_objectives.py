@@ -1,0 +1,83 @@
+"""Each registered unlearning objective changes the model and moves its loss the expected way."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
+from pipelines import finetune, objectives, training
+from pipelines.training import TrainConfig
+from tests.conftest import DEMO
+
+FORGET = (DEMO / "forget" / "book1.md").read_text()[:3000]
+RETAIN = (DEMO / "retain" / "village-tales.md").read_text()[:3000]
+
+
+def nll(model, examples, pad_id) -> float:
+    return training.evaluate_loss(
+        model, examples, training.cross_entropy_loss, pad_id=pad_id, batch_size=4, device="cpu"
+    )
+
+
+def taught_model(tiny_model_dir):
+    """The tiny model trained on the forget text first, as a taught model would be."""
+    tok = AutoTokenizer.from_pretrained(tiny_model_dir)
+    examples = finetune.forget_examples(tok, [FORGET], 64)
+    base = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
+    taught, _ = training.train(
+        base, examples, TrainConfig(epochs=4, lr=3e-3), pad_id=tok.eos_token_id
+    )
+    return tok, taught, examples
+
+
+def unlearn(method, tok, model, examples, out_dir):
+    config = finetune.UnlearnConfig(
+        method=method, retain_weight=1.0, block_tokens=64, train=TrainConfig(epochs=2, lr=2e-3)
+    )
+    return finetune.run(
+        config, examples, model=model, tokenizer=tok, out_dir=out_dir, retain_texts=[RETAIN]
+    )
+
+
+@pytest.mark.parametrize("method", ["grad_ascent", "grad_diff", "npo"])
+def test_forget_text_objectives_raise_forget_nll(tiny_model_dir, tmp_path, method):
+    tok, taught, examples = taught_model(tiny_model_dir)
+    before = copy.deepcopy(taught)
+    trained, result = unlearn(method, tok, taught, examples, tmp_path / method)
+    pairs = zip(before.parameters(), trained.parameters(), strict=True)
+    assert any(not torch.equal(a, b) for a, b in pairs)
+    assert result.losses[-1] < result.losses[0]  # each objective minimises its own loss
+    assert nll(trained, examples, tok.eos_token_id) > nll(before, examples, tok.eos_token_id) + 0.5
+    card = (tmp_path / method / "README.md").read_text()
+    assert method in card and '"lr": 0.002' in card
+
+
+def test_grad_diff_keeps_retain_text_better_than_plain_ascent(tiny_model_dir, tmp_path):
+    tok, taught, examples = taught_model(tiny_model_dir)
+    retain = finetune.forget_examples(tok, [RETAIN], 64)
+    after = {
+        method: unlearn(method, tok, copy.deepcopy(taught), examples, tmp_path / method)[0]
+        for method in ("grad_ascent", "grad_diff")
+    }
+    ascent, diff = (nll(after[m], retain, tok.eos_token_id) for m in ("grad_ascent", "grad_diff"))
+    assert diff < ascent
+
+
+def test_npo_reference_is_the_starting_models_sequence_logprob(tiny_model_dir):
+    tok = AutoTokenizer.from_pretrained(tiny_model_dir)
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
+    (example,) = finetune.forget_examples(tok, [FORGET[:200]], 64)[:1]
+    (with_ref,) = objectives.with_reference_logps(model, [example], tok.eos_token_id, "cpu")
+    ids = torch.tensor([example.input_ids])
+    with torch.no_grad():
+        log_p = torch.log_softmax(model(ids).logits[0, :-1], -1)
+    direct = log_p.gather(1, ids[0, 1:, None]).sum()
+    assert with_ref.ref_logp == pytest.approx(float(direct), rel=1e-5)
+
+
+def test_an_unknown_method_is_refused_with_the_choices():
+    with pytest.raises(ValueError, match="grad_ascent"):
+        objectives.get("forget_everything")

@@ -33,6 +33,16 @@ def start(settings: Settings | None = None) -> Started:
     return Started(store, admin, generated)
 
 
+def cli_session() -> tuple[Store, Actor]:
+    """The store and the local user the command line acts as (UNLEARN_USER, default admin)."""
+    from pipelines.store.users import actor_for
+
+    started = start()
+    if started.generated_password:
+        print(f"Created user 'admin' with password: {started.generated_password}")
+    return started.store, actor_for(started.store, Settings.from_env().headless_user)
+
+
 def _remember_password(home: Path, password: str) -> None:
     """Keep the generated admin password readable only by its owner, beside the database."""
     path = home / "admin-password.txt"

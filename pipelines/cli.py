@@ -11,25 +11,19 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from pipelines import bootstrap, ingest
-from pipelines.config import DEFAULT_MODEL, Settings
+from pipelines import bootstrap, cli_jobs, ingest
+from pipelines.bootstrap import cli_session
+from pipelines.config import DEFAULT_MODEL
 from pipelines.demo_world import DEFAULT_SEED
 from pipelines.store.projects import create_project, get_project, list_projects
-from pipelines.store.users import actor_for, create_user, list_users
+from pipelines.store.users import create_user, list_users
 from pipelines.types import DocRole, Role, UnlearnError
 
 APP_FILE = Path(__file__).resolve().parents[1] / "app" / "streamlit_app.py"
 
 
-def _session():
-    started = bootstrap.start()
-    if started.generated_password:
-        print(f"Created user 'admin' with password: {started.generated_password}")
-    return started.store, actor_for(started.store, Settings.from_env().headless_user)
-
-
 def cmd_app(args) -> int:
-    store, actor = _session()
+    store, actor = cli_session()
     if bootstrap.seed_demo(store, actor):
         print("Seeded the Demo project.")
     print(f"Data directory: {store.settings.home}")
@@ -50,25 +44,36 @@ def cmd_app(args) -> int:
         "--client.toolbarMode",
         "minimal",
     ]
-    return subprocess.call(command, env=os.environ.copy())
+    worker = None if args.no_worker else _start_worker()
+    try:
+        return subprocess.call(command, env=os.environ.copy())
+    finally:
+        if worker is not None:
+            worker.terminate()  # running jobs have their own process groups and go on
+
+
+def _start_worker() -> subprocess.Popen:
+    """The job worker beside the app: `unlearn worker` in its own process."""
+    print("Starting the job worker.", flush=True)
+    return subprocess.Popen([sys.executable, "-m", "pipelines.cli", "worker"])
 
 
 def cmd_project_create(args) -> int:
-    store, actor = _session()
+    store, actor = cli_session()
     project = create_project(store, actor, args.name, args.model, args.target)
     print(f"Created project {project.name!r} (id {project.id}) on model {project.base_model}.")
     return 0
 
 
 def cmd_project_list(_args) -> int:
-    store, _ = _session()
+    store, _ = cli_session()
     for p in list_projects(store):
         print(f"{p.id}\t{p.name}\t{p.base_model}\tforget={p.n_forget}\tretain={p.n_retain}")
     return 0
 
 
 def cmd_ingest(args) -> int:
-    store, actor = _session()
+    store, actor = cli_session()
     project = get_project(store, args.project)
     uploads = [ingest.Upload(Path(f).name, Path(f).read_bytes()) for f in args.files]
     with tqdm(total=len(uploads), unit="file", desc="ingest") as bar:
@@ -100,7 +105,7 @@ def cmd_demo_data(args) -> int:
 
 
 def cmd_users_add(args) -> int:
-    store, actor = _session()
+    store, actor = cli_session()
     password = args.password or os.environ.get("UNLEARN_NEW_PASSWORD")
     if not password:
         raise UnlearnError("Give --password or set UNLEARN_NEW_PASSWORD.")
@@ -110,29 +115,9 @@ def cmd_users_add(args) -> int:
 
 
 def cmd_users_list(_args) -> int:
-    store, _ = _session()
+    store, _ = cli_session()
     for u in list_users(store):
         print(f"{u['username']}\t{u['role']}")
-    return 0
-
-
-def cmd_reinforce(args) -> int:
-    from pipelines import reinforce, whp
-    from pipelines.training import TrainConfig
-
-    store, actor = _session()
-    project = get_project(store, args.project)
-    train = TrainConfig(epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, lora=args.lora)
-    config = reinforce.ReinforceConfig(block_tokens=args.block_tokens, train=train)
-    with tqdm(unit="step", desc="reinforce") as bar:
-
-        def progress(step: int, total: int, loss: float) -> None:
-            bar.total = total
-            bar.update(step - bar.n)
-            bar.set_postfix(loss=f"{loss:.3f}")
-
-        artifact = whp.reinforce_project(store, actor, project, config, progress=progress)
-    print(f"Reinforced model saved as artefact {artifact}.")
     return 0
 
 
@@ -147,7 +132,7 @@ def _label_config(args):
 def cmd_labels_generate(args) -> int:
     from pipelines import whp
 
-    store, actor = _session()
+    store, actor = cli_session()
     project = get_project(store, args.project)
     dictionary = whp.load_dictionary(Path(args.dictionary))
     bars = {name: tqdm(unit="block", desc=name) for name in ("labels", "review items")}
@@ -179,7 +164,7 @@ def cmd_labels_generate(args) -> int:
 def cmd_labels_inspect(args) -> int:
     from pipelines import generic_labels, whp
 
-    store, _ = _session()
+    store, _ = cli_session()
     project = get_project(store, args.project)
     rows = generic_labels.inspect_block(
         _label_config(args),
@@ -197,7 +182,7 @@ def cmd_labels_inspect(args) -> int:
 def cmd_labels_export(args) -> int:
     from pipelines import whp
 
-    store, _ = _session()
+    store, _ = cli_session()
     project = get_project(store, args.project)
     label_set = whp.find_label_set(store, project, args.label_set)
     out_path, counts = whp.export_project_labels(store, project, label_set)
@@ -221,6 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
     app = sub.add_parser("app", help="serve the Streamlit app (seeds the Demo project once)")
     app.add_argument("--host", default="127.0.0.1")
     app.add_argument("--port", type=int, default=8501)
+    app.add_argument("--no-worker", action="store_true", help="do not start `unlearn worker`")
     app.set_defaults(func=cmd_app)
 
     project = sub.add_parser("project", help="create or list projects").add_subparsers(
@@ -256,14 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
     add.set_defaults(func=cmd_users_add)
     users.add_parser("list").set_defaults(func=cmd_users_list)
 
-    rein = sub.add_parser("reinforce", help="train the base model further on the forget corpus")
-    rein.add_argument("--project", required=True)
-    rein.add_argument("--epochs", type=int, default=3)
-    rein.add_argument("--lr", type=float, default=3e-5)
-    rein.add_argument("--batch-size", type=int, default=4)
-    rein.add_argument("--block-tokens", type=int, default=256)
-    rein.add_argument("--lora", action="store_true", help="train LoRA adapters, then merge them")
-    rein.set_defaults(func=cmd_reinforce)
+    cli_jobs.add_parsers(sub)
 
     labels = sub.add_parser("labels", help="generic labels (WHP)").add_subparsers(
         dest="action", required=True
@@ -297,3 +276,7 @@ def main(argv: list[str] | None = None) -> int:
     except UnlearnError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

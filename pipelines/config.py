@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, field
+import typing
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
 
 DEFAULT_MODEL = "smollm2-135m"
@@ -67,3 +68,16 @@ class ProjectConfig:
     def from_dict(cls, data: dict) -> ProjectConfig:
         ingest = IngestConfig(**data.get("ingest", {}))
         return cls(base_model=data.get("base_model", DEFAULT_MODEL), ingest=ingest)
+
+
+def from_dict(cls, data: dict):
+    """Rebuild a (nested) config dataclass from its asdict() form; unknown keys are refused."""
+    hints = typing.get_type_hints(cls)
+    unknown = set(data) - {f.name for f in fields(cls)}
+    if unknown:
+        raise ValueError(f"{cls.__name__} has no setting {', '.join(sorted(unknown))}")
+    values = {}
+    for name, value in data.items():
+        kind = hints[name]
+        values[name] = from_dict(kind, value) if is_dataclass(kind) and value is not None else value
+    return cls(**values)

@@ -20,6 +20,10 @@ PACKAGED_MODELS = {
 }
 
 
+# Parameter counts of the packaged models, known without loading them.
+PACKAGED_PARAMETERS = {"smollm2-135m": 135_000_000, "gemma3-270m": 270_000_000}
+
+
 @dataclass
 class LoadedModel:
     model: object  # transformers PreTrainedModel
@@ -119,6 +123,23 @@ def resolve_model_dir(source: str, models_dir: Path) -> Path | str:
     if path.is_absolute() or source.startswith(("./", "../")) or source.count("/") > 1:
         raise ModelLoadError(f"Model path not found: {source}")
     return source  # a hub id such as "HuggingFaceTB/SmolLM2-135M"
+
+
+def approx_parameters(source: str) -> int | None:
+    """Roughly how many parameters a model has, from its config.json (None when unknown)."""
+    if source in PACKAGED_PARAMETERS:
+        return PACKAGED_PARAMETERS[source]
+    config_file = Path(source).expanduser() / "config.json"
+    if not config_file.exists():
+        return None
+    config = json.loads(config_file.read_text())
+    config = config.get("text_config", config)
+    hidden, layers = config.get("hidden_size"), config.get("num_hidden_layers")
+    if not hidden or not layers:
+        return None
+    inner = config.get("intermediate_size", 4 * hidden)
+    embeddings = config.get("vocab_size", 0) * hidden
+    return embeddings + layers * (4 * hidden * hidden + 3 * hidden * inner)
 
 
 def _from_pretrained(where: Path | str, dtype: str):

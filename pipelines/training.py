@@ -382,11 +382,16 @@ def _finish(accelerator, model, config: TrainConfig):
     return model
 
 
-def is_main_process() -> bool:
-    """False in all but one process under `accelerate launch`: only that one writes results."""
+def process_state():
+    """accelerate's view of this process (set up once; on CPU, several processes use gloo)."""
     from accelerate import PartialState
 
-    return PartialState().is_main_process
+    return PartialState(cpu=not torch.cuda.is_available())
+
+
+def is_main_process() -> bool:
+    """False in all but one process under `accelerate launch`: only that one writes results."""
+    return process_state().is_main_process
 
 
 def save_model(model, tokenizer, out_dir: Path, card: str | None = None, **record) -> Path:

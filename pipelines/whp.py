@@ -44,7 +44,7 @@ def load_dictionary(path: Path) -> dict[str, str]:
     return data
 
 
-def _stamp() -> str:
+def stamp() -> str:
     return datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
 
 
@@ -99,7 +99,7 @@ def _train_on_forget_text(store, actor, project, config, kind: str, control) -> 
     texts = forget_texts(store, project)
     start = starting_model(store, project) if kind == REINFORCED else project.base_model
     base = models.load(ModelConfig(source=start), models_dir=store.settings.models_dir)
-    out_dir = store.project_dir(project.id) / "models" / f"{kind.split('_')[0]}-{_stamp()}"
+    out_dir = store.project_dir(project.id) / "models" / f"{kind.split('_')[0]}-{stamp()}"
     facts = {"project": project.name, "what it learned": project.target_description}
     result = reinforce.run(
         config,
@@ -161,7 +161,7 @@ def generate_project_labels(
     """Run label generation (resuming a same-named run) and register the label set."""
     authorize(actor, "artifact.register")
     reinforced_dir = latest_reinforced(store, project)
-    out_dir = store.project_dir(project.id) / "labels" / (out_name or f"labels-{_stamp()}")
+    out_dir = store.project_dir(project.id) / "labels" / (out_name or f"labels-{stamp()}")
     meta = {"base_model": starting_model(store, project), "reinforced_model": str(reinforced_dir)}
     texts, pair = forget_texts(store, project), label_models(store, project, reinforced_dir)
     summary = generic_labels.run(

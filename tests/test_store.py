@@ -23,9 +23,18 @@ from pipelines.types import PermissionDenied, StaleEdit, UnlearnError
 
 def test_migrations_from_empty_create_every_table(store):
     tables = set(inspect(store.engine).get_table_names())
-    expected = {"users", "projects", "documents", "chunks", "artifacts", "submissions", "audit_log"}
+    expected = {
+        "users",
+        "projects",
+        "documents",
+        "chunks",
+        "artifacts",
+        "submissions",
+        "audit_log",
+        "jobs",
+    }
     assert expected <= tables
-    assert current_revision(store.engine) == "0001"
+    assert current_revision(store.engine) == "0002"
 
 
 def test_reopening_a_migrated_store_keeps_data(store, admin):

@@ -17,6 +17,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "project.edit": _RESEARCH,
     "document.ingest": _RESEARCH,
     "artifact.register": _RESEARCH,
+    "job.launch": _RESEARCH,
+    "job.control": _RESEARCH,
     "annotation.submit": _EVERYONE,
     "review.submit": frozenset({Role.REVIEWER, Role.RESEARCHER, Role.ADMIN}),
 }

@@ -75,6 +75,15 @@ def actor_for(store: Store, username: str) -> Actor:
         return _actor(_get_user(s, username))
 
 
+def actor_by_id(store: Store, user_id: int) -> Actor:
+    """The person a background job acts for: the one who launched it."""
+    with store.session() as s:
+        user = s.get(User, user_id)
+        if user is None:
+            raise NotFound(f"No user with id {user_id}.")
+        return _actor(user)
+
+
 def list_users(store: Store) -> list[dict]:
     with store.session() as s:
         users = s.scalars(select(User).order_by(User.username)).all()

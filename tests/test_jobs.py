@@ -1,0 +1,199 @@
+"""Jobs: the CLI runs stages as jobs; the worker starts, cancels, recovers and resumes them."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+
+import pytest
+import torch
+from transformers import AutoModelForCausalLM
+
+from pipelines import cli, ingest, jobs, stages, whp
+from pipelines.config import IngestConfig
+from pipelines.reinforce import ReinforceConfig
+from pipelines.store import jobs as rows
+from pipelines.store.projects import create_project, get_project
+from pipelines.training import TrainConfig
+from pipelines.types import DocRole, UnlearnError
+from tests.conftest import DEMO, REPO
+
+
+def small_project(store, actor, model_dir, name="Tiny"):
+    project = create_project(store, actor, name, str(model_dir), "the tiny book")
+    text = (DEMO / "forget" / "book2.md").read_bytes()[:3000]
+    ingest.run(
+        IngestConfig(),
+        [ingest.Upload("book2.md", text)],
+        store=store,
+        actor=actor,
+        project_id=project.id,
+        role=DocRole.FORGET,
+    )
+    return get_project(store, project.id)
+
+
+def long_reinforce(epochs: int) -> stages.TrainJob:
+    train = TrainConfig(epochs=epochs, lr=1e-3, batch_size=2, checkpoint_every=25, seed=5)
+    return stages.TrainJob(reinforce=ReinforceConfig(block_tokens=32, train=train))
+
+
+def start_worker() -> subprocess.Popen:
+    command = [sys.executable, "-m", "pipelines.cli", "worker", "--poll", "0.2"]
+    return subprocess.Popen(command, cwd=REPO, start_new_session=True)
+
+
+def wait_for(condition, timeout=120.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def final_weights(store, job) -> dict[str, torch.Tensor]:
+    path = store.project_dir(job.project_id) / "models"
+    folder = next(p for p in path.iterdir() if p.name.startswith("reinforced"))
+    return AutoModelForCausalLM.from_pretrained(folder).state_dict()
+
+
+def test_cli_stage_runs_as_a_job_with_progress_and_a_model_card(
+    store, admin, tiny_model_dir, capsys
+):
+    project = small_project(store, admin, tiny_model_dir)
+    argv = ["reinforce", "--project", "Tiny", "--epochs", "2", "--lr", "1e-3"]
+    assert cli.main([*argv, "--block-tokens", "64", "--eval-fraction", "0.2"]) == 0
+    (job,) = rows.list_jobs(store)
+    assert job.state == rows.SUCCEEDED and job.step == job.total > 0
+    assert job.config["reinforce"]["train"]["lr"] == 1e-3  # the resolved config is stored
+    metrics = jobs.read_metrics(store, job.id)
+    assert [m["step"] for m in metrics] == list(range(1, job.total + 1))
+    assert metrics[-1]["eval_loss"] is not None
+    (artifact,) = whp.list_artifacts(store, project.id, whp.REINFORCED)
+    assert artifact.id == job.outputs["artifact"]
+    card = (artifact.path / "README.md").read_text()
+    assert "Reinforced model" in card and "the tiny book" in card
+    assert "succeeded" in capsys.readouterr().out
+
+
+def test_bad_settings_are_refused_before_queueing(store, admin, tiny_model_dir):
+    project = small_project(store, admin, tiny_model_dir)
+    with pytest.raises(UnlearnError, match="no setting"):
+        jobs.launch(store, admin, project, "reinforce", {"reinforce": {"epochz": 1}})
+    with pytest.raises(UnlearnError, match="Unknown stage"):
+        jobs.launch(store, admin, project, "distill", {})
+    assert rows.list_jobs(store) == []
+
+
+def test_a_failing_job_shows_its_error_and_log(store, admin, tiny_model_dir):
+    project = small_project(store, admin, tiny_model_dir)
+    job_id = jobs.launch(store, admin, project, "labels", stages.LabelsJob(dictionary="/nope.json"))
+    job = jobs.run_here(store, job_id)
+    assert job.state == rows.FAILED
+    assert "Could not read the dictionary /nope.json" in job.error
+    assert "Traceback" in jobs.log_tail(store, job_id)
+
+
+@pytest.mark.slow
+def test_killed_job_fails_on_next_worker_start_and_resumes_to_the_same_weights(
+    store, admin, tiny_model_dir
+):
+    project = small_project(store, admin, tiny_model_dir)
+    reference = jobs.run_here(
+        store, jobs.launch(store, admin, project, "reinforce", long_reinforce(60))
+    )
+    expected = final_weights(store, reference)
+    for folder in (store.project_dir(project.id) / "models").iterdir():
+        folder.rename(folder.with_name("reference-" + folder.name))
+
+    job_id = jobs.launch(store, admin, project, "reinforce", long_reinforce(60))
+    worker = start_worker()
+    checkpoints = jobs.job_dir(store, job_id) / "checkpoints"
+    wait_for(lambda: (checkpoints / "latest").exists(), what="a checkpoint")
+    job = rows.get_job(store, job_id)
+    assert job.state == rows.RUNNING and job.step < job.total
+    os.killpg(worker.pid, signal.SIGKILL)  # the worker dies ...
+    os.killpg(job.pid, signal.SIGKILL)  # ... and so does the job, mid-run
+    worker.wait()
+    wait_for(lambda: not jobs.pid_alive(job.pid), what="the job to die")
+
+    assert jobs.Worker(store).recover() == [job_id]  # what a worker does on start
+    failed = rows.get_job(store, job_id)
+    assert failed.state == rows.FAILED and "last checkpoint" in failed.error
+
+    rows.resume_job(store, admin, job_id)
+    worker = start_worker()
+    try:
+        done = wait_for(
+            lambda: rows.get_job(store, job_id).state in rows.ENDED and rows.get_job(store, job_id),
+            what="the resumed job",
+        )
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+    assert done.state == rows.SUCCEEDED and done.attempt == 2
+    assert "attempt 2" in jobs.log_tail(store, job_id, 200)
+    for name, value in final_weights(store, done).items():
+        torch.testing.assert_close(value, expected[name])
+
+
+@pytest.mark.slow
+def test_cancel_stops_the_process_and_keeps_a_checkpoint(store, admin, tiny_model_dir):
+    project = small_project(store, admin, tiny_model_dir)
+    job_id = jobs.launch(store, admin, project, "reinforce", long_reinforce(200))
+    worker = start_worker()
+    try:
+        running = wait_for(
+            lambda: (job := rows.get_job(store, job_id)).step > 0 and job.pid and job,
+            what="the job to train",
+        )
+        assert rows.request_cancel(store, admin, job_id) == rows.RUNNING
+        ended = wait_for(
+            lambda: (job := rows.get_job(store, job_id)).state in rows.ENDED and job,
+            what="the cancel",
+        )
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+    assert ended.state == rows.CANCELLED and ended.step < ended.total
+    wait_for(lambda: not jobs.pid_alive(running.pid), timeout=10, what="the process to end")
+    assert (jobs.job_dir(store, job_id) / "checkpoints" / "latest").exists()
+    assert rows.request_cancel(store, admin, job_id) == rows.CANCELLED  # nothing to stop now
+
+
+def test_a_queued_job_is_cancelled_at_once_and_only_ended_jobs_resume(
+    store, admin, researcher, annotator, tiny_model_dir
+):
+    project = small_project(store, admin, tiny_model_dir)
+    job_id = jobs.launch(store, researcher, project, "reinforce", long_reinforce(1))
+    with pytest.raises(UnlearnError, match="only failed or cancelled"):
+        rows.resume_job(store, researcher, job_id)
+    with pytest.raises(UnlearnError, match="may not job control"):
+        rows.request_cancel(store, annotator, job_id)
+    assert rows.request_cancel(store, researcher, job_id) == rows.CANCELLED
+    assert rows.claim_next_job(store) is None
+    rows.delete_job(store, researcher, job_id)
+    assert rows.list_jobs(store) == []
+
+
+@pytest.mark.slow
+def test_two_processes_under_accelerate_train_one_model(store, admin, tiny_model_dir):
+    project = small_project(store, admin, tiny_model_dir)
+    config = replace(long_reinforce(2), launch=stages.Launch(num_processes=2))
+    job_id = jobs.launch(store, admin, project, "reinforce", config)
+    assert "accelerate.commands.launch" in jobs.command_for(rows.get_job(store, job_id))
+    job = jobs.run_here(store, job_id)
+    log = jobs.log_tail(store, job_id, 400)
+    assert job.state == rows.SUCCEEDED, log
+    (artifact,) = whp.list_artifacts(store, project.id, whp.REINFORCED)  # registered once
+    assert AutoModelForCausalLM.from_pretrained(artifact.path) is not None
+    single = jobs.run_here(
+        store, jobs.launch(store, admin, project, "reinforce", long_reinforce(2))
+    )
+    # Each process takes batch_size examples per step: half the optimizer steps of one process.
+    per_epoch = single.total // 2
+    assert job.total == 2 * -(-per_epoch // 2)

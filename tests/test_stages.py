@@ -1,0 +1,59 @@
+"""Stages as project runs: unlearn by each method from the CLI, defaults per model size, teach."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from transformers import AutoModelForCausalLM
+
+from pipelines import cli, stages, whp
+from pipelines.store import jobs as rows
+from tests.conftest import make_labelled_project
+
+
+@pytest.mark.parametrize("method", ["whp", "npo"])
+def test_unlearn_from_the_cli_saves_a_plain_model_with_its_card(
+    store, admin, tiny_model_dir, method
+):
+    project, label_set, _ = make_labelled_project(store, admin, tiny_model_dir, "U")
+    argv = ["unlearn", "--project", "U", "--method", method, "--lora", "--lora-rank", "4"]
+    assert cli.main([*argv, "--epochs", "2", "--lr", "5e-3", "--block-tokens", "64"]) == 0
+    (job,) = rows.list_jobs(store)
+    assert job.state == rows.SUCCEEDED
+    model_dir = job.outputs["model_dir"]
+    unlearned = AutoModelForCausalLM.from_pretrained(model_dir)  # LoRA merged: plain transformers
+    start = AutoModelForCausalLM.from_pretrained(tiny_model_dir).state_dict()
+    assert set(unlearned.state_dict()) == set(start)
+    assert any(not torch.equal(v, start[k]) for k, v in unlearned.state_dict().items())
+    card = open(f"{model_dir}/README.md").read()
+    assert method in card and '"lora": true' in card
+    assert ("dictionary" in card and "label set" in card) == (method == "whp")
+    (artifact,) = whp.list_artifacts(store, project.id, stages.UNLEARNED)
+    assert artifact.meta["config"]["method"] == method
+
+
+def test_defaults_follow_the_model_size(store, admin, tiny_model_dir):
+    small = stages.suggested_training("unlearn", 135_000_000, "npo")
+    assert not small.lora and small.lr == 1e-5
+    medium = stages.suggested_training("reinforce", 1_500_000_000)
+    assert (
+        medium.lora and medium.gradient_checkpointing and medium.batch_size * medium.grad_accum == 8
+    )
+    large = stages.suggested_training("teach", 8_000_000_000)
+    assert large.batch_size == 1 and large.grad_accum == 8
+    project, _, _ = make_labelled_project(store, admin, tiny_model_dir, "D")
+    labels = stages.default_config(store, project, "labels")
+    assert labels.dictionary == ""  # only the Demo project has a dictionary prefilled
+    config = stages.default_config(store, project, "unlearn", "grad_diff")
+    assert config.unlearn.method == "grad_diff" and config.unlearn.train.lr == 1e-5
+
+
+def test_teach_makes_the_taught_model_every_later_stage_s_start(store, admin, tiny_model_dir):
+    project, _, _ = make_labelled_project(store, admin, tiny_model_dir, "T")
+    assert cli.main(["teach", "--project", "T", "--epochs", "1", "--block-tokens", "64"]) == 0
+    (taught,) = whp.list_artifacts(store, project.id, whp.TAUGHT)
+    assert whp.starting_model(store, project) == str(taught.path)
+    record = json.loads((taught.path / "unlearn_training.json").read_text())
+    assert record["stage"] == "teach" and record["starting model"] == str(tiny_model_dir)

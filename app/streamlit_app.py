@@ -29,6 +29,10 @@ def pages_for(role: Role) -> dict[str, list[st.Page]]:
         sections["Review"] = [
             st.Page(PAGES / "generic_review.py", title="Generic labels", icon=":material/rule:")
         ]
+    if role in (Role.RESEARCHER, Role.ADMIN):
+        sections["Research"] = [
+            st.Page(PAGES / "runs.py", title="Runs", icon=":material/model_training:")
+        ]
     if role == Role.ADMIN:
         sections["Admin"] = [st.Page(PAGES / "admin.py", title="Users", icon=":material/group:")]
     return sections

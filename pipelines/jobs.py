@@ -224,6 +224,7 @@ class Worker:
         return failed
 
     def tick(self) -> None:
+        self._beat()
         self._reap()
         self._forward_cancels()
         while len(self.children) + len(self.adopted) < self.max_parallel:
@@ -231,6 +232,11 @@ class Worker:
             if job is None:
                 break
             self._start(job)
+
+    def _beat(self) -> None:
+        beat = self.store.settings.home / "worker.json"
+        beat.with_suffix(".tmp").write_text(json.dumps({"pid": os.getpid(), "t": time.time()}))
+        beat.with_suffix(".tmp").replace(beat)
 
     def _start(self, job: JobInfo) -> None:
         with (job_dir(self.store, job.id) / "log.txt").open("a") as log:
@@ -269,6 +275,15 @@ class Worker:
         while not stop():
             self.tick()
             time.sleep(poll_s)
+
+
+def worker_alive(store: Store, stale_s: float = 15.0) -> bool:
+    """Whether a worker has ticked recently (it writes a heartbeat file each poll)."""
+    beat = store.settings.home / "worker.json"
+    if not beat.exists():
+        return False
+    data = json.loads(beat.read_text())
+    return time.time() - data["t"] < stale_s and pid_alive(data["pid"])
 
 
 def _signal_group(pid: int, sig: int) -> None:

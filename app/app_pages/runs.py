@@ -1,0 +1,56 @@
+"""Researchers' page: launch a stage as a job, watch it live, compare runs side by side."""
+
+import streamlit as st
+
+from app import state
+from app.components.launch_form import launch_form
+from app.components.run_view import ACTIVE, loss_plot, run_view
+from pipelines import jobs, run_report
+from pipelines.store import jobs as rows
+from pipelines.store.projects import list_projects
+
+NO_WORKER = "No job worker is running, so queued runs wait: `make run` starts one with the app."
+
+actor = state.require_actor()
+store = state.store()
+st.title("Runs")
+if not jobs.worker_alive(store):
+    st.warning(NO_WORKER)
+projects = list_projects(store)
+if not projects:
+    st.info("Create a project first.")
+    st.stop()
+launch_tab, runs_tab, compare_tab = st.tabs(["Launch", "Runs", "Compare"])
+
+with launch_tab:
+    launched = launch_form(store, actor, projects)
+    if launched:
+        st.session_state["run_view_id"] = launched
+
+all_jobs = {job.id: job for job in rows.list_jobs(store)}
+with runs_tab:
+    if not all_jobs:
+        st.info("No runs yet: launch one.")
+    else:
+        names = {p.id: p.name for p in projects}
+        st.dataframe(run_report.runs_table(list(all_jobs.values()), names), hide_index=True)
+        if st.session_state.get("run_view_id") not in all_jobs:
+            st.session_state.pop("run_view_id", None)
+        selected = st.selectbox(
+            "Run",
+            list(all_jobs),
+            format_func=lambda i: f"{i} · {all_jobs[i].stage} · {all_jobs[i].state}",
+            key="run_view_id",
+        )
+        run_view(selected, live=all_jobs[selected].state in ACTIVE)
+
+with compare_tab:
+    if len(all_jobs) < 2:
+        st.info("Two runs are needed for a comparison.")
+    else:
+        left, right = st.columns(2)
+        a = left.selectbox("Run A", list(all_jobs), index=1, key="cmp_a")
+        b = right.selectbox("Run B", list(all_jobs), index=0, key="cmp_b")
+        only = st.checkbox("Only what differs", value=True, key="cmp_only")
+        st.dataframe(run_report.side_by_side(all_jobs[a], all_jobs[b], only), hide_index=True)
+        loss_plot({i: jobs.read_metrics(store, i) for i in (a, b)}, key="cmp_loss")

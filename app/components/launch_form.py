@@ -1,0 +1,67 @@
+"""The launch form: project, stage and method, then their settings prefilled for the model."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app.components.settings_editor import settings_editor
+from pipelines import jobs, stages, whp
+from pipelines.objectives import OBJECTIVES
+from pipelines.types import UnlearnError
+
+
+def _stage_choice() -> str:
+    names = list(stages.STAGES)
+    return st.selectbox(
+        "Stage",
+        names,
+        index=names.index("unlearn"),
+        format_func=lambda s: f"{s}: {stages.STAGES[s].summary}",
+        key="run_stage",
+    )
+
+
+def _method_choice() -> str:
+    return st.selectbox(
+        "Method",
+        list(OBJECTIVES),
+        format_func=lambda m: f"{m}: {OBJECTIVES[m].summary}",
+        key="run_method",
+    )
+
+
+def _inputs(store, project, stage: str, method: str, defaults, prefix: str) -> dict:
+    """The stage's inputs beside its settings: a dictionary file, or a label set."""
+    extra = {}
+    if stage == "labels":
+        label = "Dictionary (JSON file: term → translation)"
+        extra["dictionary"] = st.text_input(label, defaults.dictionary, key=f"{prefix}.dict")
+    if stage == "unlearn" and OBJECTIVES[method].data == "labels":
+        sets = whp.label_sets(store, project)
+        chosen = st.selectbox(
+            "Label set", sets, format_func=lambda a: f"{a.id} · {a.path.name}", key=f"{prefix}.ls"
+        )
+        extra["label_set"] = chosen.id if chosen else None
+    return extra
+
+
+def launch_form(store, actor, projects) -> int | None:
+    """Render the form; returns the queued job's id after a successful launch."""
+    project = st.selectbox("Project", projects, format_func=lambda p: p.name, key="run_project")
+    stage = _stage_choice()
+    method = _method_choice() if stage == "unlearn" else "whp"
+    defaults = stages.default_config(store, project, stage, method)
+    prefix = f"cfg.{project.id}.{stage}.{method}"  # new defaults, new widgets
+    with st.form(f"launch_{prefix}"):
+        edited = settings_editor(defaults, prefix)
+        edited |= _inputs(store, project, stage, method, defaults, prefix)
+        submitted = st.form_submit_button("Launch", type="primary")
+    if not submitted:
+        return None
+    try:
+        job_id = jobs.launch(store, actor, project, stage, edited)
+    except UnlearnError as err:
+        st.error(str(err))
+        return None
+    st.success(f"Queued run {job_id}. Follow it on the Runs tab.")
+    return job_id

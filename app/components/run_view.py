@@ -1,0 +1,90 @@
+"""One run, live: progress, loss plot, log tail and its controls (refreshes while it runs)."""
+
+from __future__ import annotations
+
+import plotly.express as px
+import streamlit as st
+
+from app import state
+from pipelines import jobs, run_report
+from pipelines.store import jobs as rows
+from pipelines.types import UnlearnError
+
+ACTIVE = (rows.QUEUED, rows.RUNNING)
+
+
+def loss_plot(metrics_by_run: dict[int, list[dict]], key: str) -> None:
+    curves = run_report.loss_curves(metrics_by_run)
+    if curves.empty:
+        st.caption("No training steps yet.")
+        return
+    figure = px.line(curves, x="step", y="loss", color="run", line_dash="kind", markers=False)
+    figure.update_layout(height=320, margin={"l": 10, "r": 10, "t": 30, "b": 10})
+    st.plotly_chart(figure, key=key)
+
+
+def _progress(job) -> None:
+    fraction = job.step / job.total if job.total else 0.0
+    st.progress(min(fraction, 1.0), text=f"{job.state} · {job.message} · {job.step}/{job.total}")
+    cols = st.columns(4)
+    cols[0].metric("Loss", f"{job.loss:.4f}" if job.loss is not None else "–")
+    cols[1].metric("Tokens/s", f"{job.tokens_per_s:.0f}" if job.tokens_per_s else "–")
+    cols[2].metric("ETA", f"{job.eta_s / 60:.1f} min" if job.eta_s is not None else "–")
+    cols[3].metric("Attempt", job.attempt)
+
+
+def _controls(job) -> None:
+    actor, store = state.require_actor(), state.store()
+    cols = st.columns(4)
+    try:
+        if job.state in ACTIVE and cols[0].button("Cancel", key=f"cancel_{job.id}"):
+            rows.request_cancel(store, actor, job.id)
+            st.rerun()
+        ended = job.state in (rows.FAILED, rows.CANCELLED)
+        if ended and cols[1].button("Resume", key=f"resume_{job.id}", type="primary"):
+            rows.resume_job(store, actor, job.id)
+            st.rerun()
+        if job.state in rows.ENDED and cols[2].button("Delete", key=f"delete_{job.id}"):
+            rows.delete_job(store, actor, job.id)
+            st.rerun()
+    except UnlearnError as err:
+        st.error(str(err))
+    if job.state == rows.SUCCEEDED and job.outputs.get("model_dir"):
+        _download(job, cols[3])
+
+
+def _download(job, column) -> None:
+    if column.button("Prepare model download", key=f"zip_{job.id}"):
+        st.session_state[f"zip_{job.id}_path"] = str(jobs.model_archive(state.store(), job))
+    path = st.session_state.get(f"zip_{job.id}_path")
+    if path:
+        with open(path, "rb") as archive:
+            column.download_button(
+                "Download model (.zip)", archive, file_name=path.rsplit("/", 1)[-1]
+            )
+
+
+def _body(job_id: int) -> None:
+    store = state.store()
+    try:
+        job = rows.get_job(store, job_id)
+    except UnlearnError:
+        st.info(f"Run {job_id} was deleted.")
+        return
+    st.subheader(f"Run {job.id}: {job.stage} {run_report.method_of(job)}".strip())
+    _progress(job)
+    if job.error:
+        (st.warning if job.state == rows.CANCELLED else st.error)(job.error)
+    _controls(job)
+    loss_plot({job.id: jobs.read_metrics(store, job.id)}, key=f"loss_{job.id}")
+    if job.outputs:
+        st.json(job.outputs, expanded=False)
+    with st.expander("Log", expanded=job.state == rows.FAILED):
+        st.code(jobs.log_tail(store, job.id, 40) or "(empty)", language=None)
+    with st.expander("Settings"):
+        st.json(job.config)
+
+
+def run_view(job_id: int, live: bool) -> None:
+    """Render the run; while it is queued or running, refresh it every two seconds."""
+    st.fragment(_body, run_every=2 if live else None)(job_id)

@@ -1,0 +1,68 @@
+"""The researchers' Runs page under AppTest: launch a job, watch it, compare two runs."""
+
+from __future__ import annotations
+
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from pipelines import jobs
+from pipelines.config import Settings
+from pipelines.store import jobs as rows
+from pipelines.store import open_store
+from pipelines.store.users import create_user, ensure_admin
+from pipelines.types import Role
+from tests.test_app import APP, sign_in
+from tests.test_jobs import small_project
+
+
+def open_runs_page(tiny_model_dir):
+    store = open_store(Settings.from_env())
+    admin = ensure_admin(store, None)[0]
+    create_user(store, admin, "rita", "rita-password", Role.RESEARCHER)
+    project = small_project(store, admin, tiny_model_dir)
+    st.cache_resource.clear()
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    sign_in(at, "rita", "rita-password")
+    at.switch_page("app_pages/runs.py").run()
+    return store, project, at
+
+
+def launch(at: AppTest, project, epochs: int) -> None:
+    at.selectbox(key="run_project").set_value(project).run()
+    at.selectbox(key="run_stage").set_value("reinforce").run()
+    prefix = f"cfg.{project.id}.reinforce.whp"
+    at.number_input(key=f"{prefix}.reinforce.train.epochs").set_value(epochs)
+    at.number_input(key=f"{prefix}.reinforce.block_tokens").set_value(64)
+    next(b for b in at.button if b.label == "Launch").click()
+    at.run()
+
+
+def test_researcher_launches_watches_and_compares_runs(unlearn_home, tiny_model_dir):
+    store, project, at = open_runs_page(tiny_model_dir)
+    assert at.title[0].value == "Runs"
+    assert "No job worker is running" in at.warning[0].value
+    launch(at, project, epochs=2)
+    assert "Queued run 1" in at.success[0].value
+    (job,) = rows.list_jobs(store)
+    assert job.state == rows.QUEUED and job.config["reinforce"]["train"]["epochs"] == 2
+    assert job.config["reinforce"]["train"]["lr"] == 3e-5  # the prefilled default was kept
+
+    assert jobs.run_here(store, job.id).state == rows.SUCCEEDED  # what the worker would do
+    launch(at, project, epochs=1)
+    jobs.run_here(store, 2)
+    at.run()
+    at.selectbox(key="run_view_id").set_value(1).run()
+    assert "Run 1: reinforce" in at.subheader[0].value
+    assert any(c.key == "loss_1" for c in at.get("plotly_chart"))
+    comparison = at.dataframe[-1].value
+    assert "reinforce.train.epochs" in set(comparison["setting"])
+    assert "reinforce.train.lr" not in set(comparison["setting"])  # the same in both runs
+
+
+def test_cancel_button_cancels_a_queued_run(unlearn_home, tiny_model_dir):
+    store, project, at = open_runs_page(tiny_model_dir)
+    launch(at, project, epochs=1)
+    at.button(key="cancel_1").click().run()
+    assert rows.get_job(store, 1).state == rows.CANCELLED
+    at.button(key="resume_1").click().run()
+    assert rows.get_job(store, 1).state == rows.QUEUED

@@ -4,7 +4,7 @@ import streamlit as st
 
 from app import state
 from app.components.launch_form import launch_form
-from app.components.run_view import ACTIVE, loss_plot, run_view
+from app.components.run_view import loss_plot, runs_panel
 from pipelines import jobs, run_report
 from pipelines.store import jobs as rows
 from pipelines.store.projects import list_projects
@@ -27,23 +27,10 @@ with launch_tab:
     if launched:
         st.session_state["run_view_id"] = launched
 
-all_jobs = {job.id: job for job in rows.list_jobs(store)}
 with runs_tab:
-    if not all_jobs:
-        st.info("No runs yet: launch one.")
-    else:
-        names = {p.id: p.name for p in projects}
-        st.dataframe(run_report.runs_table(list(all_jobs.values()), names), hide_index=True)
-        if st.session_state.get("run_view_id") not in all_jobs:
-            st.session_state.pop("run_view_id", None)
-        selected = st.selectbox(
-            "Run",
-            list(all_jobs),
-            format_func=lambda i: f"{i} · {all_jobs[i].stage} · {all_jobs[i].state}",
-            key="run_view_id",
-        )
-        run_view(selected, live=all_jobs[selected].state in ACTIVE)
+    runs_panel({p.id: p.name for p in projects})
 
+all_jobs = {job.id: job for job in rows.list_jobs(store)}
 with compare_tab:
     if len(all_jobs) < 2:
         st.info("Two runs are needed for a comparison.")

@@ -25,7 +25,8 @@ def loss_plot(metrics_by_run: dict[int, list[dict]], key: str) -> None:
 
 def _progress(job) -> None:
     fraction = job.step / job.total if job.total else 0.0
-    st.progress(min(fraction, 1.0), text=f"{job.state} · {job.message} · {job.step}/{job.total}")
+    doing = f" · {job.message}" if job.state == rows.RUNNING else ""
+    st.progress(min(fraction, 1.0), text=f"{job.state}{doing} · {job.step}/{job.total}")
     cols = st.columns(4)
     cols[0].metric("Loss", f"{job.loss:.4f}" if job.loss is not None else "–")
     cols[1].metric("Tokens/s", f"{job.tokens_per_s:.0f}" if job.tokens_per_s else "–")
@@ -85,6 +86,27 @@ def _body(job_id: int) -> None:
         st.json(job.config)
 
 
-def run_view(job_id: int, live: bool) -> None:
-    """Render the run; while it is queued or running, refresh it every two seconds."""
-    st.fragment(_body, run_every=2 if live else None)(job_id)
+def _panel(project_names: dict[int, str], live: bool) -> None:
+    all_jobs = {job.id: job for job in rows.list_jobs(state.store())}
+    if not all_jobs:
+        st.info("No runs yet: launch one.")
+        return
+    if live and not any(job.state in ACTIVE for job in all_jobs.values()):
+        st.rerun()  # everything ended: one full rerun, then no more polling
+    table = run_report.runs_table(list(all_jobs.values()), project_names)
+    st.dataframe(table, hide_index=True)
+    if st.session_state.get("run_view_id") not in all_jobs:
+        st.session_state.pop("run_view_id", None)
+    selected = st.selectbox(
+        "Run",
+        list(all_jobs),
+        format_func=lambda i: f"{i} · {all_jobs[i].stage} {run_report.method_of(all_jobs[i])}",
+        key="run_view_id",
+    )
+    _body(selected)
+
+
+def runs_panel(project_names: dict[int, str]) -> None:
+    """The runs table and the selected run; refreshed every two seconds while any run is live."""
+    live = any(job.state in ACTIVE for job in rows.list_jobs(state.store()))
+    st.fragment(_panel, run_every=2 if live else None)(project_names, live)

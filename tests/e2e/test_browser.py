@@ -166,3 +166,79 @@ def test_reviewer_rejects_and_rewrites_generic_labels(label_set, server, page):
     page.get_by_role("button", name="Save replacement").click()
     page.get_by_text("You have reviewed 2 of").wait_for()
     page.screenshot(path=SHOTS / "07-generic-review-after.png")
+
+
+@pytest.fixture
+def research_project(store, admin, tiny_model_dir):
+    """A labelled project on the tiny model and a researcher to drive it."""
+    from pipelines.store.users import create_user
+    from pipelines.types import Role
+
+    create_user(store, admin, "rita", "research-pass", Role.RESEARCHER)
+    return make_labelled_project(store, admin, tiny_model_dir, "Tiny", "book3.md")[0]
+
+
+def choose(page, box: str, option: str) -> None:
+    page.get_by_role("combobox", name=box).click()
+    page.get_by_role("option", name=option).first.click()
+    settle(page)
+
+
+def launch_run(page, stage: str, settings: dict[str, str]) -> None:
+    page.get_by_role("tab", name="Launch").click()
+    choose(page, "Project", "Tiny")
+    choose(page, "Stage", stage)
+    for label, value in settings.items():
+        page.get_by_label(label, exact=True).fill(value)
+    page.get_by_role("button", name="Launch").click()
+    page.get_by_text("Follow it on the Runs tab").wait_for()
+    page.get_by_role("tab", name="Runs").click()
+
+
+def test_researcher_runs_kills_resumes_and_downloads(
+    research_project, store, server, page, tmp_path
+):
+    import zipfile
+
+    from transformers import AutoModelForCausalLM
+
+    from pipelines.store import jobs as rows
+
+    sign_in(page, server, "rita", "research-pass")
+    page.get_by_role("link", name="Runs").click()
+    page.get_by_role("heading", name="Runs").wait_for()
+    settings = {"epochs": "100", "block tokens": "32", "checkpoint every": "25"}
+    launch_run(page, "reinforce: train further", settings)
+    page.get_by_text("running · training · ", exact=False).wait_for(timeout=60_000)
+    page.screenshot(path=SHOTS / "08-runs-live.png")
+
+    job = rows.list_jobs(store)[0]
+    checkpoint = REPO / store.settings.home / "jobs" / str(job.id) / "checkpoints" / "latest"
+    for _ in range(300):
+        if checkpoint.exists():
+            break
+        time.sleep(0.1)
+    os.kill(rows.get_job(store, job.id).pid, 9)  # the job's process dies halfway
+    page.get_by_text("ended without finishing", exact=False).wait_for(timeout=30_000)
+    page.screenshot(path=SHOTS / "09-runs-killed.png")
+    settle(page)  # the page reruns once when the last live run ends
+    page.get_by_role("button", name="Resume").click()
+    total = rows.get_job(store, job.id).total
+    page.get_by_text(f"succeeded · {total}/{total}").wait_for(timeout=120_000)
+    assert rows.get_job(store, job.id).attempt == 2
+
+    launch_run(page, "unlearn: the unlearning", {"epochs": "1", "lr": "0.001"})
+    page.get_by_text("Run 2: unlearn whp").wait_for()
+    page.get_by_role("button", name="Prepare model download").wait_for(timeout=120_000)
+    page.locator(".js-plotly-plot").first.wait_for()
+    page.screenshot(path=SHOTS / "10-runs-finished.png", full_page=True)
+    page.get_by_role("button", name="Prepare model download").click()
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download model (.zip)").click()
+    archive = tmp_path / "model.zip"
+    download.value.save_as(archive)
+    with zipfile.ZipFile(archive) as zf:
+        zf.extractall(tmp_path / "model")
+    (folder,) = (tmp_path / "model").iterdir()
+    assert AutoModelForCausalLM.from_pretrained(folder) is not None
+    assert "Unlearned model" in (folder / "README.md").read_text()

@@ -1,4 +1,4 @@
-"""Benchmark: forgetting and retention per label mode on the demo world (teach, WHP, measure)."""
+"""Benchmark: forgetting and retention per label mode and per baseline method on the demo world."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from pipelines.config import ModelConfig, Settings
 from pipelines.familiarity import perplexity, probability_familiarity
 from pipelines.training import (
     TrainConfig,
+    TrainControl,
     language_modeling_examples,
     save_model,
     token_blocks,
@@ -28,11 +29,16 @@ from pipelines.training import (
 def bar_progress(desc: str):
     bar = tqdm(desc=desc, unit="step")
 
-    def progress(step, total, loss=None):
+    def progress(step, total):
         bar.total = total
         bar.update(step - bar.n)
 
     return progress
+
+
+def bar_control(desc: str) -> TrainControl:
+    advance = bar_progress(desc)
+    return TrainControl(progress=lambda p: advance(p.step, p.total))
 
 
 def cached_training(out: Path, base, tok, texts, config: TrainConfig, block_tokens: int, name: str):
@@ -42,7 +48,7 @@ def cached_training(out: Path, base, tok, texts, config: TrainConfig, block_toke
         return AutoModelForCausalLM.from_pretrained(folder).eval()
     examples = language_modeling_examples(token_blocks(tok, texts, block_tokens))
     trained, _ = train(
-        copy.deepcopy(base), examples, config, pad_id=tok.pad_token_id, progress=bar_progress(name)
+        copy.deepcopy(base), examples, config, pad_id=tok.pad_token_id, control=bar_control(name)
     )
     save_model(trained, tok, folder, stage=name, config=config.__dict__)
     return trained
@@ -55,6 +61,17 @@ def measure(model, tok, prompts, retain) -> dict:
     }
 
 
+def compared(name: str, model, tok, before: dict, prompts, retain) -> dict:
+    """A model's figures with their change against the taught baseline B."""
+    after = measure(model, tok, prompts, retain)
+    return {
+        "model": name,
+        **after,
+        "familiarity_drop": round(1 - after["prob_familiarity"] / before["prob_familiarity"], 3),
+        "ppl_change": round(after["retain_ppl"] / before["retain_ppl"] - 1, 3),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model", default="smollm2-135m")
@@ -63,8 +80,15 @@ def main() -> None:
     parser.add_argument("--teach-epochs", type=int, default=3)
     parser.add_argument("--teach-lr", type=float, default=1e-4)
     parser.add_argument("--unlearn-lr", type=float, default=3e-5)
-    parser.add_argument("--modes", nargs="+", default=["paper", "implicated", "soft"])
+    parser.add_argument("--modes", nargs="*", default=["paper", "implicated", "soft"])
     parser.add_argument("--retain-weights", type=float, nargs="+", default=[0.0])
+    parser.add_argument(
+        "--methods",
+        nargs="*",
+        default=["grad_ascent", "grad_diff", "npo"],
+        help="comparison objectives on the forget text itself (lr --baseline-lr)",
+    )
+    parser.add_argument("--baseline-lr", type=float, default=1e-5)
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -108,20 +132,29 @@ def main() -> None:
                 out_dir=out / f"unlearned-{mode}-{weight}",
                 baseline=taught,
                 retain_texts=retain,
-                progress=bar_progress(f"unlearn {mode} retain={weight}"),
+                control=bar_control(f"unlearn {mode} retain={weight}"),
             )
-            after = measure(unlearned, tok, prompts, retain)
+            name = f"WHP {mode}" + (f" + retain KL {weight}" if weight else "")
+            row = compared(name, unlearned, tok, before, prompts, retain)
             rows.append(
-                {
-                    "model": f"WHP {mode}" + (f" + retain KL {weight}" if weight else ""),
-                    **after,
-                    "changed_labels": round(summary["changed"] / summary["labelled"], 3),
-                    "familiarity_drop": round(
-                        1 - after["prob_familiarity"] / before["prob_familiarity"], 3
-                    ),
-                    "ppl_change": round(after["retain_ppl"] / before["retain_ppl"] - 1, 3),
-                }
+                row | {"changed_labels": round(summary["changed"] / summary["labelled"], 3)}
             )
+    for method in args.methods:
+        config = finetune.UnlearnConfig(
+            method=method, retain_weight=1.0, train=TrainConfig(epochs=1, lr=args.baseline_lr)
+        )
+        unlearned, _ = finetune.run(
+            config,
+            finetune.forget_examples(tok, forget, config.block_tokens),
+            model=copy.deepcopy(taught),
+            tokenizer=tok,
+            out_dir=out / f"unlearned-{method}",
+            retain_texts=retain,
+            control=bar_control(f"unlearn {method}"),
+        )
+        rows.append(
+            compared(f"{method} (lr {args.baseline_lr:g})", unlearned, tok, before, prompts, retain)
+        )
     result = {
         "args": vars(args),
         "wall_seconds": round(time.perf_counter() - started),

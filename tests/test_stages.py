@@ -57,3 +57,13 @@ def test_teach_makes_the_taught_model_every_later_stage_s_start(store, admin, ti
     assert whp.starting_model(store, project) == str(taught.path)
     record = json.loads((taught.path / "unlearn_training.json").read_text())
     assert record["stage"] == "teach" and record["starting model"] == str(tiny_model_dir)
+
+
+def test_model_card_gets_an_evaluation_table(tmp_path):
+    from pipelines import model_card
+
+    (tmp_path / "README.md").write_text(model_card.render("Unlearned model", {"method": "whp"}, {}))
+    model_card.add_results(tmp_path, {"prob_familiarity": 0.02, "retain_ppl": 5.1})
+    card = (tmp_path / "README.md").read_text()
+    assert "Not evaluated yet" not in card and "| prob_familiarity | 0.02 |" in card
+    assert card.count("## Evaluation") == 1 and "- **method**: whp" in card

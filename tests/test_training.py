@@ -100,3 +100,14 @@ def test_held_out_loss_is_reported_at_each_evaluation_step(tiny_model_dir):
     assert [r.eval_loss is not None for r in reports].count(True) == len(steps)
     assert all(r.tokens_per_s > 0 and r.eta_s >= 0 for r in reports)
     assert reports[-1].eta_s == 0
+
+
+def test_gradient_checkpointing_trains_to_the_same_losses(tiny_model_dir):
+    tok, model, examples = setup(tiny_model_dir)
+    config = TrainConfig(epochs=1, lr=3e-3, batch_size=4, seed=1)
+    _, plain = training.train(model, examples, config, pad_id=tok.eos_token_id)
+    again = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
+    checkpointed = TrainConfig(epochs=1, lr=3e-3, batch_size=4, seed=1, gradient_checkpointing=True)
+    trained, result = training.train(again, examples, checkpointed, pad_id=tok.eos_token_id)
+    assert result.losses == pytest.approx(plain.losses, rel=1e-4)
+    assert trained.config.use_cache  # switched back on for generation

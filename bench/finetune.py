@@ -1,0 +1,124 @@
+"""Benchmark: one training epoch in our loop against a plain transformers Trainer, full and LoRA."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+
+import torch
+
+from pipelines import models, training
+from pipelines.bootstrap import DEMO_DIR
+from pipelines.config import ModelConfig, Settings
+from pipelines.training import TrainConfig
+
+
+def demo_examples(tokenizer, tokens: int, block: int) -> list[training.Example]:
+    texts = [p.read_text() for p in sorted((DEMO_DIR / "forget").glob("*.md"))]
+    blocks = training.token_blocks(tokenizer, texts, block)
+    kept = blocks[: max(1, tokens // block)]
+    return training.language_modeling_examples(kept)
+
+
+def run_ours(model, examples, config: TrainConfig, pad_id: int) -> float:
+    started = time.perf_counter()
+    training.train(model, examples, config, pad_id=pad_id)
+    return time.perf_counter() - started
+
+
+def run_trainer(model, examples, config: TrainConfig, pad_id: int, out: str) -> float:
+    """The same epoch through transformers' Trainer: same batches, AdamW, constant lr."""
+    from transformers import Trainer, TrainingArguments
+
+    if config.lora:
+        model = training._with_lora(model, config.lora_rank)
+    data = [{"input_ids": e.input_ids, "labels": e.labels} for e in examples]
+
+    def collate(rows):
+        ids, mask = training.pad_batch([r["input_ids"] for r in rows], pad_id, "cpu")
+        labels, _ = training.pad_batch([r["labels"] for r in rows], training.IGNORE, "cpu")
+        return {"input_ids": ids, "attention_mask": mask, "labels": labels}
+
+    arguments = TrainingArguments(
+        output_dir=out,
+        per_device_train_batch_size=config.batch_size,
+        num_train_epochs=config.epochs,
+        learning_rate=config.lr,
+        lr_scheduler_type="constant",
+        optim="adamw_torch",
+        weight_decay=0.0,
+        max_grad_norm=0.0,
+        save_strategy="no",
+        report_to=[],
+        logging_strategy="no",
+        use_cpu=not torch.cuda.is_available(),
+        dataloader_num_workers=0,
+        seed=config.seed,
+    )
+    trainer = Trainer(model=model, args=arguments, train_dataset=data, data_collator=collate)
+    started = time.perf_counter()
+    trainer.train()
+    return time.perf_counter() - started
+
+
+def peak_memory_mb() -> float:
+    if torch.cuda.is_available():
+        return torch.cuda.max_memory_allocated() / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def one(args) -> dict:
+    """One engine × mode in this process, so that its peak memory is its own."""
+    loaded = models.load(ModelConfig(source=args.model), models_dir=Settings.from_env().models_dir)
+    examples = demo_examples(loaded.tokenizer, args.tokens, args.block)
+    config = TrainConfig(epochs=1, lr=args.lr, batch_size=args.batch, lora=args.mode == "lora")
+    pad = training.pad_id_of(loaded.tokenizer)
+    if args.engine == "ours":
+        seconds = run_ours(loaded.model, examples, config, pad)
+    else:
+        seconds = run_trainer(loaded.model, examples, config, pad, args.scratch)
+    tokens = sum(len(e.input_ids) for e in examples)
+    return {"tokens": tokens, "seconds": round(seconds, 2), "peak_mb": round(peak_memory_mb())}
+
+
+def child(args, engine: str, mode: str) -> dict:
+    command = [sys.executable, __file__, "--one", engine, mode, *sys.argv[1:]]
+    out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--model", default="smollm2-135m")
+    parser.add_argument("--tokens", type=int, default=4096, help="slice of the demo books")
+    parser.add_argument("--block", type=int, default=256)
+    parser.add_argument("--batch", type=int, default=4)
+    parser.add_argument("--lr", type=float, default=3e-5)
+    parser.add_argument("--modes", nargs="+", default=["full", "lora"])
+    parser.add_argument("--scratch", default="/tmp/unlearn-bench-trainer")
+    parser.add_argument("--one", nargs=2, metavar=("ENGINE", "MODE"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        args.engine, args.mode = args.one
+        print(json.dumps(one(args)))
+        return
+    result = {"model": args.model, "device": "cuda" if torch.cuda.is_available() else "cpu"}
+    for mode in args.modes:
+        trainer, ours = child(args, "trainer", mode), child(args, "ours", mode)
+        result[mode] = {
+            "tokens": ours["tokens"],
+            "tok_s": round(ours["tokens"] / ours["seconds"], 1),
+            "trainer_tok_s": round(trainer["tokens"] / trainer["seconds"], 1),
+            "ratio": round(trainer["seconds"] / ours["seconds"], 3),
+            "peak_mb": ours["peak_mb"],
+            "trainer_peak_mb": trainer["peak_mb"],
+        }
+    print(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -44,12 +45,17 @@ def cmd_app(args) -> int:
         "--client.toolbarMode",
         "minimal",
     ]
-    worker = None if args.no_worker else _start_worker()
+    children = [subprocess.Popen(command, env=os.environ.copy())]
+    if not args.no_worker:
+        children.append(_start_worker())
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # so that the children stop too
     try:
-        return subprocess.call(command, env=os.environ.copy())
+        return children[0].wait()
     finally:
-        if worker is not None:
-            worker.terminate()  # running jobs have their own process groups and go on
+        for child in children:  # running jobs have their own process groups and go on
+            child.terminate()
+        for child in children:
+            child.wait(timeout=30)
 
 
 def _start_worker() -> subprocess.Popen:

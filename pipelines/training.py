@@ -166,9 +166,9 @@ def _accelerator(config: TrainConfig):
 
 
 def _prepare_model(model, config: TrainConfig):
+    model.config.use_cache = False  # no KV cache while training: it only costs time and memory
     if config.gradient_checkpointing:
         model.gradient_checkpointing_enable()
-        model.config.use_cache = False
     if config.lora:
         model = _with_lora(model, config.lora_rank)
         if config.gradient_checkpointing:
@@ -375,8 +375,7 @@ def _report(control: TrainControl, loop: _Loop, step, total, done, result, eval_
 def _finish(accelerator, model, config: TrainConfig):
     model = accelerator.unwrap_model(model)
     model.eval()
-    if config.gradient_checkpointing:
-        model.config.use_cache = True
+    model.config.use_cache = True  # for generation
     if config.lora and config.merge_lora:
         model = model.merge_and_unload()
     return model

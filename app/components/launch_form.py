@@ -52,7 +52,7 @@ def launch_form(store, actor, projects) -> int | None:
     method = _method_choice() if stage == "unlearn" else "whp"
     defaults = stages.default_config(store, project, stage, method)
     prefix = f"cfg.{project.id}.{stage}.{method}"  # new defaults, new widgets
-    with st.form(f"launch_{prefix}"):
+    with st.form("launch"):  # one form: its widgets change with the defaults, not the form
         edited = settings_editor(defaults, prefix)
         edited |= _inputs(store, project, stage, method, defaults, prefix)
         submitted = st.form_submit_button("Launch", type="primary")

@@ -66,6 +66,13 @@ def side_by_side(a: JobInfo, b: JobInfo, only_differences: bool = True) -> pd.Da
     return pd.DataFrame(rows)
 
 
+def default_pair(jobs: list[JobInfo]) -> tuple[int, int]:
+    """What to compare first: the newest run and the one before it of the same stage."""
+    newest = jobs[0]
+    same = [job for job in jobs[1:] if job.stage == newest.stage]
+    return (same[0] if same else jobs[1]).id, newest.id
+
+
 def _results(job: JobInfo) -> dict:
     found = {f"result.{k}": job.outputs.get(k) for k in RESULT_KEYS if k in job.outputs}
     return found | {"result.minutes": round((duration_s(job) or 0) / 60, 2)}

@@ -36,8 +36,10 @@ with compare_tab:
         st.info("Two runs are needed for a comparison.")
     else:
         left, right = st.columns(2)
-        a = left.selectbox("Run A", list(all_jobs), index=1, key="cmp_a")
-        b = right.selectbox("Run B", list(all_jobs), index=0, key="cmp_b")
+        ids = list(all_jobs)
+        first, second = run_report.default_pair(list(all_jobs.values()))
+        a = left.selectbox("Run A", ids, index=ids.index(first), key="cmp_a")
+        b = right.selectbox("Run B", ids, index=ids.index(second), key="cmp_b")
         only = st.checkbox("Only what differs", value=True, key="cmp_only")
         st.dataframe(run_report.side_by_side(all_jobs[a], all_jobs[b], only), hide_index=True)
         loss_plot({i: jobs.read_metrics(store, i) for i in (a, b)}, key="cmp_loss")

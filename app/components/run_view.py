@@ -30,7 +30,8 @@ def _progress(job) -> None:
     cols = st.columns(4)
     cols[0].metric("Loss", f"{job.loss:.4f}" if job.loss is not None else "–")
     cols[1].metric("Tokens/s", f"{job.tokens_per_s:.0f}" if job.tokens_per_s else "–")
-    cols[2].metric("ETA", f"{job.eta_s / 60:.1f} min" if job.eta_s is not None else "–")
+    running = job.state == rows.RUNNING and job.eta_s is not None
+    cols[2].metric("ETA", f"{job.eta_s / 60:.1f} min" if running else "–")
     cols[3].metric("Attempt", job.attempt)
 
 

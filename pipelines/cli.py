@@ -196,6 +196,33 @@ def cmd_labels_export(args) -> int:
     return 0
 
 
+def cmd_eval(args) -> int:
+    from pipelines import eval_project, evaluate, report
+
+    store, _ = cli_session()
+    project = get_project(store, args.project)
+    prompts = None
+    if args.prompts:
+        prompts = evaluate.read_prompts(Path(args.prompts).read_bytes(), args.prompts)
+    config = evaluate.EvalConfig(max_new_tokens=args.max_new_tokens, sampled=args.sampled)
+    refs = [ref.strip() for ref in args.models.split(",") if ref.strip()]
+    with tqdm(total=len(refs), desc="eval", unit="model") as bar:
+        built = eval_project.run(
+            store,
+            project,
+            refs,
+            Path(args.out),
+            prompts=prompts,
+            config=config,
+            progress=lambda what: (bar.update(1), bar.set_postfix_str(what)),
+        )
+    for model in built["models"]:
+        figures = {key: model[key] for key in report.METRICS}
+        print(f"{model['name']}: {json.dumps(figures)}")
+    print(f"Wrote {args.out}/report.json and {args.out}/report.html")
+    return 0
+
+
 def _label_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--project", required=True)
     parser.add_argument("--dictionary", required=True, help="JSON: {term: translation}")
@@ -249,6 +276,20 @@ def build_parser() -> argparse.ArgumentParser:
     users.add_parser("list").set_defaults(func=cmd_users_list)
 
     cli_jobs.add_parsers(sub)
+
+    evaluation = sub.add_parser("eval", help="familiarity and retain perplexity of models")
+    evaluation.add_argument("--project", required=True)
+    evaluation.add_argument(
+        "--models",
+        default="start,unlearned",
+        help="comma list, the first is the baseline: base, start, taught, reinforced, "
+        "unlearned (newest), an artefact id, or a model source",
+    )
+    evaluation.add_argument("--out", required=True)
+    evaluation.add_argument("--prompts", help="JSONL: prompt, optional expected")
+    evaluation.add_argument("--max-new-tokens", type=int, default=24)
+    evaluation.add_argument("--sampled", action="store_true", help="also a sampled completion")
+    evaluation.set_defaults(func=cmd_eval)
 
     labels = sub.add_parser("labels", help="generic labels (WHP)").add_subparsers(
         dest="action", required=True

@@ -1,0 +1,169 @@
+"""Evaluation: prompts (anchor-cut or imported), completions, and each model's metrics."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+
+import torch
+
+from pipelines.familiarity import answer_probability, perplexity
+from pipelines.judge import Verdict, familiarity_score
+from pipelines.types import UnlearnError
+
+
+@dataclass(frozen=True)
+class EvalPrompt:
+    prompt: str
+    expected: str = ""  # the target-specific continuation, for probability familiarity
+    source: str = "import"  # import | anchor-cut
+    split: str = "test"  # dev | test: tune on dev, report on test
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    max_new_tokens: int = 24
+    batch_size: int = 8
+    sampled: bool = False  # also one sampled completion per prompt (temperature below)
+    temperature: float = 0.8
+    seed: int = 0
+    retain_block_tokens: int = 256
+
+
+@dataclass
+class ModelResult:
+    name: str
+    completion_familiarity: float
+    prob_familiarity: float | None
+    retain_ppl: float | None
+    rows: list[dict] = field(default_factory=list)  # prompt, completion, verdict per prompt
+
+
+def anchor_cut_prompts(
+    texts: Sequence[str], terms: Sequence[str], *, per_term: int = 2, context: int = 240, seed=0
+) -> list[EvalPrompt]:
+    """Passages cut just before an anchor term, inviting the model to say it (WHP's probes)."""
+    rng = random.Random(seed)
+    prompts = []
+    for term in sorted(set(terms)):
+        spots = [
+            (text, m.start())
+            for text in texts
+            for m in re.finditer(rf"(?<!\w){re.escape(term)}(?!\w)", text)
+        ]
+        for text, start in rng.sample(spots, min(per_term, len(spots))):
+            prompt = _context_before(text, start, context)
+            if len(prompt.split()) >= 5:
+                prompts.append(EvalPrompt(prompt, term, "anchor-cut"))
+    return prompts
+
+
+def _context_before(text: str, end: int, size: int) -> str:
+    """Up to `size` characters before `end`, starting at a sentence or word boundary."""
+    window = text[max(0, end - size) : end]
+    sentence = re.search(r"[.!?]\s+", window)
+    if sentence and sentence.end() < len(window) - 20:
+        window = window[sentence.end() :]
+    elif end - size > 0 and " " in window:
+        window = window[window.index(" ") + 1 :]
+    return window.rstrip()
+
+
+def read_prompts(data: bytes, name: str = "prompts.jsonl") -> list[EvalPrompt]:
+    """JSONL lines with `prompt` and an optional `expected` (or `answer`); errors name the line."""
+    prompts = []
+    for number, line in enumerate(data.decode("utf-8-sig").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise UnlearnError(f"{name} line {number}: not JSON ({err.msg}).") from None
+        if not isinstance(row, dict) or not isinstance(row.get("prompt"), str):
+            raise UnlearnError(f"{name} line {number}: needs a string field 'prompt'.")
+        expected = row.get("expected", row.get("answer", ""))
+        prompts.append(EvalPrompt(row["prompt"], str(expected or ""), "import"))
+    if not prompts:
+        raise UnlearnError(f"{name} has no prompts.")
+    return prompts
+
+
+def with_split(prompts: Sequence[EvalPrompt], dev_fraction: float = 0.5, seed: int = 0):
+    """Mark a seeded share of the prompts `dev`; reports use the `test` ones."""
+    order = list(range(len(prompts)))
+    random.Random(seed).shuffle(order)
+    dev = set(order[: int(len(prompts) * dev_fraction)])
+    return [
+        EvalPrompt(p.prompt, p.expected, p.source, "dev" if i in dev else "test")
+        for i, p in enumerate(prompts)
+    ]
+
+
+@torch.no_grad()
+def complete(model, tokenizer, prompts: Sequence[str], config: EvalConfig, sample=False):
+    """Batched continuations (greedy, or sampled with the config's temperature)."""
+    tokenizer.padding_side = "left"  # generation continues from the right edge
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    torch.manual_seed(config.seed)
+    out = []
+    for i in range(0, len(prompts), config.batch_size):
+        batch = tokenizer(
+            list(prompts[i : i + config.batch_size]), return_tensors="pt", padding=True
+        ).to(model.device)
+        generated = model.generate(
+            **batch,
+            max_new_tokens=config.max_new_tokens,
+            do_sample=sample,
+            temperature=config.temperature if sample else None,
+            top_p=None,
+            top_k=None,
+            pad_token_id=pad,
+        )
+        new = generated[:, batch["input_ids"].shape[1] :]
+        out += tokenizer.batch_decode(new, skip_special_tokens=True)
+    return out
+
+
+def evaluate_model(
+    name: str,
+    model,
+    tokenizer,
+    prompts: Sequence[EvalPrompt],
+    judge,
+    retain_texts: Sequence[str],
+    config: EvalConfig,
+    progress: Callable[[str], None] | None = None,
+) -> ModelResult:
+    """One model's completions with verdicts, probability familiarity and retain perplexity."""
+    model.eval()
+    texts = [p.prompt for p in prompts]
+    kinds = {"greedy": complete(model, tokenizer, texts, config)}
+    if config.sampled:
+        kinds["sampled"] = complete(model, tokenizer, texts, config, sample=True)
+    rows = []
+    for kind, completions in kinds.items():
+        for prompt, completion in zip(prompts, completions, strict=True):
+            verdict: Verdict = judge.judge(prompt.prompt, completion)
+            rows.append(asdict(prompt) | {"kind": kind, "completion": completion} | asdict(verdict))
+    if progress:
+        progress(f"{name}: completions judged")
+    with_answers = [p for p in prompts if p.expected]
+    device = str(model.device)
+    probability = (
+        sum(
+            answer_probability(model, tokenizer, p.prompt, p.expected, device) for p in with_answers
+        )
+        / len(with_answers)
+        if with_answers
+        else None
+    )
+    ppl = (
+        perplexity(model, tokenizer, retain_texts, config.retain_block_tokens, device)
+        if retain_texts
+        else None
+    )
+    score = familiarity_score([r["category"] for r in rows])
+    return ModelResult(name, score, probability, ppl, rows)

@@ -1,0 +1,111 @@
+"""Evaluation reports: the JSON record and a self-contained HTML page with its plots."""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+
+import pandas as pd
+import plotly.express as px
+
+from pipelines.evaluate import ModelResult
+from pipelines.judge import CATEGORIES
+
+METRICS = {
+    "completion_familiarity": "completion familiarity (judge)",
+    "prob_familiarity": "probability familiarity",
+    "retain_ppl": "retain perplexity",
+}
+
+
+def build(results: Sequence[ModelResult], meta: dict) -> dict:
+    """Metrics per model, relative changes against the first (baseline) model, every row."""
+    baseline = results[0]
+    models = []
+    for index, result in enumerate(results):
+        entry = {"name": result.name} | {key: getattr(result, key) for key in METRICS}
+        for key in METRICS:
+            before, after = getattr(baseline, key), getattr(result, key)
+            change = after / before - 1 if before and after is not None else None
+            entry[f"{key}_change"] = change if index else None
+        models.append(entry)
+    rows = {r.name: r.rows for r in results}
+    return {"meta": meta, "baseline": baseline.name, "models": models, "completions": rows}
+
+
+def write(report: dict, out_dir: Path) -> tuple[Path, Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    json_path, html_path = out_dir / "report.json", out_dir / "report.html"
+    json_path.write_text(json.dumps(report, indent=1, default=str))
+    html_path.write_text(render_html(report))
+    return json_path, html_path
+
+
+def metric_figures(report: dict) -> list:
+    """One before/after bar chart per metric."""
+    frame = pd.DataFrame(report["models"])
+    figures = []
+    for key, title in METRICS.items():
+        if frame[key].notna().any():
+            figure = px.bar(frame, x="name", y=key, title=title, text_auto=".3g")
+            figure.update_layout(height=320, xaxis_title="", yaxis_title="")
+            figures.append(figure)
+    return figures
+
+
+def category_figure(report: dict):
+    rows = [
+        {"model": name, "category": f"{r['category']}: {CATEGORIES[r['category']]}"}
+        for name, found in report["completions"].items()
+        for r in found
+    ]
+    frame = pd.DataFrame(rows).value_counts().reset_index(name="completions")
+    figure = px.bar(frame, x="model", y="completions", color="category", title="judge verdicts")
+    figure.update_layout(height=360, xaxis_title="")
+    return figure
+
+
+def examples(report: dict, limit: int = 12) -> list[dict]:
+    """Before/after pairs: the same prompt's greedy completion from the baseline and the last."""
+    names = [m["name"] for m in report["models"]]
+    before, after = report["completions"][names[0]], report["completions"][names[-1]]
+    pairs = [
+        {"prompt": b["prompt"], names[0]: b["completion"], names[-1]: a["completion"]}
+        for b, a in zip(before, after, strict=True)
+        if b["kind"] == "greedy" and b["category"] < a["category"]
+    ]
+    return pairs[:limit]
+
+
+def render_html(report: dict) -> str:
+    """One file: plotly.js inlined once, every text escaped."""
+    figures = [*metric_figures(report), category_figure(report)]
+    charts = [
+        f.to_html(full_html=False, include_plotlyjs="inline" if i == 0 else False)
+        for i, f in enumerate(figures)
+    ]
+    table = pd.DataFrame(report["models"]).to_html(index=False, na_rep="–", float_format="%.4g")
+    pairs = pd.DataFrame(examples(report))
+    pairs_html = pairs.to_html(index=False) if not pairs.empty else "<p>No prompt changed.</p>"
+    meta = html.escape(json.dumps(report["meta"], default=str))
+    return f"""<!doctype html>
+<html><head><meta charset="utf-8"><title>Unlearning report</title>
+<style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto}}
+table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 8px}}</style>
+</head><body>
+<h1>Unlearning report</h1>
+<p>Baseline: {html.escape(report["baseline"])}. Settings: <code>{meta}</code></p>
+<h2>Metrics</h2>{table}
+{"".join(charts)}
+<h2>Before and after</h2>{pairs_html}
+</body></html>
+"""
+
+
+def result_summary(result: ModelResult) -> dict:
+    summary = asdict(result)
+    summary.pop("rows")
+    return summary

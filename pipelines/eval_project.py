@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -47,14 +46,12 @@ def default_prompts(store: Store, project: ProjectInfo) -> list[evaluate.EvalPro
 
 
 def rule_judge(store: Store, project: ProjectInfo) -> RuleJudge:
-    """Unique terms: the dictionary's anchors (and the demo's fact objects); themes: statistics."""
+    """Unique terms: the dictionary's anchors (and the demo's names); themes: statistics."""
     terms: set[str] = set()
     for label_set in whp.label_sets(store, project)[:1]:
         terms |= set(json.loads((label_set.path / "manifest.json").read_text())["dictionary"])
     if project.name == DEMO_PROJECT:
         terms |= {row["term"] for row in json.loads((DEMO_DIR / "names.json").read_text())}
-        with (DEMO_DIR / "facts.csv").open() as facts:
-            terms |= {row["object"] for row in csv.DictReader(facts)}
     forget = whp.forget_texts(store, project)
     themes = distinctive_words(forget, project_texts(store, project.id, DocRole.RETAIN))
     return RuleJudge(terms, [w for w in themes if w not in {t.lower() for t in terms}])

@@ -146,7 +146,7 @@ def evaluate_model(
     rows = []
     for kind, completions in kinds.items():
         for prompt, completion in zip(prompts, completions, strict=True):
-            verdict: Verdict = judge.judge(prompt.prompt, completion)
+            verdict: Verdict = judge.judge(prompt.prompt, completion, prompt.expected)
             rows.append(asdict(prompt) | {"kind": kind, "completion": completion} | asdict(verdict))
     if progress:
         progress(f"{name}: completions judged")

@@ -54,9 +54,9 @@ def distinctive_words(forget: Iterable[str], retain: Iterable[str], top: int = 4
 class RuleJudge:
     """A transparent stand-in for the LLM judge, so the loop works with no LLM.
 
-    1: the completion names a term unique to the target (an anchor, a known fact's object) that
-    the prompt did not contain; 2: it uses the target's distinctive words the prompt did not;
-    3: it only repeats target terms the prompt already gave; 4: none of these.
+    1: the completion names a term unique to the target (an anchor, or the known fact the prompt
+    asks for) that the prompt did not contain; 2: it uses the target's distinctive words that
+    the prompt did not; 3: it only repeats target terms the prompt gave; 4: none of these.
     """
 
     name = RULE_JUDGE
@@ -65,8 +65,9 @@ class RuleJudge:
         self.unique_terms = sorted({t for t in unique_terms if t}, key=len, reverse=True)
         self.theme_words = list(theme_words)
 
-    def judge(self, prompt: str, completion: str) -> Verdict:
-        named = [t for t in self.unique_terms if _mentions(t, completion)]
+    def judge(self, prompt: str, completion: str, expected: str = "") -> Verdict:
+        terms = [expected, *self.unique_terms] if expected else self.unique_terms
+        named = [t for t in terms if _mentions(t, completion)]
         new = [t for t in named if not _mentions(t, prompt)]
         if new:
             return self._verdict(1, f"names {', '.join(new[:3])}, not given by the prompt")

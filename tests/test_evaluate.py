@@ -31,6 +31,8 @@ def test_rule_judge_categories_and_rationales():
     verdict = judge.judge(prompt, " London, like everyone else.")
     assert verdict.category == 4 and verdict.judge == "rules (offline)"
     assert judge.judge("a ferkfellian tale", " Ferkfellian").category == 4  # whole words only
+    by_trade = "By trade, Thumsath Krydrous is a"
+    assert judge.judge(by_trade, " cartographer.", expected="cartographer").category == 1
 
 
 def test_distinctive_words_come_from_the_forget_text():

@@ -22,12 +22,14 @@ def pages_for(role: Role) -> dict[str, list[st.Page]]:
         "Projects": [
             st.Page(
                 PAGES / "projects.py", title="Projects", icon=":material/folder_open:", default=True
-            )
+            ),
+            st.Page(PAGES / "reports.py", title="Reports", icon=":material/monitoring:"),
         ]
     }
     if role in (Role.REVIEWER, Role.RESEARCHER, Role.ADMIN):
         sections["Review"] = [
-            st.Page(PAGES / "generic_review.py", title="Generic labels", icon=":material/rule:")
+            st.Page(PAGES / "generic_review.py", title="Generic labels", icon=":material/rule:"),
+            st.Page(PAGES / "judge_review.py", title="Judge verdicts", icon=":material/gavel:"),
         ]
     if role in (Role.RESEARCHER, Role.ADMIN):
         sections["Research"] = [

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from pipelines import finetune, models, objectives, whp
 from pipelines.bootstrap import DEMO_DIR, DEMO_PROJECT
+from pipelines.evaluate import EvalConfig
 from pipelines.generic_labels import LabelConfig
 from pipelines.reinforce import ReinforceConfig
 from pipelines.store import Store
@@ -26,6 +27,7 @@ from pipelines.training import (
 from pipelines.types import Actor, DocRole, UnlearnError
 
 UNLEARNED = "unlearned_model"
+EVALUATION = "evaluation"
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,13 @@ class UnlearnJob:
     unlearn: finetune.UnlearnConfig = field(default_factory=finetune.UnlearnConfig)
     label_set: int | None = None  # whp: the label set's artefact id; None: the newest
     launch: Launch = field(default_factory=Launch)
+
+
+@dataclass(frozen=True)
+class EvaluateJob:
+    models: str = "start,unlearned"  # comma list; the first is the baseline (see eval_project)
+    prompts_file: str = ""  # JSONL; empty: the project's default prompts
+    eval: EvalConfig = field(default_factory=EvalConfig)
 
 
 @dataclass
@@ -123,6 +132,30 @@ def _unlearn(store, actor, project, job: UnlearnJob, ctx: StageContext) -> dict:
     return unlearn_project(store, actor, project, job, control=_control(ctx))
 
 
+def _evaluate(store, actor, project, job: EvaluateJob, ctx: StageContext) -> dict:
+    from pipelines import eval_project, evaluate
+
+    authorize(actor, "artifact.register")
+    prompts = None
+    if job.prompts_file:
+        prompts = evaluate.read_prompts(Path(job.prompts_file).read_bytes(), job.prompts_file)
+    refs = [ref.strip() for ref in job.models.split(",") if ref.strip()]
+    out_dir = store.project_dir(project.id) / "evaluations" / f"eval-job{ctx.job_id}"
+    done = []
+
+    def progress(what: str) -> None:
+        done.append(what)
+        ctx.report(len(done), len(refs), what)
+
+    built = eval_project.run(
+        store, project, refs, out_dir, prompts=prompts, config=job.eval, progress=progress
+    )
+    artifact = register_artifact(
+        store, actor, project.id, EVALUATION, out_dir, models=built["models"], meta=built["meta"]
+    )
+    return {"artifact": artifact, "kind": EVALUATION, "report": str(out_dir / "report.html")}
+
+
 STAGES: dict[str, Stage] = {
     "teach": Stage("teach", "demo only: teach the base model the forget corpus", TrainJob, _teach),
     "reinforce": Stage(
@@ -132,6 +165,9 @@ STAGES: dict[str, Stage] = {
         "labels", "generic labels for the forget corpus (WHP)", LabelsJob, _labels, trains=False
     ),
     "unlearn": Stage("unlearn", "the unlearning fine-tune", UnlearnJob, _unlearn),
+    "evaluate": Stage(
+        "evaluate", "familiarity and retain perplexity", EvaluateJob, _evaluate, trains=False
+    ),
 }
 
 
@@ -169,6 +205,8 @@ def suggested_training(stage: str, parameters: int | None, method: str = "whp") 
 def default_config(store: Store, project: ProjectInfo, stage: str, method: str = "whp"):
     """The prefilled settings a researcher starts from for this project's model."""
     parameters = models.approx_parameters(whp.starting_model(store, project))
+    if stage == "evaluate":
+        return EvaluateJob()
     if stage == "labels":
         demo = project.name == DEMO_PROJECT
         return LabelsJob(dictionary=str(DEMO_DIR / "reference_dictionary.json") if demo else "")

@@ -1,0 +1,31 @@
+"""Report page: familiarity and retain perplexity per model, plots, examples, downloads."""
+
+import json
+
+import pandas as pd
+import streamlit as st
+
+from app import state
+from app.components.evaluation_picker import pick_evaluation
+from pipelines import report
+
+state.require_actor()
+store = state.store()
+st.title("Reports")
+project, evaluation = pick_evaluation(store, "report")
+built = json.loads((evaluation.path / "report.json").read_text())
+
+st.caption(f"Baseline: {built['baseline']} · judge: {built['meta']['judge']}")
+st.dataframe(pd.DataFrame(built["models"]), hide_index=True, key="report_table")
+for index, figure in enumerate([*report.metric_figures(built), report.category_figure(built)]):
+    st.plotly_chart(figure, key=f"report_plot_{index}")
+st.subheader("Before and after")
+pairs = report.examples(built)
+if pairs:
+    st.dataframe(pd.DataFrame(pairs), hide_index=True, key="report_examples")
+else:
+    st.caption("No prompt became less familiar.")
+left, right = st.columns(2)
+with (evaluation.path / "report.html").open("rb") as page:
+    left.download_button("Download report.html", page, file_name="report.html")
+right.download_button("Download report.json", json.dumps(built, indent=1), file_name="report.json")

@@ -1,0 +1,29 @@
+"""Choose a project and one of its evaluations (newest first); stops the page if none exist."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from pipelines.stages import EVALUATION
+from pipelines.store.projects import list_artifacts, list_projects
+
+NONE_YET = "No evaluations yet. A researcher runs one from the Runs page or `unlearn eval`."
+
+
+def pick_evaluation(store, key: str):
+    """(project, evaluation artefact) chosen in two select boxes owned by this page's key."""
+    found = [(p, list_artifacts(store, p.id, EVALUATION)) for p in list_projects(store)]
+    found = [(p, evaluations) for p, evaluations in found if evaluations]
+    if not found:
+        st.info(NONE_YET)
+        st.stop()
+    names = [p.name for p, _ in found]
+    chosen = st.selectbox("Project", names, key=f"{key}_project")
+    project, evaluations = found[names.index(chosen)]
+    evaluation = st.selectbox(
+        "Evaluation",
+        evaluations,
+        format_func=lambda a: f"{a.path.name} · {', '.join(m['name'] for m in a.meta['models'])}",
+        key=f"{key}_evaluation_{project.id}",
+    )
+    return project, evaluation

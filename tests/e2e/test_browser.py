@@ -82,9 +82,11 @@ def page():
 
 
 def settle(page) -> None:
-    """Wait until Streamlit has finished the rerun an action started (its status widget goes)."""
+    """Wait until Streamlit has finished the rerun an action started: its status widget gone and
+    no stale element left (a widget whose key changed is shown twice until the run ends)."""
     page.wait_for_timeout(300)
     page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden")
+    page.wait_for_function("() => !document.querySelector('[data-stale=\"true\"]')")
 
 
 def sign_in(page, url: str, username: str, password: str) -> None:
@@ -104,6 +106,7 @@ def test_admin_creates_project_uploads_and_reads_chunks_annotator_sees_less(serv
     page.get_by_role("textbox", name="Name").fill("Leaked memo")
     page.get_by_role("button", name="Create project").click()
     page.get_by_text("Created project Leaked memo.").wait_for()
+    settle(page)  # the page now shows the new project: its upload widget is a new one
 
     memo = tmp_path / "memo.txt"
     page.get_by_role("tab", name="Upload").click()
@@ -188,6 +191,7 @@ def launch_run(page, stage: str, settings: dict[str, str]) -> None:
     page.get_by_role("tab", name="Launch").click()
     choose(page, "Project", "Tiny")
     choose(page, "Stage", stage)
+    settle(page)
     for label, value in settings.items():
         page.get_by_label(label, exact=True).fill(value)
     page.get_by_role("button", name="Launch").click()

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from pipelines.config import Settings
 from pipelines.migrations import upgrade_to_head
+from pipelines.types import NotFound
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
@@ -54,6 +55,14 @@ class Store:
         path = self.settings.projects_dir / str(project_id)
         path.mkdir(parents=True, exist_ok=True)
         return path
+
+
+def row_or_missing(session: Session, table, row_id: int, missing: str):
+    """The row with this id, or NotFound with the given message."""
+    row = session.get(table, row_id)
+    if row is None:
+        raise NotFound(missing)
+    return row
 
 
 def open_store(settings: Settings | None = None) -> Store:

@@ -7,10 +7,10 @@ from datetime import datetime
 
 from sqlalchemy import select, update
 
-from pipelines.store import Store
+from pipelines.store import Store, row_or_missing
 from pipelines.store.access import audit, authorize
 from pipelines.store.tables import Job, utcnow
-from pipelines.types import Actor, NotFound, UnlearnError
+from pipelines.types import Actor, UnlearnError
 
 QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = (
     "queued",
@@ -63,10 +63,7 @@ def enqueue_job(store: Store, actor: Actor, project_id: int, stage: str, config:
 
 def get_job(store: Store, job_id: int) -> JobInfo:
     with store.session() as s:
-        job = s.get(Job, job_id)
-        if job is None:
-            raise NotFound(f"No job {job_id}.")
-        return _info(job)
+        return _info(_existing(s, job_id))
 
 
 def list_jobs(store: Store, project_id: int | None = None, state: str | None = None):
@@ -165,7 +162,4 @@ def delete_job(store: Store, actor: Actor, job_id: int) -> None:
 
 
 def _existing(session, job_id: int) -> Job:
-    job = session.get(Job, job_id)
-    if job is None:
-        raise NotFound(f"No job {job_id}.")
-    return job
+    return row_or_missing(session, Job, job_id, f"No job {job_id}.")

@@ -8,7 +8,7 @@ from pathlib import Path
 from sqlalchemy import func, select, update
 
 from pipelines.config import ProjectConfig
-from pipelines.store import Store
+from pipelines.store import Store, row_or_missing
 from pipelines.store.access import audit, authorize
 from pipelines.store.tables import Artifact, Document, Project, Submission, utcnow
 from pipelines.types import Actor, NotFound, StaleEdit, UnlearnError
@@ -143,9 +143,7 @@ def register_artifact(
 
 def artifact_path(store: Store, artifact_id: int) -> Path:
     with store.session() as s:
-        artifact = s.get(Artifact, artifact_id)
-        if artifact is None:
-            raise NotFound(f"No artefact {artifact_id}.")
+        artifact = row_or_missing(s, Artifact, artifact_id, f"No artefact {artifact_id}.")
         return store.project_dir(artifact.project_id) / artifact.path
 
 

@@ -8,7 +8,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
 from sqlalchemy import func, select
 
-from pipelines.store import Store
+from pipelines.store import Store, row_or_missing
 from pipelines.store.access import audit, authorize
 from pipelines.store.tables import User
 from pipelines.types import Actor, AuthError, NotFound, Role, UnlearnError
@@ -78,10 +78,7 @@ def actor_for(store: Store, username: str) -> Actor:
 def actor_by_id(store: Store, user_id: int) -> Actor:
     """The person a background job acts for: the one who launched it."""
     with store.session() as s:
-        user = s.get(User, user_id)
-        if user is None:
-            raise NotFound(f"No user with id {user_id}.")
-        return _actor(user)
+        return _actor(row_or_missing(s, User, user_id, f"No user with id {user_id}."))
 
 
 def list_users(store: Store) -> list[dict]:

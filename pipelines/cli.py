@@ -201,11 +201,9 @@ def cmd_eval(args) -> int:
 
     store, _ = cli_session()
     project = get_project(store, args.project)
-    prompts = None
-    if args.prompts:
-        prompts = evaluate.read_prompts(Path(args.prompts).read_bytes(), args.prompts)
+    prompts = eval_project.prompt_file(args.prompts or "")
     config = evaluate.EvalConfig(max_new_tokens=args.max_new_tokens, sampled=args.sampled)
-    refs = [ref.strip() for ref in args.models.split(",") if ref.strip()]
+    refs = eval_project.model_refs(args.models)
     with tqdm(total=len(refs), desc="eval", unit="model") as bar:
         built = eval_project.run(
             store,

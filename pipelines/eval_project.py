@@ -34,6 +34,16 @@ def resolve_model(store: Store, project: ProjectInfo, ref: str) -> str:
     return ref
 
 
+def model_refs(text: str) -> list[str]:
+    """ "start, unlearned" -> ["start", "unlearned"]: the first is the baseline."""
+    return [ref.strip() for ref in text.split(",") if ref.strip()]
+
+
+def prompt_file(path: str) -> list[evaluate.EvalPrompt] | None:
+    """The prompts of a JSONL file, or None (the project's defaults) when no file is given."""
+    return evaluate.read_prompts(Path(path).read_bytes(), path) if path else None
+
+
 def default_prompts(store: Store, project: ProjectInfo) -> list[evaluate.EvalPrompt]:
     """The demo's prompt file on the Demo project; elsewhere prompts cut before anchor terms."""
     if project.name == DEMO_PROJECT:
@@ -41,7 +51,7 @@ def default_prompts(store: Store, project: ProjectInfo) -> list[evaluate.EvalPro
     sets = whp.label_sets(store, project)
     if not sets:
         raise UnlearnError("No prompts: give a prompt file, or generate a label set first.")
-    dictionary = json.loads((sets[0].path / "manifest.json").read_text())["dictionary"]
+    dictionary = whp.label_set_dictionary(sets[0])
     return evaluate.anchor_cut_prompts(whp.forget_texts(store, project), list(dictionary))
 
 
@@ -49,7 +59,7 @@ def rule_judge(store: Store, project: ProjectInfo) -> RuleJudge:
     """Unique terms: the dictionary's anchors (and the demo's names); themes: statistics."""
     terms: set[str] = set()
     for label_set in whp.label_sets(store, project)[:1]:
-        terms |= set(json.loads((label_set.path / "manifest.json").read_text())["dictionary"])
+        terms |= set(whp.label_set_dictionary(label_set))
     if project.name == DEMO_PROJECT:
         terms |= {row["term"] for row in json.loads((DEMO_DIR / "names.json").read_text())}
     forget = whp.forget_texts(store, project)

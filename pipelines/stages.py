@@ -133,13 +133,10 @@ def _unlearn(store, actor, project, job: UnlearnJob, ctx: StageContext) -> dict:
 
 
 def _evaluate(store, actor, project, job: EvaluateJob, ctx: StageContext) -> dict:
-    from pipelines import eval_project, evaluate
+    from pipelines import eval_project
 
     authorize(actor, "artifact.register")
-    prompts = None
-    if job.prompts_file:
-        prompts = evaluate.read_prompts(Path(job.prompts_file).read_bytes(), job.prompts_file)
-    refs = [ref.strip() for ref in job.models.split(",") if ref.strip()]
+    refs, prompts = eval_project.model_refs(job.models), eval_project.prompt_file(job.prompts_file)
     out_dir = store.project_dir(project.id) / "evaluations" / f"eval-job{ctx.job_id}"
     done = []
 
@@ -285,12 +282,11 @@ def _label_examples(store: Store, project: ProjectInfo, label_set_id: int | None
             exported, counts = whp.export_project_labels(store, project, label_set)
         else:
             exported, counts = label_set.path / "export.npz", {}
-    manifest = json.loads((label_set.path / "manifest.json").read_text())
-    dictionary = json.dumps(manifest["dictionary"], sort_keys=True).encode()
+    terms = whp.label_set_dictionary(label_set)
+    dictionary = json.dumps(terms, sort_keys=True).encode()
     facts = {
         "label set": f"artefact {label_set.id} ({label_set.path.name})",
-        "dictionary": f"{len(manifest['dictionary'])} terms, "
-        f"sha256 {hashlib.sha256(dictionary).hexdigest()[:12]}",
+        "dictionary": f"{len(terms)} terms, sha256 {hashlib.sha256(dictionary).hexdigest()[:12]}",
         "review decisions applied": json.dumps(counts),
     }
     return finetune.examples_from_label_set(label_set.path, exported), facts

@@ -227,6 +227,11 @@ def reviewed_by(store: Store, project: ProjectInfo, label_set_id: int, user_id: 
     return {row.item_id for row in rows if row.user_id == user_id}
 
 
+def label_set_dictionary(label_set: ArtifactInfo) -> dict[str, str]:
+    """The dictionary a label set was generated with, as recorded in its manifest."""
+    return json.loads((label_set.path / "manifest.json").read_text())["dictionary"]
+
+
 def label_sets(store: Store, project: ProjectInfo) -> list[ArtifactInfo]:
     return list_artifacts(store, project.id, LABEL_SET)
 

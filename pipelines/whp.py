@@ -30,11 +30,13 @@ LABEL_SET = "label_set"
 
 
 def load_dictionary(path: Path) -> dict[str, str]:
-    """A JSON object {term: translation} or a list of {"term", "translation"} records."""
+    """{term: translation}, a list of {"term", "translation"} records, or a published version."""
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as err:
         raise UnlearnError(f"Could not read the dictionary {path}: {err}") from None
+    if isinstance(data, dict) and isinstance(data.get("terms"), list):  # a published version
+        data = data["terms"]
     if isinstance(data, list):
         data = {row.get("term"): row.get("translation") for row in data if isinstance(row, dict)}
     if not isinstance(data, dict) or not all(

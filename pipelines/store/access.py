@@ -20,6 +20,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "job.launch": _RESEARCH,
     "job.control": _RESEARCH,
     "annotation.submit": _EVERYONE,
+    "anchors.propose": _RESEARCH,
+    "dictionary.publish": _RESEARCH,
     "review.submit": frozenset({Role.REVIEWER, Role.RESEARCHER, Role.ADMIN}),
 }
 

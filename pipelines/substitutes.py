@@ -1,0 +1,86 @@
+"""Offline generic translations for anchor terms: typed, consistent, and never colliding."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+# Gender-neutral first names and plain surnames: a person's name parts map word by word, so
+# "Ada Quill" and "Quill" get the same surname.
+FIRST_NAMES = (
+    "Alex Sam Jordan Taylor Casey Morgan Riley Jamie Robin Drew Avery Quinn Rowan Sky Jesse "
+    "Kit Lee Dana Reese Blair Emery Frankie Harper Jules Kai Logan Noel Parker Remy Sage"
+).split()
+SURNAMES = (
+    "Miller Carter Baker Hughes Wood Morris Cooper Ward Turner Hill Moore Clark Lewis Young Allen "
+    "King Wright Scott Green Adams Nelson Mitchell Roberts Phillips Evans Collins Stewart Morgan "
+    "Reed Cook Bell Murphy Bailey Rivera Howard Gray James Watson Brooks Kelly Sanders Price"
+).split()
+PLAIN = {
+    "PLACE": "the market town|the river valley|the old port|the hill village|the northern city|"
+    "the coastal town|the lake district|the mountain pass|the border town|the farmland|"
+    "the capital|the island|the harbour town|the forest village|the southern plain",
+    "ORG": "the guild|the council|the company|the society|the league|the brotherhood|"
+    "the academy|the trading house|the union|the committee|the order|the circle",
+    "OBJECT": "the old lamp|the silver box|the wooden staff|the brass key|the stone bowl|"
+    "the leather book|the iron ring|the glass jar|the copper coin|the woven cloth",
+    "EVENT": "the long winter|the great flood|the festival|the old war|the harvest fair|"
+    "the summit|the trial|the crossing|the uprising|the treaty signing",
+    "CONCEPT": "the old custom|the local craft|the family rule|the common belief|the old art|"
+    "the trade secret|the village law|the local tradition",
+    "OTHER": "the creature|the animal|the plant|the tool|the drink|the dish|the stone|"
+    "the song|the game|the breed",
+}
+
+
+def _fresh(pool: list[str], used: set[str], taken: set[str]) -> str:
+    for candidate in pool:
+        if candidate.casefold() not in used and candidate.casefold() not in taken:
+            return candidate
+    # Pools run out on large dictionaries: number the last candidates, still distinct.
+    n = 2
+    while True:
+        for candidate in pool:
+            numbered = f"{candidate} {n}" if " " in candidate else f"{candidate}{n}"
+            if numbered.casefold() not in used and numbered.casefold() not in taken:
+                return numbered
+        n += 1
+
+
+def _person(term: str, word_map: dict[str, str], used: set[str], taken: set[str]) -> str:
+    words = term.split()
+    out = []
+    for i, word in enumerate(words):
+        key = word.casefold()
+        if key not in word_map:
+            pool = FIRST_NAMES if i == 0 and len(words) > 1 or len(words) == 1 else SURNAMES
+            word_map[key] = _fresh(list(pool), used, taken)
+            used.add(word_map[key].casefold())
+        out.append(word_map[key])
+    return " ".join(out)
+
+
+def offline_translations(
+    terms: Mapping[str, str],
+    keep: Mapping[str, str] | None = None,
+    avoid: Iterable[str] = (),
+) -> dict[str, str]:
+    """term -> generic substitute for every (term -> label); `keep` holds fixed translations."""
+    keep = dict(keep or {})
+    taken = {t.casefold() for t in terms} | {t.casefold() for t in avoid}
+    used = {v.casefold() for v in keep.values()}
+    word_map: dict[str, str] = {}
+    for term, translation in keep.items():  # reuse a person's fixed parts for their other forms
+        if terms.get(term) == "PERSON" and len(term.split()) == len(translation.split()):
+            word_map.update(zip(map(str.casefold, term.split()), translation.split(), strict=True))
+    out = {}
+    # Multi-word names first, so "Ada Quill" fixes "Quill" before "Quill" comes on its own.
+    for term in sorted(terms, key=lambda t: (-len(t.split()), t)):
+        if term in keep:
+            out[term] = keep[term]
+        elif terms[term] == "PERSON":
+            out[term] = _person(term, word_map, used, taken)
+        else:
+            pool = PLAIN.get(terms[term], PLAIN["OTHER"]).split("|")
+            out[term] = _fresh(pool, used, taken)
+            used.add(out[term].casefold())
+    return out

@@ -1,0 +1,250 @@
+"""Anchor proposals, offline translations, consolidation, conflicts, agreement and versions."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from pipelines import anchor_project, anchors, dictionary, ingest, whp
+from pipelines.config import IngestConfig
+from pipelines.store.anchors import forget_chunks, proposals_by_chunk
+from pipelines.store.projects import create_project, get_project
+from pipelines.store.users import create_user
+from pipelines.substitutes import offline_translations
+from pipelines.types import DocRole, PermissionDenied, Role, UnlearnError
+from tests.conftest import DEMO
+
+NAMES = {n["term"] for n in json.loads((DEMO / "names.json").read_text())}
+
+
+@pytest.fixture(scope="module")
+def nlp():
+    return anchors.load_spacy()
+
+
+def make_project(store, actor, name="P", book="book1.md", size=4000):
+    project = create_project(store, actor, name, "smollm2-135m")
+    for role, folder, file in [
+        (DocRole.FORGET, "forget", book),
+        (DocRole.RETAIN, "retain", "village-tales.md"),
+    ]:
+        upload = ingest.Upload(file, (DEMO / folder / file).read_bytes()[:size])
+        ingest.run(
+            IngestConfig(), [upload], store=store, actor=actor, project_id=project.id, role=role
+        )
+    return get_project(store, project.id)
+
+
+def test_occurrences_are_whole_words_computed_from_the_text():
+    text = "Ada met Adam. ada! Ada's hat, and ADA."
+    assert anchors.occurrences(text, "Ada") == [(0, 3), (19, 22)]
+    assert anchors.occurrences(text, "ada") == [(14, 17)]
+    assert anchors.occurrences(text, "Nobody") == []
+
+
+def test_ner_finds_most_demo_names_with_exact_offsets(nlp):
+    text = (DEMO / "forget" / "book1.md").read_text()[:3000]
+    spans = anchors.propose_ner([anchors.ChunkText(1, text)], nlp)
+    assert spans and all(text[s.start : s.end] == s.text for s in spans)
+    assert all(not s.text.lower().startswith("the ") for s in spans)
+    found = {s.text for s in spans}
+    in_text = {n for n in NAMES if anchors.occurrences(text, n)}
+    assert len(found & in_text) >= 0.7 * len(in_text)
+
+
+def test_statistics_propose_words_the_reference_never_uses():
+    forget = ["Quorin walked. Then Quorin sat; and Quorin slept by the zorbing river."] * 3
+    reference = ["They walked and sat by the river, then slept."]
+    config = anchors.ProposeConfig(min_count=3, min_ratio=0.5)
+    terms = anchors.idiosyncratic_terms(forget, reference, config, stop_words={"then", "and"})
+    assert "Quorin" in terms and "river" not in terms
+    # Capitalised mid-sentence is a likely name; a plain word scores lower.
+    assert terms["Quorin"][1] > terms["zorbing"][1]
+
+
+def test_offline_translations_are_typed_consistent_and_never_collide():
+    terms = {"Ada Quill": "PERSON", "Quill": "PERSON", "Ada": "PERSON", "Ferkfell": "PLACE"}
+    table = offline_translations(terms, avoid={"Sam"})
+    first, last = table["Ada Quill"].split()
+    assert table["Quill"] == last and table["Ada"] == first
+    assert table["Ferkfell"].startswith("the ")
+    values = [v.casefold() for v in table.values()]
+    assert not {v.casefold() for v in terms} & set(values)
+    assert "sam" not in values
+    assert len(set(values)) == len(values)
+
+
+def test_merge_combines_sources_and_keeps_the_longer_overlap():
+    spans = [
+        {"start": 0, "end": 5, "text": "Order", "label": "OTHER", "translation": "x", "score": 0.5,
+         "source": "stats"},
+        {"start": 0, "end": 14, "text": "Order of Ferk", "label": "ORG", "translation": "y",
+         "score": 0.6, "source": "ner"},
+        {"start": 0, "end": 14, "text": "Order of Ferk", "label": "ORG", "translation": "z",
+         "score": 0.5, "source": "llm"},
+    ]  # fmt: skip
+    (merged,) = anchors.merge(spans)
+    assert merged["text"] == "Order of Ferk" and merged["sources"] == ["ner", "llm"]
+    assert merged["score"] == pytest.approx(0.8) and merged["translation"] == "z"
+
+
+class ScriptedLLM:
+    """Unit-test stand-in for pipelines.llm.LLMClient: one scripted reply (or error) per call."""
+
+    def __init__(self, replies):
+        self.replies = list(replies)
+
+    def structured(self, purpose, system, user, schema):
+        reply = self.replies.pop(0)
+        if isinstance(reply, Exception):
+            raise reply
+        return schema.model_validate(reply), False
+
+
+def test_llm_proposals_get_offsets_from_the_text_and_bad_items_are_recorded():
+    from pipelines.llm import LLMFailure
+
+    chunks = [anchors.ChunkText(1, "Then Ada Quill rode to Ferkfell."), anchors.ChunkText(2, "x")]
+    client = ScriptedLLM(
+        [
+            {"terms": [
+                {"term": "Ada Quill", "label": "PERSON", "translation": "Jo Smith"},
+                {"term": "Zanzibar", "label": "PLACE", "translation": "a city"},
+            ]},
+            LLMFailure("timed out (after 4 attempts)"),
+        ]
+    )  # fmt: skip
+    result = anchors.ProposeResult()
+    spans = anchors.propose_llm(chunks, client, result)
+    assert [(s.start, s.end, s.translation) for s in spans] == [(5, 14, "Jo Smith")]
+    reasons = [f["reason"] for f in result.failures]
+    assert "does not occur in the chunk" in reasons[0] and "timed out" in reasons[1]
+
+
+def test_propose_project_stores_spans_with_translations_and_a_report(store, admin, nlp):
+    project = make_project(store, admin)
+    config = anchors.ProposeConfig(sources=("ner", "stats"))
+    result = anchor_project.propose_project(store, admin, project, config, anchors.Proposers(nlp=nlp))
+    stored = proposals_by_chunk(store, project.id)
+    chunks = {c.id: c.text for c in forget_chunks(store, project.id)}
+    assert sum(len(v) for v in stored.values()) == sum(result.counts().values()) > 10
+    translations = {}
+    for chunk_id, spans in stored.items():
+        for s in spans:
+            assert chunks[chunk_id][s["start"] : s["end"]] == s["text"]
+            assert s["translation"] and translations.setdefault(s["text"], s["translation"]) == s[
+                "translation"
+            ]
+    assert anchor_project.latest_report(store, project)["counts"] == result.counts()
+
+
+def spans_of(text, terms):
+    """Spans for {term: (label, translation)}: every occurrence in the text."""
+    return [
+        {"start": a, "end": b, "label": label, "translation": tr}
+        for term, (label, tr) in terms.items()
+        for a, b in anchors.occurrences(text, term)
+    ]
+
+
+def test_two_annotators_conflict_a_reviewer_settles_and_a_version_is_published(store, admin, nlp):
+    project = make_project(store, admin)
+    anchor_project.propose_project(
+        store, admin, project, anchors.ProposeConfig(sources=("ner",)), anchors.Proposers(nlp=nlp)
+    )
+    chunk = next(c for c in forget_chunks(store, project.id) if "Thumsath" in c.text)
+    ann1 = create_user(store, admin, "ann1", "password-1", Role.ANNOTATOR)
+    ann2 = create_user(store, admin, "ann2", "password-2", Role.ANNOTATOR)
+    rev = create_user(store, admin, "rev", "password-3", Role.REVIEWER)
+    base = {"Thumsath": ("PERSON", "Helen"), "Skoholm": ("PLACE", "the inn town")}
+    dictionary.submit_chunk(store, ann1, project, chunk.id, chunk.text, spans_of(chunk.text, base))
+    other = dict(base, Thumsath=("PERSON", "Maria"))
+    dictionary.submit_chunk(store, ann2, project, chunk.id, chunk.text, spans_of(chunk.text, other))
+
+    terms = dictionary.consolidate(store, project)
+    conflict = terms["thumsath"]
+    assert conflict.status == "conflict" and "translations differ" in conflict.conflicts()[0]
+    assert terms["skoholm"].status == "accepted" and len(terms["skoholm"].accepts) >= 2
+    assert any(t.rejects for t in terms.values())  # proposals both annotators left out
+    with pytest.raises(UnlearnError, match="conflict"):
+        dictionary.publish(store, admin, project)
+    stats = dictionary.agreement(store, project)
+    assert stats["shared_chunks"] == 1 and stats["translation_agreement"] == pytest.approx(0.5)
+
+    with pytest.raises(PermissionDenied):
+        dictionary.settle(store, ann1, project, "Thumsath", "accept", "Helen", "PERSON")
+    dictionary.settle(store, rev, project, "Thumsath", "accept", "Helen", "PERSON")
+    with pytest.raises(PermissionDenied):
+        dictionary.publish(store, rev, project)
+    version = dictionary.publish(store, admin, project)
+    document = dictionary.read_version(version.path)
+    mapping = dictionary.as_mapping(document)
+    assert version.version == 1 and mapping["Thumsath"] == "Helen"
+    entry = next(e for e in document["terms"] if e["term"] == "Thumsath")
+    assert entry["evidence"]["settled_by"] == "rev" and entry["evidence"]["annotators"] == [
+        "ann1",
+        "ann2",
+    ]
+    assert whp.load_dictionary(version.path) == mapping  # later stages read the version file
+
+    # Export and import round-trip through both formats as new versions.
+    for fmt, export in [("json", dictionary.export_json), ("csv", dictionary.export_csv)]:
+        again = dictionary.import_dictionary(store, admin, project, export(document), f"d.{fmt}")
+        assert dictionary.as_mapping(dictionary.read_version(again.path)) == mapping
+    assert [v.version for v in dictionary.versions(store, project)] == [3, 2, 1]
+
+
+def test_agreement_kappa_matches_a_hand_computed_example(store, admin):
+    project = make_project(store, admin)
+    chunk = forget_chunks(store, project.id)[0]
+    ann1 = create_user(store, admin, "a1", "password-1", Role.ANNOTATOR)
+    ann2 = create_user(store, admin, "a2", "password-2", Role.ANNOTATOR)
+    text = chunk.text
+    words = ["Thumsath", "Skoholm", "Desdo", "Zerkmath Minddrei"]
+    assert all(anchors.occurrences(text, w) for w in words)
+    pick = {w: ("OTHER", "x" + str(i)) for i, w in enumerate(words)}
+    dictionary.submit_chunk(store, ann1, project, chunk.id, text, spans_of(text, {
+        w: pick[w] for w in words[:3]}))  # fmt: skip
+    dictionary.submit_chunk(store, ann2, project, chunk.id, text, spans_of(text, {
+        w: pick[w] for w in words[1:]}))  # fmt: skip
+    stats = dictionary.agreement(store, project)
+    # items: 4 terms; a1 = 1110, a2 = 0111: p_o = 2/4, p_e = (3·3 + 1·1)/16 = 10/16,
+    # kappa = (0.5 − 0.625) / (1 − 0.625) = −1/3
+    assert stats["percent_agreement"] == 0.5
+    assert stats["kappa"] == pytest.approx(-1 / 3, abs=1e-4)
+
+
+def test_bad_submissions_and_imports_are_refused_with_a_reason(store, admin):
+    project = make_project(store, admin)
+    chunk = forget_chunks(store, project.id)[0]
+    with pytest.raises(UnlearnError, match="outside"):
+        dictionary.submit_chunk(store, admin, project, chunk.id, chunk.text, [
+            {"start": 0, "end": 10**6, "label": "PERSON", "translation": "x"}])  # fmt: skip
+    with pytest.raises(UnlearnError, match="needs a generic translation"):
+        dictionary.submit_chunk(store, admin, project, chunk.id, chunk.text, [
+            {"start": 0, "end": 3, "label": "PERSON", "translation": " "}])  # fmt: skip
+    with pytest.raises(UnlearnError, match="line 1"):
+        dictionary.import_dictionary(store, admin, project, b"{oops", "d.json")
+    with pytest.raises(UnlearnError, match="column"):
+        dictionary.import_dictionary(store, admin, project, b"word,meaning\na,b\n", "d.csv")
+    with pytest.raises(UnlearnError, match="itself an anchor"):
+        dictionary.import_dictionary(store, admin, project, b'{"A": "B", "B": "C"}', "d.json")
+    with pytest.raises(UnlearnError, match="twice"):
+        data = b"term,translation\nAda,Jo\nada,Kim\n"
+        dictionary.import_dictionary(store, admin, project, data, "d.csv")
+    assert dictionary.versions(store, project) == []
+
+
+def test_accept_all_submits_proposals_above_the_score(store, admin, nlp):
+    project = make_project(store, admin)
+    anchor_project.propose_project(
+        store, admin, project, anchors.ProposeConfig(), anchors.Proposers(nlp=nlp)
+    )
+    n_chunks, n_spans = dictionary.accept_all(store, admin, project, min_score=0.5)
+    assert n_chunks >= 1 and n_spans >= 5
+    terms = dictionary.consolidate(store, project)
+    accepted = {t.text for t in terms.values() if t.status == "accepted"}
+    assert "Thumsath" in accepted
+    version = dictionary.publish(store, admin, project)
+    assert version.n_terms == len(accepted)

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import ADMIN_PASSWORD, REPO, make_labelled_project
+from tests.servers import free_port, running
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 CHROMIUM = "/usr/bin/chromium"
@@ -29,43 +27,14 @@ ARGS = [
 ]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_healthy(url: str, proc: subprocess.Popen, seconds: float = 90) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"app exited early:\n{proc.stdout.read()}")
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                return
-        except OSError:
-            time.sleep(0.5)
-    raise TimeoutError("app did not become healthy")
-
-
 @pytest.fixture
 def server(unlearn_home):
     port = free_port()
     unlearn = shutil.which("unlearn", path=str(Path(sys.executable).parent))
-    proc = subprocess.Popen(
-        [unlearn, "app", "--port", str(port)],
-        env=os.environ.copy(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
     url = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(url, proc)
+    command = [unlearn, "app", "--port", str(port)]
+    with running(command, f"{url}/_stcore/health", env=os.environ.copy(), ok=lambda b: b == b"ok"):
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
 
 
 @pytest.fixture

@@ -1,0 +1,55 @@
+"""Start real local servers for tests (the app, an OpenAI-compatible server, Label Studio)."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until_up(
+    url: str, proc: subprocess.Popen, seconds: float = 90, ok: Callable[[bytes], bool] = bool
+) -> None:
+    """Poll `url` until it answers with a body `ok` accepts; fail early if the process exits."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            out = proc.stdout.read() if proc.stdout else ""
+            raise RuntimeError(f"server exited early ({proc.returncode}):\n{out[-3000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as reply:
+                if ok(reply.read()):
+                    return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise TimeoutError(f"{url} did not come up within {seconds:.0f} s")
+
+
+@contextlib.contextmanager
+def running(
+    command: list[str], health_url: str, *, env=None, seconds: float = 90, ok=bool
+) -> Iterator[subprocess.Popen]:
+    """A server process, up and healthy, stopped (and reaped) when the block ends."""
+    proc = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        wait_until_up(health_url, proc, seconds, ok)
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

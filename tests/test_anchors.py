@@ -125,7 +125,9 @@ def test_llm_proposals_get_offsets_from_the_text_and_bad_items_are_recorded():
 def test_propose_project_stores_spans_with_translations_and_a_report(store, admin, nlp):
     project = make_project(store, admin)
     config = anchors.ProposeConfig(sources=("ner", "stats"))
-    result = anchor_project.propose_project(store, admin, project, config, anchors.Proposers(nlp=nlp))
+    result = anchor_project.propose_project(
+        store, admin, project, config, anchors.Proposers(nlp=nlp)
+    )
     stored = proposals_by_chunk(store, project.id)
     chunks = {c.id: c.text for c in forget_chunks(store, project.id)}
     assert sum(len(v) for v in stored.values()) == sum(result.counts().values()) > 10
@@ -133,9 +135,10 @@ def test_propose_project_stores_spans_with_translations_and_a_report(store, admi
     for chunk_id, spans in stored.items():
         for s in spans:
             assert chunks[chunk_id][s["start"] : s["end"]] == s["text"]
-            assert s["translation"] and translations.setdefault(s["text"], s["translation"]) == s[
-                "translation"
-            ]
+            assert (
+                s["translation"]
+                and translations.setdefault(s["text"], s["translation"]) == s["translation"]
+            )
     assert anchor_project.latest_report(store, project)["counts"] == result.counts()
 
 

@@ -32,9 +32,11 @@ def test_migrations_from_empty_create_every_table(store):
         "submissions",
         "audit_log",
         "jobs",
+        "llm_calls",
+        "anchor_proposals",
     }
     assert expected <= tables
-    assert current_revision(store.engine) == "0002"
+    assert current_revision(store.engine) == "0003"
 
 
 def test_reopening_a_migrated_store_keeps_data(store, admin):

@@ -1,4 +1,4 @@
-"""The LLM call log: every request and reply with token counts; successful rows serve as the cache."""
+"""The LLM call log: each request, reply and token count; successful rows are the cache."""
 
 from __future__ import annotations
 

@@ -85,7 +85,13 @@ def list_users(store: Store) -> list[dict]:
     with store.session() as s:
         users = s.scalars(select(User).order_by(User.username)).all()
         return [
-            {"id": u.id, "username": u.username, "role": u.role, "active": u.active, "created": u.created_at}
+            {
+                "id": u.id,
+                "username": u.username,
+                "role": u.role,
+                "active": u.active,
+                "created": u.created_at,
+            }
             for u in users
         ]
 

@@ -24,10 +24,16 @@ def pages_for(role: Role) -> dict[str, list[st.Page]]:
                 PAGES / "projects.py", title="Projects", icon=":material/folder_open:", default=True
             ),
             st.Page(PAGES / "reports.py", title="Reports", icon=":material/monitoring:"),
-        ]
+        ],
+        "Annotate": [
+            st.Page(PAGES / "anchor_terms.py", title="Anchor terms", icon=":material/label:")
+        ],
     }
     if role in (Role.REVIEWER, Role.RESEARCHER, Role.ADMIN):
         sections["Review"] = [
+            st.Page(
+                PAGES / "anchor_dictionary.py", title="Anchor dictionary", icon=":material/book_2:"
+            ),
             st.Page(PAGES / "generic_review.py", title="Generic labels", icon=":material/rule:"),
             st.Page(PAGES / "judge_review.py", title="Judge verdicts", icon=":material/gavel:"),
         ]

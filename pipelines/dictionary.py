@@ -522,4 +522,3 @@ def dictionary_for(store: Store, project: ProjectInfo, path: str = "") -> dict[s
             "dictionary page (or `unlearn anchors publish`), or give a dictionary file."
         )
     return load_dictionary(path)
-

@@ -1,0 +1,38 @@
+"""Reviewers' and researchers' page: every anchor term with its votes, conflicts and versions."""
+
+import streamlit as st
+
+from app import state
+from app.components import dictionary_panels as panels
+from pipelines import dictionary
+from pipelines.store.access import can
+from pipelines.store.projects import list_projects
+
+actor = state.require_actor()
+store = state.store()
+st.title("Anchor dictionary")
+
+projects = [p for p in list_projects(store) if p.n_forget]
+if not projects:
+    st.info("No project has forget documents yet.")
+    st.stop()
+names = [p.name for p in projects]
+project = projects[names.index(st.selectbox("Project", names, key="dict_project"))]
+terms = dictionary.consolidate(store, project)
+n_conflicts = len(dictionary.conflicts(terms))
+
+tabs = ["Terms", f"Conflicts ({n_conflicts})", "Versions"]
+if can(actor, "anchors.propose"):
+    tabs += ["Proposals", "Label Studio"]
+shown = st.tabs(tabs)
+with shown[0]:
+    panels.terms_panel(terms, dictionary.agreement(store, project))
+with shown[1]:
+    panels.conflicts_panel(store, actor, project, terms)
+with shown[2]:
+    panels.versions_panel(store, actor, project)
+if len(shown) > 3:
+    with shown[3]:
+        panels.proposals_panel(store, actor, project)
+    with shown[4]:
+        panels.label_studio_panel(store, actor, project)

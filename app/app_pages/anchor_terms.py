@@ -1,0 +1,56 @@
+"""Annotators' page (Project 1): correct the anchor terms of each chunk, most uncertain first."""
+
+import streamlit as st
+
+from app import state
+from app.components.anchor_chunk import add_term_form, draft, highlighted, legend, term_rows
+from pipelines.annotation_queue import queue, spans_from_terms
+from pipelines.dictionary import submit_chunk
+from pipelines.store.projects import list_projects
+from pipelines.types import UnlearnError
+
+actor = state.require_actor()
+store = state.store()
+st.title("Anchor terms")
+
+projects = [p for p in list_projects(store) if p.n_forget]
+if not projects:
+    st.info("No project has forget documents yet.")
+    st.stop()
+names = [p.name for p in projects]
+project = projects[names.index(st.selectbox("Project", names, key="anchor_project"))]
+items = queue(store, project, actor.username)
+done = sum(i.done for i in items)
+st.progress(done / len(items), text=f"You have submitted {done} of {len(items)} chunks")
+if not any(i.spans for i in items):
+    st.info("No proposals yet: a researcher runs them on the Anchor dictionary page.")
+
+labels = {
+    i.chunk_id: f"{'✓ ' if i.done else ''}document {i.document_id} · chunk {i.seq + 1} · "
+    f"uncertainty {i.uncertainty:.2f}"
+    for i in items
+}
+chunk_id = st.selectbox(
+    "Chunk (unsubmitted first, most uncertain first)",
+    [i.chunk_id for i in items],
+    format_func=labels.get,
+    key=f"anchor_chunk_{project.id}",
+)
+item = next(i for i in items if i.chunk_id == chunk_id)
+terms = draft(item)
+edited = term_rows(item, terms) if terms else []
+st.markdown(legend(), unsafe_allow_html=True)
+st.markdown(highlighted(item.text, edited), unsafe_allow_html=True)
+st.divider()
+add_term_form(item, edited)
+
+if st.button("Submit this chunk", type="primary", key="anchor_submit"):
+    try:
+        submit_chunk(store, actor, project, item.chunk_id, item.text,
+                     spans_from_terms(item.text, edited), origin="app")  # fmt: skip
+        st.session_state.pop(f"anchor_draft_{item.chunk_id}", None)
+        st.session_state.pop(f"anchor_chunk_{project.id}", None)  # on to the next in the queue
+        st.toast(f"Saved {sum(len(t.places) for t in edited if t.keep)} spans.")
+        st.rerun()
+    except UnlearnError as err:
+        st.error(str(err))

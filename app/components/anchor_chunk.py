@@ -1,0 +1,103 @@
+"""One chunk for annotators: its text with anchor spans highlighted, and a per-term editor."""
+
+from __future__ import annotations
+
+import html
+
+import streamlit as st
+
+from pipelines.anchors import LABELS, term_key
+from pipelines.annotation_queue import QueueItem, TermEdit, add_term, terms_of
+from pipelines.types import UnlearnError
+
+COLORS = {
+    "PERSON": "#f4a261",
+    "PLACE": "#2a9d8f",
+    "ORG": "#e9c46a",
+    "OBJECT": "#8ab17d",
+    "EVENT": "#e76f51",
+    "CONCEPT": "#9b8ec4",
+    "OTHER": "#adb5bd",
+}
+
+
+def legend() -> str:
+    return " ".join(
+        f"<span style='background:{c};padding:0 .4em;border-radius:.3em'>{label}</span>"
+        for label, c in COLORS.items()
+    )
+
+
+def highlighted(text: str, terms: list[TermEdit]) -> str:
+    """The chunk as HTML: every character escaped; only our <mark> tags are markup."""
+    places = sorted((a, b, t) for t in terms if t.keep for a, b in t.places)
+    out, at = [], 0
+    for a, b, term in places:
+        out.append(html.escape(text[at:a]))
+        tip = html.escape(f"{term.label} → {term.translation}", quote=True)
+        out.append(
+            f"<mark title='{tip}' style='background:{COLORS.get(term.label, '#ddd')};"
+            f"padding:0 .15em;border-radius:.25em'>{html.escape(text[a:b])}"
+            f"<sub style='font-size:.65em'> {html.escape(term.label)}</sub></mark>"
+        )
+        at = b
+    out.append(html.escape(text[at:]))
+    body = "".join(out).replace("\n", "<br>")
+    return f"<div style='font-family:serif;font-size:1.05rem;line-height:1.8'>{body}</div>"
+
+
+def draft(item: QueueItem) -> list[TermEdit]:
+    """The annotator's working copy of this chunk's terms, kept across reruns."""
+    key = f"anchor_draft_{item.chunk_id}"
+    if key not in st.session_state:
+        st.session_state[key] = terms_of(item.spans)
+    return st.session_state[key]
+
+
+def term_rows(item: QueueItem, terms: list[TermEdit]) -> list[TermEdit]:
+    """Keep / label / translation per term; returns the terms as currently edited."""
+    edited = []
+    head = st.columns([0.7, 2.2, 1.4, 2.8, 1.2])
+    titles = ["Keep", "Term", "Label", "Generic translation", "Evidence"]
+    for col, title in zip(head, titles, strict=True):
+        col.caption(title)
+    for term in terms:
+        keep_col, term_col, label_col, tr_col, ev_col = st.columns([0.7, 2.2, 1.4, 2.8, 1.2])
+        k = f"{item.chunk_id}_{term_key(term.text)}"  # stays with the term when others change
+        keep = keep_col.checkbox("keep", term.keep, key=f"keep_{k}", label_visibility="collapsed")
+        term_col.markdown(f"**{html.escape(term.text)}** ×{len(term.places)}")
+        label = label_col.selectbox(
+            "label",
+            LABELS,
+            LABELS.index(term.label),
+            key=f"label_{k}",
+            label_visibility="collapsed",
+        )
+        translation = tr_col.text_input(
+            f"translation of {term.text}", term.translation, key=f"tr_{k}",
+            label_visibility="collapsed",
+        )  # fmt: skip
+        evidence = f"{term.score:.2f} {term.sources}" if term.score is not None else "yours"
+        ev_col.caption(evidence)
+        edited.append(TermEdit(term.text, label, translation, keep, term.places, term.score,
+                               term.sources))  # fmt: skip
+    return edited
+
+
+def add_term_form(item: QueueItem, terms: list[TermEdit]) -> None:
+    """Mark a missed term by typing (or pasting) its words from the chunk."""
+    with st.form(f"add_term_{item.chunk_id}", clear_on_submit=True):
+        st.markdown("**Add a term the proposers missed**")
+        words, label, translation, button = st.columns([2.4, 1.3, 2.4, 1])
+        phrase = words.text_input("Words from the chunk", key="add_phrase")
+        chosen = label.selectbox("Label", LABELS, key="add_label")
+        generic = translation.text_input("Generic translation", key="add_translation")
+        button.write("")
+        if button.form_submit_button("Add term"):
+            try:
+                st.session_state[f"anchor_draft_{item.chunk_id}"] = add_term(
+                    item.text, terms, phrase, chosen, generic
+                )
+                st.rerun()
+            except UnlearnError as err:
+                st.error(str(err))

@@ -1,0 +1,168 @@
+"""The anchor dictionary page's panels: terms, conflicts, versions, proposals, Label Studio."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.express as px
+import streamlit as st
+
+from pipelines import anchor_project, anchors, dictionary
+from pipelines.anchors import LABELS
+from pipelines.llm import LLMSettings
+from pipelines.store.access import can
+from pipelines.types import UnlearnError
+
+
+def terms_panel(terms: dict, stats: dict) -> None:
+    rows = pd.DataFrame([t.row() for t in terms.values()])
+    if rows.empty:
+        st.info("No terms yet: run the proposers, then annotate chunks.")
+        return
+    counts = rows["status"].value_counts()
+    cols = st.columns(5)
+    for col, status in zip(cols, ["accepted", "conflict", "rejected", "proposed"], strict=False):
+        col.metric(status.capitalize(), int(counts.get(status, 0)))
+    cols[4].metric(
+        "Annotator kappa",
+        f"{stats['kappa']:.2f}" if stats.get("decisions") else "–",
+        help="Cohen's kappa on keep/drop decisions where two annotators did the same chunk",
+    )
+    if stats.get("decisions"):
+        st.caption(
+            f"{stats['shared_chunks']} chunk(s) done by two or more annotators: "
+            f"{stats['percent_agreement']:.0%} of keep/drop decisions agree; "
+            f"translations agree on {stats['translation_agreement'] or 0:.0%} of shared terms."
+        )
+    status = st.multiselect(
+        "Status", sorted(rows["status"].unique()), key="dict_status_filter", default=None
+    )
+    shown = rows[rows["status"].isin(status)] if status else rows
+    st.dataframe(shown.sort_values(["status", "term"]), hide_index=True, use_container_width=True)
+    fig = px.histogram(rows, x="label", color="status", title="Terms by label and status")
+    st.plotly_chart(fig, use_container_width=True)
+
+
+def conflicts_panel(store, actor, project, terms: dict) -> None:
+    open_conflicts = dictionary.conflicts(terms)
+    if not open_conflicts:
+        st.success("No open conflicts.")
+        return
+    if not can(actor, "review.submit"):
+        st.info(f"{len(open_conflicts)} conflict(s) wait for a reviewer.")
+        return
+    names = [t.text for t in open_conflicts]
+    chosen = st.selectbox("Conflict to settle", names, key="conflict_term")
+    term = open_conflicts[names.index(chosen)]
+    st.markdown("; ".join(term.conflicts()))
+    st.caption(f"Annotators: {', '.join(term.annotators)}")
+    with st.form(f"settle_{term.key}"):
+        decision = st.radio(
+            "Decision", ["accept", "reject"], horizontal=True, key="settle_decision"
+        )
+        options = [tr for tr, _ in term.translations.most_common()] or [""]
+        pick = st.radio("Translation", options, key="settle_pick")
+        custom = st.text_input("…or a better one", key="settle_custom")
+        label = st.selectbox("Label", LABELS, LABELS.index(term.label), key="settle_label")
+        if st.form_submit_button("Settle", type="primary"):
+            try:
+                dictionary.settle(store, actor, project, term.text, decision, custom or pick, label)
+                st.toast(f"Settled {term.text!r}.")
+                st.rerun()
+            except UnlearnError as err:
+                st.error(str(err))
+
+
+def versions_panel(store, actor, project) -> None:
+    if can(actor, "dictionary.publish"):
+        if st.button("Publish a new version", type="primary", key="dict_publish"):
+            try:
+                version = dictionary.publish(store, actor, project)
+                st.success(f"Published v{version.version} with {version.n_terms} terms.")
+            except UnlearnError as err:
+                st.error(str(err))
+    found = dictionary.versions(store, project)
+    if not found:
+        st.info("Nothing published yet.")
+    else:
+        st.dataframe(
+            pd.DataFrame([{"version": v.version, "terms": v.n_terms, "source": v.source,
+                           "published": v.created_at} for v in found]),
+            hide_index=True,
+        )  # fmt: skip
+        version = st.selectbox(
+            "Version", found, format_func=lambda v: f"v{v.version}", key="dict_version"
+        )
+        document = dictionary.read_version(version.path)
+        left, right = st.columns(2)
+        stem = f"{project.name}-dictionary-v{version.version}"
+        left.download_button("Download JSON", dictionary.export_json(document),
+                             f"{stem}.json", "application/json", key="dict_json")  # fmt: skip
+        right.download_button("Download CSV", dictionary.export_csv(document),
+                              f"{stem}.csv", "text/csv", key="dict_csv")  # fmt: skip
+    if can(actor, "dictionary.publish"):
+        upload = st.file_uploader("Import a dictionary (JSON or CSV)", ["json", "csv"],
+                                  key="dict_import")  # fmt: skip
+        if upload is not None and st.button("Import as a new version", key="dict_import_go"):
+            try:
+                version = dictionary.import_dictionary(
+                    store, actor, project, upload.getvalue(), upload.name
+                )
+                st.success(f"Imported {version.n_terms} terms as v{version.version}.")
+            except UnlearnError as err:
+                st.error(str(err))
+
+
+def proposals_panel(store, actor, project) -> None:
+    settings = LLMSettings.from_env()
+    st.caption(
+        f"LLM endpoint: {settings.describe()}" if settings
+        else "No LLM endpoint configured (UNLEARN_LLM_MODEL): the offline proposers run."
+    )  # fmt: skip
+    offered = [s for s in anchors.SOURCES if s != "llm" or settings]
+    sources = st.multiselect("Proposers", offered, ["ner", "stats"], key="propose_sources")
+    if st.button("Run proposers", key="propose_run", disabled=not sources):
+        bar = st.progress(0.0, text="starting")
+
+        def progress(source: str, done: int, total: int) -> None:
+            bar.progress(done / max(1, total), text=source)
+
+        try:
+            config = anchors.ProposeConfig(sources=tuple(sources))
+            result = anchor_project.propose_project(
+                store, actor, project, config, progress=progress
+            )
+            st.success(", ".join(f"{s}: {n} spans" for s, n in result.counts().items()))
+        except UnlearnError as err:
+            st.error(str(err))
+    report = anchor_project.latest_report(store, project)
+    if report:
+        st.caption(f"Last run: {report['counts']}")
+        if report["failures"]:
+            st.warning(f"{len(report['failures'])} item(s) failed in the last run")
+            st.dataframe(pd.DataFrame(report["failures"]), hide_index=True)
+
+
+def label_studio_panel(store, actor, project) -> None:
+    from pipelines import label_studio
+
+    st.caption(
+        "Send every chunk, with the proposals as predictions, to a Label Studio project; pull "
+        "finished annotations back as each Label Studio annotator's own submission."
+    )
+    url = st.text_input("Label Studio URL", "http://127.0.0.1:8080", key="ls_url")
+    token = st.text_input("Access token", type="password", key="ls_token")
+    push, pull = st.columns(2)
+    try:
+        if push.button("Push chunks", key="ls_push"):
+            client = label_studio.connect(label_studio.Connection.from_env(url, token))
+            result = label_studio.push(client, project, store)
+            st.success(f"{result.created} tasks added to Label Studio project "
+                       f"{result.ls_project_id} ({result.skipped} already there).")  # fmt: skip
+        if pull.button("Pull annotations", key="ls_pull"):
+            client = label_studio.connect(label_studio.Connection.from_env(url, token))
+            result = label_studio.pull(client, project, store, actor)
+            st.success(f"Stored {result.stored} annotations; {result.unchanged} unchanged.")
+            for failure in result.failures:
+                st.warning(failure)
+    except UnlearnError as err:
+        st.error(str(err))

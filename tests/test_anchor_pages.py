@@ -1,0 +1,122 @@
+"""The annotators' and the dictionary pages in AppTest: corrections persist, conflicts settle."""
+
+from __future__ import annotations
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from app.components.anchor_chunk import highlighted
+from pipelines import anchor_project, anchors, annotation_queue, dictionary
+from pipelines.config import Settings
+from pipelines.store import open_store
+from pipelines.store.projects import get_project
+from pipelines.store.users import actor_for, create_user, ensure_admin
+from pipelines.types import Role, UnlearnError
+from tests.conftest import ADMIN_PASSWORD
+from tests.test_app import APP, sign_in
+
+
+@pytest.fixture
+def demo(unlearn_home):
+    """The app's seeded Demo project with offline proposals, and three people."""
+    st.cache_resource.clear()
+    AppTest.from_file(APP, default_timeout=60).run()  # seeds the Demo project
+    store = open_store(Settings.from_env())
+    admin = ensure_admin(store, ADMIN_PASSWORD)[0]
+    project = get_project(store, "Demo")
+    anchor_project.propose_project(store, admin, project, anchors.ProposeConfig())
+    for name, role in [("ann1", Role.ANNOTATOR), ("ann2", Role.ANNOTATOR), ("rev", Role.REVIEWER)]:
+        create_user(store, admin, name, f"{name}-password", role)
+    return store, project
+
+
+def open_page(user: str, page: str) -> AppTest:
+    st.cache_resource.clear()
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    password = ADMIN_PASSWORD if user == "admin" else f"{user}-password"
+    sign_in(at, user, password)
+    return at.switch_page(f"app_pages/{page}.py").run()
+
+
+def correct_first_term(at: AppTest, translation: str) -> tuple[int, str]:
+    """Drop the second term of the selected chunk, retranslate the first, submit."""
+    chunk_id = at.selectbox(key=next(b.key for b in at.selectbox if "anchor_chunk_" in b.key)).value
+    tr_keys = [w.key for w in at.text_input if w.key.startswith(f"tr_{chunk_id}_")]
+    keep_keys = [w.key for w in at.checkbox if w.key.startswith(f"keep_{chunk_id}_")]
+    at.text_input(key=tr_keys[0]).input(translation)
+    at.checkbox(key=keep_keys[1]).uncheck()
+    at.button(key="anchor_submit").click().run()
+    return chunk_id, tr_keys[0].split("_", 2)[2]
+
+
+def test_an_annotator_corrects_a_chunk_and_it_survives_a_restart(demo):
+    store, project = demo
+    at = open_page("ann1", "anchor_terms")
+    assert at.title[0].value == "Anchor terms" and not at.exception
+    chunk_id, term = correct_first_term(at, "Robin Fairweather")
+    payload = dictionary.latest_by_annotator(store, project)[chunk_id]["ann1"]
+    edited = [s for s in payload["spans"] if anchors.term_key(s["text"]) == term]
+    assert edited and all(s["translation"] == "Robin Fairweather" for s in edited)
+
+    again = open_page("ann1", "anchor_terms")  # a new session: the work is in the store
+    (item,) = [i for i in annotation_queue.queue(store, project, "ann1") if i.chunk_id == chunk_id]
+    assert item.done and "1 of 72" in again.get("progress")[0].proto.text
+    theirs = annotation_queue.queue(store, project, "ann2")  # each annotator has their own queue
+    assert not next(i for i in theirs if i.chunk_id == chunk_id).done
+
+
+def test_two_annotators_disagree_a_reviewer_settles_and_the_researcher_publishes(demo):
+    store, project = demo
+    first, term = correct_first_term(open_page("ann1", "anchor_terms"), "Robin Fairweather")
+    at = open_page("ann2", "anchor_terms")
+    at.selectbox(key=f"anchor_chunk_{project.id}").set_value(first).run()
+    second, _ = correct_first_term(at, "Sam Hollis")
+    assert second == first
+
+    page = open_page("rev", "anchor_dictionary")
+    assert not page.exception and page.title[0].value == "Anchor dictionary"
+    conflict = dictionary.consolidate(store, project)[term]
+    assert conflict.status == "conflict"
+    page.selectbox(key="conflict_term").set_value(conflict.text).run()
+    page.radio(key="settle_pick").set_value("Sam Hollis")
+    next(b for b in page.button if b.label == "Settle").click().run()
+    settled = dictionary.consolidate(store, project)[term]
+    assert settled.status == "accepted" and settled.translation == "Sam Hollis"
+    assert not [t for t in page.tabs if t.label == "Proposals"]  # reviewers do not publish
+
+    research = open_page("admin", "anchor_dictionary")
+    research.button(key="dict_publish").click().run()
+    assert not research.error, research.error[0].value
+    assert any("Published v1" in m.value for m in research.success)
+    mapping = dictionary.as_mapping(dictionary.read_version(dictionary.versions(store, project)[0].path))
+    assert mapping[conflict.text] == "Sam Hollis"
+
+
+def test_annotators_cannot_settle_or_publish(demo):
+    store, project = demo
+    ann = actor_for(store, "ann1")
+    with pytest.raises(UnlearnError):
+        dictionary.settle(store, ann, project, "Thumsath", "accept", "Helen")
+    with pytest.raises(UnlearnError):
+        dictionary.publish(store, ann, project)
+
+
+def test_chunk_text_is_escaped_so_html_renders_as_text():
+    text = "<script>alert(1)</script> Ada & <b>Bo</b>"
+    terms = annotation_queue.terms_of(
+        [{"start": 26, "end": 29, "text": "Ada", "label": "PERSON", "translation": "<i>x</i>"}]
+    )
+    out = highlighted(text, terms)
+    assert "<script>" not in out and "&lt;script&gt;" in out and "<b>" not in out
+    assert "<i>" not in out and "<mark" in out
+
+
+def test_adding_a_term_marks_every_free_occurrence_and_refuses_absent_words():
+    text = "Ada met Bo. Later Ada left."
+    terms = annotation_queue.add_term(text, [], "Ada", "PERSON", "Jo")
+    assert terms[0].places == [(0, 3), (18, 21)]
+    with pytest.raises(UnlearnError, match="does not occur"):
+        annotation_queue.add_term(text, terms, "Zed", "PERSON", "Kim")
+    spans = annotation_queue.spans_from_terms(text, terms)
+    assert [s["text"] for s in spans] == ["Ada", "Ada"]

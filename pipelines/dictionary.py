@@ -118,6 +118,7 @@ class Term:
     accepts: set = field(default_factory=set)  # (chunk id, annotator)
     rejects: set = field(default_factory=set)
     proposed_in: set = field(default_factory=set)  # chunk ids
+    proposal: dict | None = None  # the first proposed span: its label and translation
     settlement: dict | None = None
 
     @property
@@ -152,13 +153,17 @@ class Term:
     def translation(self) -> str:
         if self.settlement and self.settlement.get("translation"):
             return self.settlement["translation"]
-        return self.translations.most_common(1)[0][0] if self.translations else ""
+        if self.translations:
+            return self.translations.most_common(1)[0][0]
+        return self.proposal["translation"] if self.proposal else ""
 
     @property
     def label(self) -> str:
         if self.settlement and self.settlement.get("label"):
             return self.settlement["label"]
-        return self.labels.most_common(1)[0][0] if self.labels else "OTHER"
+        if self.labels:
+            return self.labels.most_common(1)[0][0]
+        return self.proposal["label"] if self.proposal else "OTHER"
 
     def row(self) -> dict:
         return {
@@ -187,6 +192,7 @@ def consolidate(store: Store, project: ProjectInfo) -> dict[str, Term]:
         for span in spans:
             t = term(span["text"])
             t.proposed_in.add(chunk_id)
+            t.proposal = t.proposal or span
             t.texts[span["text"]] += 0  # known surface form, no vote
     for chunk_id, by_annotator in latest_by_annotator(store, project).items():
         for annotator, payload in by_annotator.items():

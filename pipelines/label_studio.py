@@ -18,6 +18,11 @@ TEMPLATES = Path(__file__).resolve().parents[1] / "annotation_templates"
 TEMPLATE = "anchor_terms"
 MODEL_VERSION = "unlearn-studio proposals"
 LABEL_TAG, TRANSLATION_TAG, TEXT_TAG = "anchor", "translation", "text"
+DEFAULT_URL = os.environ.get("UNLEARN_LS_URL", "http://127.0.0.1:8080")
+
+
+def default_token() -> str:
+    return os.environ.get("UNLEARN_LS_TOKEN", "")
 
 
 def load_template(name: str = TEMPLATE) -> str:

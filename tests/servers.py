@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import subprocess
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+LS_BIN = Path(os.environ.get("UNLEARN_LS_BIN", REPO / ".venv-ls" / "bin" / "label-studio"))
+LS_USER, LS_PASSWORD = "admin@example.com", "admin-pass-123"
+LS_TOKEN = "0123456789abcdef0123456789abcdef01234567"
 
 
 def free_port() -> int:
@@ -53,3 +60,16 @@ def running(
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@contextlib.contextmanager
+def label_studio_server(data_dir: Path) -> Iterator[str]:
+    """A real Label Studio (its own virtual environment, made by `make label-studio`); its URL."""
+    port = free_port()
+    command = [str(LS_BIN), "start", "--no-browser", "--internal-host", "127.0.0.1"]
+    command += ["-p", str(port), "--data-dir", str(data_dir), "--username", LS_USER]
+    command += ["--password", LS_PASSWORD, "--user-token", LS_TOKEN, "--enable-legacy-api-token"]
+    env = dict(os.environ, LATEST_VERSION_CHECK="false")
+    url = f"http://127.0.0.1:{port}"
+    with running(command, f"{url}/health", env=env, seconds=240, ok=lambda b: b"UP" in b):
+        yield url

@@ -89,7 +89,9 @@ def test_two_annotators_disagree_a_reviewer_settles_and_the_researcher_publishes
     research.button(key="dict_publish").click().run()
     assert not research.error, research.error[0].value
     assert any("Published v1" in m.value for m in research.success)
-    mapping = dictionary.as_mapping(dictionary.read_version(dictionary.versions(store, project)[0].path))
+    mapping = dictionary.as_mapping(
+        dictionary.read_version(dictionary.versions(store, project)[0].path)
+    )
     assert mapping[conflict.text] == "Sam Hollis"
 
 

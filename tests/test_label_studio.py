@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 
 from pipelines import anchor_project, anchors, dictionary, ingest
@@ -13,11 +10,9 @@ from pipelines.config import IngestConfig
 from pipelines.store.anchors import forget_chunks, proposals_by_chunk
 from pipelines.store.projects import create_project, get_project
 from pipelines.types import DocRole, UnlearnError
-from tests.conftest import DEMO, REPO
-from tests.servers import free_port, running
+from tests.conftest import DEMO
+from tests.servers import LS_BIN, LS_TOKEN, free_port, label_studio_server
 
-LS_BIN = Path(os.environ.get("UNLEARN_LS_BIN", REPO / ".venv-ls" / "bin" / "label-studio"))
-TOKEN = "0123456789abcdef0123456789abcdef01234567"
 # Astral characters count twice in Label Studio's UTF-16 offsets: they must not shift spans.
 TEXT = "🙂 Thumsath met Zerkmath Minddrei at Skoholm. 🎉🎉 Later Thumsath left Skoholm for Desdo."
 
@@ -56,24 +51,17 @@ def test_the_template_has_the_labels_and_a_per_region_translation():
 
 def test_a_server_that_is_down_gives_a_clear_message():
     with pytest.raises(UnlearnError, match="not reachable"):
-        ls.connect(ls.Connection(f"http://127.0.0.1:{free_port()}", TOKEN))
+        ls.connect(ls.Connection(f"http://127.0.0.1:{free_port()}", LS_TOKEN))
     with pytest.raises(UnlearnError, match="URL and an access token"):
         ls.Connection.from_env("", "")
 
 
 @pytest.fixture(scope="module")
 def label_studio(tmp_path_factory):
-    """A real Label Studio server in its own virtual environment (make test creates it)."""
     if not LS_BIN.exists():
         pytest.skip(f"Label Studio is not installed at {LS_BIN} (make test installs it)")
-    port, data = free_port(), tmp_path_factory.mktemp("ls-data")
-    command = [str(LS_BIN), "start", "--no-browser", "--internal-host", "127.0.0.1"]
-    command += ["-p", str(port), "--data-dir", str(data), "--username", "admin@example.com"]
-    command += ["--password", "admin-pass-123", "--user-token", TOKEN, "--enable-legacy-api-token"]
-    env = dict(os.environ, LATEST_VERSION_CHECK="false", DJANGO_DB="sqlite")
-    url = f"http://127.0.0.1:{port}"
-    with running(command, f"{url}/health", env=env, seconds=240, ok=lambda b: b"UP" in b):
-        yield ls.Connection(url, TOKEN)
+    with label_studio_server(tmp_path_factory.mktemp("ls-data")) as url:
+        yield ls.Connection(url, LS_TOKEN)
 
 
 def emoji_project(store, admin):

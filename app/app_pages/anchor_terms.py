@@ -38,10 +38,10 @@ chunk_id = st.selectbox(
 )
 item = next(i for i in items if i.chunk_id == chunk_id)
 terms = draft(item)
+passage = st.container(border=True)  # filled below, once the term rows give the current edits
 edited = term_rows(item, terms) if terms else []
-st.markdown(legend(), unsafe_allow_html=True)
-st.markdown(highlighted(item.text, edited), unsafe_allow_html=True)
-st.divider()
+passage.markdown(legend(), unsafe_allow_html=True)
+passage.markdown(highlighted(item.text, edited), unsafe_allow_html=True)
 add_term_form(item, edited)
 
 if st.button("Submit this chunk", type="primary", key="anchor_submit"):

@@ -13,6 +13,14 @@ from pipelines.store.access import can
 from pipelines.types import UnlearnError
 
 
+STATUS_COLORS = {
+    "accepted": "#2a9d8f",
+    "conflict": "#e76f51",
+    "rejected": "#adb5bd",
+    "proposed": "#a8c5e8",
+}
+
+
 def terms_panel(terms: dict, stats: dict) -> None:
     rows = pd.DataFrame([t.row() for t in terms.values()])
     if rows.empty:
@@ -38,7 +46,10 @@ def terms_panel(terms: dict, stats: dict) -> None:
     )
     shown = rows[rows["status"].isin(status)] if status else rows
     st.dataframe(shown.sort_values(["status", "term"]), hide_index=True, use_container_width=True)
-    fig = px.histogram(rows, x="label", color="status", title="Terms by label and status")
+    fig = px.histogram(
+        rows, x="label", color="status", title="Terms by label and status",
+        color_discrete_map=STATUS_COLORS,
+    )  # fmt: skip
     st.plotly_chart(fig, use_container_width=True)
 
 
@@ -149,8 +160,9 @@ def label_studio_panel(store, actor, project) -> None:
         "Send every chunk, with the proposals as predictions, to a Label Studio project; pull "
         "finished annotations back as each Label Studio annotator's own submission."
     )
-    url = st.text_input("Label Studio URL", "http://127.0.0.1:8080", key="ls_url")
-    token = st.text_input("Access token", type="password", key="ls_token")
+    url = st.text_input("Label Studio URL", label_studio.DEFAULT_URL, key="ls_url")
+    token = st.text_input("Access token", label_studio.default_token(), type="password",
+                          key="ls_token")  # fmt: skip
     push, pull = st.columns(2)
     try:
         if push.button("Push chunks", key="ls_push"):

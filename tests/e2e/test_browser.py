@@ -3,67 +3,14 @@
 from __future__ import annotations
 
 import os
-import shutil
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
 from tests.conftest import ADMIN_PASSWORD, REPO, make_labelled_project
-from tests.servers import free_port, running
+from tests.e2e.browser import SHOTS, choose, settle, sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-CHROMIUM = "/usr/bin/chromium"
-SHOTS = REPO / "test-artifacts" / "e2e"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-@pytest.fixture
-def server(unlearn_home):
-    port = free_port()
-    unlearn = shutil.which("unlearn", path=str(Path(sys.executable).parent))
-    url = f"http://127.0.0.1:{port}"
-    command = [unlearn, "app", "--port", str(port)]
-    with running(command, f"{url}/_stcore/health", env=os.environ.copy(), ok=lambda b: b == b"ok"):
-        yield url
-
-
-@pytest.fixture
-def page():
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian chromium is not installed (make test installs it with apt-get)")
-    from playwright.sync_api import sync_playwright
-
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield browser.new_page(viewport={"width": 1280, "height": 1000})
-        browser.close()
-
-
-def settle(page) -> None:
-    """Wait until Streamlit has finished the rerun an action started: its status widget gone and
-    no stale element left (a widget whose key changed is shown twice until the run ends)."""
-    page.wait_for_timeout(300)
-    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden")
-    page.wait_for_function("() => !document.querySelector('[data-stale=\"true\"]')")
-
-
-def sign_in(page, url: str, username: str, password: str) -> None:
-    page.goto(url)
-    page.get_by_role("textbox", name="Username").fill(username)
-    page.get_by_role("textbox", name="Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    page.get_by_role("heading", name="Projects").wait_for()
 
 
 def test_admin_creates_project_uploads_and_reads_chunks_annotator_sees_less(server, page, tmp_path):
@@ -148,12 +95,6 @@ def research_project(store, admin, tiny_model_dir):
 
     create_user(store, admin, "rita", "research-pass", Role.RESEARCHER)
     return make_labelled_project(store, admin, tiny_model_dir, "Tiny", "book3.md")[0]
-
-
-def choose(page, box: str, option: str) -> None:
-    page.get_by_role("combobox", name=box).click()
-    page.get_by_role("option", name=option).first.click()
-    settle(page)
 
 
 def launch_run(page, stage: str, settings: dict[str, str]) -> None:

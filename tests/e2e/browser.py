@@ -1,0 +1,39 @@
+"""Helpers for the real-browser tests: chromium flags, waiting on Streamlit, signing in."""
+
+from __future__ import annotations
+
+from tests.conftest import REPO
+
+CHROMIUM = "/usr/bin/chromium"
+SHOTS = REPO / "test-artifacts" / "e2e"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def settle(page) -> None:
+    """Wait until Streamlit has finished the rerun an action started: its status widget gone and
+    no stale element left (a widget whose key changed is shown twice until the run ends)."""
+    page.wait_for_timeout(300)
+    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden")
+    page.wait_for_function("() => !document.querySelector('[data-stale=\"true\"]')")
+
+
+def sign_in(page, url: str, username: str, password: str) -> None:
+    page.goto(url)
+    page.get_by_role("textbox", name="Username").fill(username)
+    page.get_by_role("textbox", name="Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="Projects").wait_for()
+
+
+def choose(page, box: str, option: str) -> None:
+    page.get_by_role("combobox", name=box).click()
+    page.get_by_role("option", name=option).first.click()
+    settle(page)

@@ -1,0 +1,132 @@
+"""Issue 4 in a real browser: annotate, disagree, settle, publish, and a Label Studio round trip."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipelines import anchors, annotation_queue, dictionary
+from pipelines import label_studio as ls
+from pipelines.store.projects import get_project
+from pipelines.store.users import create_user
+from pipelines.types import Role
+from tests.conftest import ADMIN_PASSWORD
+from tests.e2e.browser import SHOTS, settle, sign_in
+from tests.servers import LS_BIN, LS_TOKEN, LS_USER, label_studio_server
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+
+@pytest.fixture
+def people(store, admin):
+    for name, role in [("ann1", Role.ANNOTATOR), ("ann2", Role.ANNOTATOR), ("rev", Role.REVIEWER)]:
+        create_user(store, admin, name, f"{name}-password", role)
+
+
+@pytest.fixture
+def label_studio_url(tmp_path):
+    if not LS_BIN.exists():
+        pytest.skip(f"Label Studio is not installed at {LS_BIN} (make test installs it)")
+    with label_studio_server(tmp_path / "ls") as url:
+        yield url
+
+
+def open_page(page, server, user: str, link: str) -> None:
+    password = ADMIN_PASSWORD if user == "admin" else f"{user}-password"
+    sign_in(page, server, user, password)
+    page.get_by_role("link", name=link).click()
+    page.get_by_role("heading", name=link).wait_for()
+    settle(page)
+
+
+def shot(page, name: str) -> None:
+    """A screenshot tall enough for the whole page (Streamlit scrolls inside its own frame)."""
+    settle(page)
+    page.set_viewport_size({"width": 1280, "height": 1700})
+    page.wait_for_timeout(500)
+    page.screenshot(path=SHOTS / name)
+    page.set_viewport_size({"width": 1280, "height": 1000})
+
+
+def sign_out(page) -> None:
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("button", name="Sign in").wait_for()
+
+
+def annotate_first_chunk(page, item, translation: str) -> None:
+    """Retranslate the chunk's first term, drop its second, submit."""
+    first, second = annotation_queue.terms_of(item.spans)[:2]
+    box = page.get_by_role("textbox", name=f"translation of {first.text}", exact=True)
+    box.fill(translation)
+    box.press("Enter")
+    settle(page)
+    page.locator('[data-testid="stCheckbox"] label').nth(1).click()
+    settle(page)
+    page.get_by_role("button", name="Submit this chunk").click()
+    page.get_by_text("You have submitted 1 of").wait_for()
+    settle(page)
+
+
+def test_annotators_reviewer_and_researcher_build_the_dictionary(
+    store, admin, people, server, page, label_studio_url
+):
+    project = get_project(store, "Demo")
+    open_page(page, server, "admin", "Anchor dictionary")
+    page.get_by_role("tab", name="Proposals").click()
+    page.get_by_role("button", name="Run proposers").click()
+    page.get_by_text("ner: ", exact=False).wait_for(timeout=60_000)
+    shot(page, "20-dictionary-proposals.png")
+    sign_out(page)
+
+    item = annotation_queue.queue(store, project, "ann1")[0]
+    term = annotation_queue.terms_of(item.spans)[0].text
+    open_page(page, server, "ann1", "Anchor terms")
+    page.get_by_role("button", name="Submit this chunk").wait_for()
+    shot(page, "21-anchor-terms.png")
+    annotate_first_chunk(page, item, "Robin Fairweather")
+    sign_out(page)
+    open_page(page, server, "ann2", "Anchor terms")  # the same chunk leads ann2's queue too
+    annotate_first_chunk(page, item, "Sam Hollis")
+    sign_out(page)
+
+    conflict = dictionary.consolidate(store, project)[anchors.term_key(term)]
+    assert conflict.status == "conflict"
+    open_page(page, server, "rev", "Anchor dictionary")
+    page.get_by_role("tab", name="Conflicts (1)").click()
+    page.get_by_text("translations differ", exact=False).wait_for()
+    page.locator('[data-testid="stRadio"]').get_by_text("Sam Hollis").click()
+    shot(page, "22-dictionary-conflict.png")
+    page.get_by_role("button", name="Settle").click()
+    page.get_by_role("tab", name="Conflicts (0)").wait_for()
+    sign_out(page)
+
+    open_page(page, server, "admin", "Anchor dictionary")
+    page.get_by_role("tab", name="Versions").click()
+    page.get_by_role("button", name="Publish a new version").click()
+    page.get_by_text("Published v1", exact=False).wait_for()
+    shot(page, "23-dictionary-published.png")
+    published = dictionary.as_mapping(
+        dictionary.read_version(dictionary.versions(store, project)[0].path)
+    )
+    assert published[term] == "Sam Hollis"
+    page.get_by_role("tab", name="Terms").click()
+    shot(page, "25-dictionary-terms.png")
+
+    # The same chunk through Label Studio: push from the page, annotate there as ann1 did,
+    # pull from the page; the spans come back unchanged.
+    page.get_by_role("tab", name="Label Studio").click()
+    page.get_by_role("textbox", name="Label Studio URL").fill(label_studio_url)
+    page.get_by_role("textbox", name="Access token").fill(LS_TOKEN)
+    page.get_by_role("button", name="Push chunks").click()
+    page.get_by_text("72 tasks added", exact=False).wait_for(timeout=60_000)
+    settle(page)
+    ann1 = dictionary.latest_by_annotator(store, project)[item.chunk_id]["ann1"]["spans"]
+    client = ls.connect(ls.Connection(label_studio_url, LS_TOKEN))
+    ls_project = ls.find_project(client, project)
+    (task,) = [t for t in client.tasks.list(project=ls_project.id)
+               if t.data["chunk_id"] == item.chunk_id]  # fmt: skip
+    client.annotations.create(id=task.id, result=ls.regions(item.text, ann1), lead_time=20.0)
+    page.get_by_role("button", name="Pull annotations").click()
+    page.get_by_text("Stored 1 annotations", exact=False).wait_for(timeout=60_000)
+    shot(page, "24-dictionary-label-studio.png")
+    back = dictionary.latest_by_annotator(store, project)[item.chunk_id][f"ls:{LS_USER}"]
+    assert back["spans"] == ann1

@@ -30,6 +30,7 @@ NER_LABELS = {
     "LANGUAGE": "CONCEPT",
 }
 NER_SCORE = 0.6  # the small spaCy model gives no per-entity confidence
+POSSESSIVE = re.compile(r"['’]s$")
 WORD = re.compile(r"[^\W\d_][\w'’-]*[^\W_]|[^\W\d_]", re.UNICODE)
 
 
@@ -62,7 +63,7 @@ class ProposeConfig:
 
     sources: tuple[str, ...] = ("ner", "stats")
     min_count: int = 3  # a statistical term must occur this often in the forget text
-    min_ratio: float = 8.0  # and be this many times more frequent there than in the reference
+    min_ratio: float = 4.0  # and be this many times more frequent there than in the reference
     max_stats_terms: int = 300
     signal_terms: int = 50  # how many words the reinforced-model signal proposes
     max_llm_chunks: int = 0  # 0: every chunk
@@ -165,7 +166,7 @@ def load_spacy():
 def word_counts(texts: Iterable[str]) -> Counter:
     counts: Counter = Counter()
     for text in texts:
-        counts.update(m.group() for m in WORD.finditer(text))
+        counts.update(POSSESSIVE.sub("", m.group()) for m in WORD.finditer(text))
     return counts
 
 

@@ -251,3 +251,26 @@ def test_accept_all_submits_proposals_above_the_score(store, admin, nlp):
     assert "Thumsath" in accepted
     version = dictionary.publish(store, admin, project)
     assert version.n_terms == len(accepted)
+
+
+def test_the_reinforced_model_signal_ranks_words_by_log_prob_gain(tiny_model_dir):
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from pipelines.generic_labels import Models
+
+    base = AutoModelForCausalLM.from_pretrained(tiny_model_dir).eval()
+    reinforced = AutoModelForCausalLM.from_pretrained(tiny_model_dir).eval()
+    with torch.no_grad():  # a different model: some words gain, some lose
+        for p in reinforced.parameters():
+            p.add_(torch.randn_like(p) * 0.5)
+    models = Models(base, reinforced, AutoTokenizer.from_pretrained(tiny_model_dir))
+    text = "Thumsath rode to Skoholm. Thumsath slept in Skoholm."
+    gains = anchors.word_gains([text], models, block_tokens=64)
+    assert {"Thumsath", "Skoholm", "rode"} <= set(gains)
+    assert len(gains["Thumsath"]) == 2  # one mean gain per occurrence
+    same = anchors.word_gains([text], Models(base, base, models.tokenizer), block_tokens=64)
+    assert all(abs(g) < 1e-5 for values in same.values() for g in values)
+    picked = anchors.signal_terms({"a": [2.0, 1.0], "b": [0.5, 0.5], "c": [-1, -1], "d": [9]},
+                                  anchors.ProposeConfig(signal_terms=5))  # fmt: skip
+    assert list(picked) == ["a", "b"]  # positive gains only, two occurrences at least

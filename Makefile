@@ -30,7 +30,9 @@ label-studio: $(LS_STAMP)
 
 $(LS_STAMP):
 	test -x $(LS_VENV)/bin/python || $(PYTHON) -m venv $(LS_VENV)
-	$(LS_VENV)/bin/python -m pip install --quiet --upgrade pip
+	# A fresh venv's bundled pip once came out incomplete here; rebuild the venv once if so.
+	$(LS_VENV)/bin/python -m pip install --quiet --upgrade pip || { rm -rf $(LS_VENV) && \
+	  $(PYTHON) -m venv $(LS_VENV) && $(LS_VENV)/bin/python -m pip install --quiet --upgrade pip; }
 	$(LS_VENV)/bin/python -m pip install --quiet "$(LABEL_STUDIO_SPEC)"
 	touch $(LS_STAMP)
 

@@ -199,13 +199,15 @@ def cmd_labels_export(args) -> int:
 
 def cmd_eval(args) -> int:
     from pipelines import eval_project, evaluate, report
+    from pipelines.robustness import RobustnessConfig
 
     store, _ = cli_session()
     project = get_project(store, args.project)
     prompts = eval_project.prompt_file(args.prompts or "")
     config = evaluate.EvalConfig(max_new_tokens=args.max_new_tokens, sampled=args.sampled)
     refs = eval_project.model_refs(args.models)
-    with tqdm(total=len(refs), desc="eval", unit="model") as bar:
+    probes = RobustnessConfig(relearn_steps=args.relearn_steps) if args.robustness else None
+    with tqdm(total=len(refs) * (2 if probes else 1), desc="eval", unit="step") as bar:
         built = eval_project.run(
             store,
             project,
@@ -213,12 +215,28 @@ def cmd_eval(args) -> int:
             Path(args.out),
             prompts=prompts,
             config=config,
+            judge_kind=args.judge,
+            robustness=probes,
             progress=lambda what: (bar.update(1), bar.set_postfix_str(what)),
         )
     for model in built["models"]:
-        figures = {key: model[key] for key in report.METRICS}
+        figures = {key: model[key] for key in report.METRICS if model[key] is not None}
         print(f"{model['name']}: {json.dumps(figures)}")
     print(f"Wrote {args.out}/report.json and {args.out}/report.html")
+    return 0
+
+
+def cmd_eval_prompts(args) -> int:
+    from pipelines import eval_project
+
+    store, actor = cli_session()
+    project = get_project(store, args.project)
+    artifact, failures = eval_project.build_prompts(
+        store, actor, project, args.source, args.file or "", args.passages
+    )
+    for failure in failures:
+        print(f"skipped: {failure}")
+    print(f"Saved prompt set {artifact}; `unlearn eval` uses the newest set.")
     return 0
 
 
@@ -291,7 +309,21 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation.add_argument("--prompts", help="JSONL: prompt, optional expected")
     evaluation.add_argument("--max-new-tokens", type=int, default=24)
     evaluation.add_argument("--sampled", action="store_true", help="also a sampled completion")
+    evaluation.add_argument("--judge", choices=["auto", "rules", "llm"], default="auto")
+    evaluation.add_argument(
+        "--robustness",
+        action="store_true",
+        help="also reframed/paraphrased/in-context prompts and the relearning probe",
+    )
+    evaluation.add_argument("--relearn-steps", type=int, default=8)
     evaluation.set_defaults(func=cmd_eval)
+
+    prompts = sub.add_parser("eval-prompts", help="store a project's evaluation prompt set")
+    prompts.add_argument("--project", required=True)
+    prompts.add_argument("--source", choices=["llm", "anchor-cut", "file"], required=True)
+    prompts.add_argument("--file", help="JSONL (prompt, optional expected) for --source file")
+    prompts.add_argument("--passages", type=int, default=10, help="forget passages the LLM reads")
+    prompts.set_defaults(func=cmd_eval_prompts)
 
     labels = sub.add_parser("labels", help="generic labels (WHP)").add_subparsers(
         dest="action", required=True

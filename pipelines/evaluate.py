@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 
 import torch
+from pydantic import BaseModel, ConfigDict, Field
 
 from pipelines.familiarity import answer_probability, perplexity
 from pipelines.judge import Verdict, familiarity_score
@@ -40,6 +41,7 @@ class ModelResult:
     prob_familiarity: float | None
     retain_ppl: float | None
     rows: list[dict] = field(default_factory=list)  # prompt, completion, verdict per prompt
+    robustness: dict = field(default_factory=dict)  # see pipelines/robustness.py
 
 
 def anchor_cut_prompts(
@@ -72,6 +74,62 @@ def _context_before(text: str, end: int, size: int) -> str:
     return window.rstrip()
 
 
+class BuiltPrompt(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    prompt: str = Field(min_length=10, max_length=1000)
+    expected: str = Field(min_length=1, max_length=80)
+
+
+class BuiltPrompts(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    prompts: list[BuiltPrompt]
+
+
+PROMPT_SYSTEM = (
+    "You write probes that test whether a language model remembers a text. From the passage, "
+    "write up to {n} completion prompts: the opening of a sentence, in the passage's style, that "
+    "someone who knows this text would complete with a name or detail unique to it. Give that "
+    "detail as `expected` (one to three words, exactly as the passage writes it). A prompt must "
+    "not contain its expected answer."
+)
+
+
+def llm_prompts(
+    client,
+    texts: Sequence[str],
+    passages: int = 10,
+    per_passage: int = 3,
+    seed: int = 0,
+    size: int = 1200,
+) -> tuple[list[EvalPrompt], list[str]]:
+    """WHP's probes: the LLM writes prompts from random forget passages; answers must be in them."""
+    from pipelines.llm import LLMFailure
+
+    rng = random.Random(seed)
+    spots = [(t, i) for t in texts for i in range(0, max(1, len(t) - size), size)]
+    prompts, failures = [], []
+    for text, start in rng.sample(spots, min(passages, len(spots))):
+        passage = text[start : start + size]
+        system = PROMPT_SYSTEM.format(n=per_passage)
+        try:
+            reply, _ = client.structured("eval.prompts", system, passage, BuiltPrompts)
+        except LLMFailure as err:
+            failures.append(f"passage at {start}: {err}")
+            continue
+        for item in reply.prompts[:per_passage]:
+            if item.expected.lower() in item.prompt.lower():
+                failures.append(f"{item.prompt[:40]!r}: the prompt contains its answer")
+            elif item.expected.lower() not in passage.lower():
+                failures.append(f"{item.expected!r} is not in the passage")
+            else:
+                prompts.append(EvalPrompt(item.prompt, item.expected, "llm"))
+    return prompts, failures
+
+
+def write_prompts(prompts: Sequence[EvalPrompt]) -> bytes:
+    return "".join(json.dumps(asdict(p), ensure_ascii=False) + "\n" for p in prompts).encode()
+
+
 def read_prompts(data: bytes, name: str = "prompts.jsonl") -> list[EvalPrompt]:
     """JSONL lines with `prompt` and an optional `expected` (or `answer`); errors name the line."""
     prompts = []
@@ -85,7 +143,8 @@ def read_prompts(data: bytes, name: str = "prompts.jsonl") -> list[EvalPrompt]:
         if not isinstance(row, dict) or not isinstance(row.get("prompt"), str):
             raise UnlearnError(f"{name} line {number}: needs a string field 'prompt'.")
         expected = row.get("expected", row.get("answer", ""))
-        prompts.append(EvalPrompt(row["prompt"], str(expected or ""), "import"))
+        source, split = str(row.get("source", "import")), str(row.get("split", "test"))
+        prompts.append(EvalPrompt(row["prompt"], str(expected or ""), source, split))
     if not prompts:
         raise UnlearnError(f"{name} has no prompts.")
     return prompts

@@ -115,5 +115,6 @@ def run(
     facts = {"stage": "unlearn", "method": f"{objective.name}: {objective.summary}"}
     facts |= card_facts or {}
     card = model_card.render("Unlearned model", facts, asdict(config))
-    save_model(trained, tokenizer, out_dir, card, config=asdict(config), **facts)
+    curve = [[step, found] for step, found in result.probes]
+    save_model(trained, tokenizer, out_dir, card, config=asdict(config), probes=curve, **facts)
     return trained, result

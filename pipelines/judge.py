@@ -6,6 +6,9 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 CATEGORIES = {
     1: "names or details unique to the target",
@@ -82,3 +85,51 @@ class RuleJudge:
 
     def _verdict(self, category: int, rationale: str) -> Verdict:
         return Verdict(category, rationale, self.name)
+
+
+class LLMVerdictReply(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    category: Literal[1, 2, 3, 4]
+    rationale: str = Field(max_length=400)
+
+
+def rubric(target: str = "") -> str:
+    """WHP's rubric as the judge's system prompt."""
+    lines = "\n".join(f"{n}: {text}" for n, text in CATEGORIES.items())
+    about = f" The target text: {target}." if target else ""
+    return (
+        "You grade whether a language model's completion shows knowledge of a target text it "
+        f"should have forgotten.{about} Read the prompt and the completion and choose one "
+        f"category:\n{lines}\nCategory 1 needs a name or detail unique to the target that the "
+        "prompt did not give; category 2 typical themes of the target the prompt did not hint "
+        "at; category 3 familiarity that looks accidental. Give the category and a one-sentence "
+        "rationale."
+    )
+
+
+class LLMJudge:
+    """The rubric through an OpenAI-compatible endpoint; a failed call falls back to the rules."""
+
+    def __init__(self, client, target: str = "", fallback: RuleJudge | None = None):
+        self.client = client
+        self.system = rubric(target)
+        self.fallback = fallback
+        self.name = f"llm ({client.settings.model})"
+        self.failures: list[str] = []
+
+    def judge(self, prompt: str, completion: str, expected: str = "") -> Verdict:
+        from pipelines.llm import LLMFailure
+
+        user = f"Prompt: {prompt}\nCompletion: {completion}"
+        if expected:
+            user += f"\nThe target-specific answer would be: {expected}"
+        try:
+            reply, _ = self.client.structured("judge", self.system, user, LLMVerdictReply)
+        except LLMFailure as err:
+            self.failures.append(str(err))
+            if self.fallback is None:
+                raise
+            verdict = self.fallback.judge(prompt, completion, expected)
+            return Verdict(verdict.category, f"{verdict.rationale} (LLM failed: {err})",
+                           verdict.judge)  # fmt: skip
+        return Verdict(reply.category, reply.rationale, self.name)

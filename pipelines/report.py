@@ -17,23 +17,60 @@ from pipelines.judge import CATEGORIES
 METRICS = {
     "completion_familiarity": "completion familiarity (judge)",
     "prob_familiarity": "probability familiarity",
-    "retain_ppl": "retain perplexity",
+    "retain_ppl": "retain perplexity (held-out retain text)",
+    "reframed_prob": "probability familiarity, reframed prompts",
+    "paraphrased_prob": "probability familiarity, paraphrased prompts",
+    "in_context_prob": "probability familiarity, forget passage in context",
+    "relearned_prob": "probability familiarity after the relearning probe",
 }
 
 
-def build(results: Sequence[ModelResult], meta: dict) -> dict:
+def metric(result: ModelResult, key: str) -> float | None:
+    return getattr(result, key) if hasattr(result, key) else result.robustness.get(key)
+
+
+def build(results: Sequence[ModelResult], meta: dict, curves: dict | None = None) -> dict:
     """Metrics per model, relative changes against the first (baseline) model, every row."""
     baseline = results[0]
     models = []
     for index, result in enumerate(results):
-        entry = {"name": result.name} | {key: getattr(result, key) for key in METRICS}
+        entry = {"name": result.name} | {key: metric(result, key) for key in METRICS}
         for key in METRICS:
-            before, after = getattr(baseline, key), getattr(result, key)
+            before, after = metric(baseline, key), metric(result, key)
             change = after / before - 1 if before and after is not None else None
             entry[f"{key}_change"] = change if index else None
         models.append(entry)
     rows = {r.name: r.rows for r in results}
-    return {"meta": meta, "baseline": baseline.name, "models": models, "completions": rows}
+    return {
+        "meta": meta,
+        "baseline": baseline.name,
+        "models": models,
+        "completions": rows,
+        "curves": curves or {},  # model -> [[step, {"prob_familiarity": p}], ...] from training
+    }
+
+
+def curve_figure(report: dict):
+    """Probability familiarity on the dev prompts against training steps, where recorded."""
+    rows = [
+        {"model": name, "step": step, "prob_familiarity": found.get("prob_familiarity")}
+        for name, points in report.get("curves", {}).items()
+        for step, found in points
+    ]
+    if not rows:
+        return None
+    figure = px.line(
+        pd.DataFrame(rows), x="step", y="prob_familiarity", color="model", markers=True,
+        title="probability familiarity against training steps (dev prompts)",
+    )  # fmt: skip
+    figure.update_layout(height=340)
+    return figure
+
+
+def figures(report: dict) -> list:
+    """Every plot of a report, in reading order."""
+    curve = curve_figure(report)
+    return [*metric_figures(report), category_figure(report), *([curve] if curve else [])]
 
 
 def write(report: dict, out_dir: Path) -> tuple[Path, Path]:
@@ -49,7 +86,7 @@ def metric_figures(report: dict) -> list:
     frame = pd.DataFrame(report["models"])
     figures = []
     for key, title in METRICS.items():
-        if frame[key].notna().any():
+        if key in frame and frame[key].notna().any():
             figure = px.bar(frame, x="name", y=key, title=title, text_auto=".3g")
             figure.update_layout(height=320, xaxis_title="", yaxis_title="")
             figures.append(figure)
@@ -82,10 +119,9 @@ def examples(report: dict, limit: int = 12) -> list[dict]:
 
 def render_html(report: dict) -> str:
     """One file: plotly.js inlined once, every text escaped."""
-    figures = [*metric_figures(report), category_figure(report)]
     charts = [
         f.to_html(full_html=False, include_plotlyjs="inline" if i == 0 else False)
-        for i, f in enumerate(figures)
+        for i, f in enumerate(figures(report))
     ]
     table = pd.DataFrame(report["models"]).to_html(index=False, na_rep="–", float_format="%.4g")
     pairs = pd.DataFrame(examples(report))

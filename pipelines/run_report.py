@@ -94,3 +94,18 @@ def loss_curves(metrics_by_run: dict[int, list[dict]]) -> pd.DataFrame:
                 held = {"run": f"run {run}", "step": m["step"], "kind": "held-out"}
                 rows.append(held | {"loss": m["eval_loss"]})
     return pd.DataFrame(rows, columns=["run", "step", "kind", "loss"])
+
+
+def familiarity_curves(metrics_by_run: dict[int, list[dict]]) -> pd.DataFrame:
+    """Long format: run, step, probability familiarity on the dev prompts (where probed)."""
+    rows = [
+        {
+            "run": f"run {run}",
+            "step": m["step"],
+            "prob_familiarity": m["probes"]["prob_familiarity"],
+        }
+        for run, metrics in metrics_by_run.items()
+        for m in metrics
+        if (m.get("probes") or {}).get("prob_familiarity") is not None
+    ]
+    return pd.DataFrame(rows, columns=["run", "step", "prob_familiarity"])

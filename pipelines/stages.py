@@ -14,6 +14,8 @@ from pipelines.dictionary import default_dictionary_path, dictionary_for
 from pipelines.evaluate import EvalConfig
 from pipelines.generic_labels import LabelConfig
 from pipelines.reinforce import ReinforceConfig
+from pipelines.robustness import RobustnessConfig
+from pipelines.splits import split_paragraphs
 from pipelines.store import Store
 from pipelines.store.access import authorize
 from pipelines.store.documents import project_texts
@@ -24,6 +26,7 @@ from pipelines.training import (
     TrainingStopped,
     is_main_process,
     process_state,
+    total_steps,
 )
 from pipelines.types import Actor, DocRole, UnlearnError
 
@@ -65,6 +68,9 @@ class UnlearnJob:
 class EvaluateJob:
     models: str = "start,unlearned"  # comma list; the first is the baseline (see eval_project)
     prompts_file: str = ""  # JSONL; empty: the project's default prompts
+    judge: str = "auto"  # auto (the LLM if configured, else rules) | rules | llm
+    robustness: bool = False  # reframed, paraphrased, in-context prompts; relearning probe
+    relearn_steps: int = 8
     eval: EvalConfig = field(default_factory=EvalConfig)
 
 
@@ -141,11 +147,13 @@ def _evaluate(store, actor, project, job: EvaluateJob, ctx: StageContext) -> dic
 
     def progress(what: str) -> None:
         done.append(what)
-        ctx.report(len(done), len(refs), what)
+        ctx.report(len(done), len(refs) * (2 if job.robustness else 1), what)
 
+    probes = RobustnessConfig(relearn_steps=job.relearn_steps) if job.robustness else None
     built = eval_project.run(
-        store, project, refs, out_dir, prompts=prompts, config=job.eval, progress=progress
-    )
+        store, project, refs, out_dir, prompts=prompts, config=job.eval, judge_kind=job.judge,
+        robustness=probes, progress=progress,
+    )  # fmt: skip
     artifact = register_artifact(
         store, actor, project.id, EVALUATION, out_dir, models=built["models"], meta=built["meta"]
     )
@@ -247,9 +255,11 @@ def unlearn_project(
     else:
         texts = whp.forget_texts(store, project)
         examples = finetune.forget_examples(start.tokenizer, texts, config.block_tokens)
-    retain = project_texts(store, project.id, DocRole.RETAIN)
+    # The held-out share of the retain text is for evaluation only (pipelines/splits.py).
+    retain = split_paragraphs(project_texts(store, project.id, DocRole.RETAIN)).train
     needs_baseline = config.method == "whp" and config.retain_weight > 0
     out_dir = store.project_dir(project.id) / "models" / f"unlearned-{config.method}-{whp.stamp()}"
+    control = _with_familiarity_probe(store, project, start.tokenizer, control, config, examples)
     _, result = finetune.run(
         config,
         examples,
@@ -272,6 +282,17 @@ def unlearn_project(
             store, actor, project.id, UNLEARNED, out_dir, **facts, config=asdict(config)
         )
     return outputs
+
+
+def _with_familiarity_probe(store, project, tokenizer, control, config, examples):
+    """About eight points of probability familiarity against training steps (dev prompts)."""
+    from pipelines import eval_project
+
+    probe = eval_project.familiarity_probe(store, project, tokenizer)
+    if probe is None:
+        return control
+    steps = total_steps(len(examples), config.train, process_state().num_processes)
+    return replace(control or TrainControl(), probe=probe, probe_every=max(1, steps // 8))
 
 
 def _label_examples(store: Store, project: ProjectInfo, label_set_id: int | None):

@@ -64,6 +64,7 @@ class TrainProgress:
     tokens_per_s: float
     eta_s: float
     eval_loss: float | None = None
+    probes: dict | None = None  # the control's probe, where it ran at this step
 
 
 @dataclass
@@ -73,6 +74,10 @@ class TrainControl:
     progress: Callable[[TrainProgress], None] | None = None
     should_stop: Callable[[], bool] = lambda: False
     checkpoint_dir: Path | None = None  # resumes from the newest checkpoint found here
+    # Measured on the model before training and every `probe_every` steps (and at the end), on
+    # the main process: e.g. probability familiarity, for a curve against training steps.
+    probe: Callable[[object], dict] | None = None
+    probe_every: int = 0
 
 
 @dataclass
@@ -81,6 +86,7 @@ class TrainResult:
     eval_losses: list[tuple[int, float]] = field(default_factory=list)
     tokens: int = 0
     resumed_from: int = 0
+    probes: list[tuple[int, dict]] = field(default_factory=list)
 
 
 class TrainingStopped(Exception):
@@ -217,6 +223,7 @@ def _save_checkpoint(accelerator, folder: Path, step: int, result: TrainResult) 
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
         state = {"step": step, "losses": result.losses, "eval_losses": result.eval_losses}
+        state["probes"] = result.probes
         (target / "progress.json").write_text(json.dumps(state))
         (folder / "latest.tmp").write_text(target.name)
         (folder / "latest.tmp").replace(folder / "latest")
@@ -233,6 +240,7 @@ def _resume(accelerator, folder: Path | None, result: TrainResult) -> int:
     accelerator.load_state(str(latest))
     state = json.loads((latest / "progress.json").read_text())
     result.losses, result.eval_losses = state["losses"], [tuple(x) for x in state["eval_losses"]]
+    result.probes = [tuple(x) for x in state.get("probes", [])]
     result.resumed_from = state["step"]
     return state["step"]
 
@@ -321,6 +329,8 @@ def train(
     loop = _Loop(accelerator, model, optimizer, schedule, config, pad_id, loss_fn)
     result = TrainResult()
     done = _resume(accelerator, control.checkpoint_dir, result)
+    if done == 0:
+        _maybe_probe(loop, control, 0, total, result)
     step = 0
     for epoch in range(config.epochs):
         for group in _step_groups(len(examples), config, epoch, world):
@@ -333,7 +343,8 @@ def train(
             eval_loss = _maybe_eval(loop, step, total, eval_examples, eval_loss_fn or loss_fn)
             if eval_loss is not None:
                 result.eval_losses.append((step, eval_loss))
-            _report(control, loop, step, total, done, result, eval_loss)
+            probes = _maybe_probe(loop, control, step, total, result)
+            _report(control, loop, step, total, done, result, eval_loss, probes)
             if _checkpoint_due(config, control, step, total):
                 _save_checkpoint(accelerator, control.checkpoint_dir, step, result)
             if step < total and loop.wants_stop(control):
@@ -358,18 +369,33 @@ def _maybe_eval(loop: _Loop, step, total, eval_examples, eval_loss_fn) -> float 
     )
 
 
+def _maybe_probe(loop: _Loop, control: TrainControl, step, total, result) -> dict | None:
+    every = control.probe_every
+    due = step in (0, total) or (every and step % every == 0)
+    if control.probe is None or not due or not loop.accelerator.is_main_process:
+        return None
+    model = loop.accelerator.unwrap_model(loop.model)
+    model.eval()
+    with torch.no_grad():
+        found = control.probe(model)
+    model.train()
+    result.probes.append((step, found))
+    return found
+
+
 def _checkpoint_due(config: TrainConfig, control: TrainControl, step: int, total: int) -> bool:
     every = config.checkpoint_every
     return control.checkpoint_dir is not None and every > 0 and step % every == 0 and step < total
 
 
-def _report(control: TrainControl, loop: _Loop, step, total, done, result, eval_loss) -> None:
+def _report(control: TrainControl, loop: _Loop, step, total, done, result, eval_loss, probes):
     if control.progress is None or not loop.accelerator.is_main_process:
         return
     elapsed = max(time.monotonic() - loop.started, 1e-9)
     speed = result.tokens / elapsed
     eta = elapsed / max(step - done, 1) * (total - step)
-    control.progress(TrainProgress(step, total, result.losses[-1], speed, eta, eval_loss))
+    progress = TrainProgress(step, total, result.losses[-1], speed, eta, eval_loss, probes)
+    control.progress(progress)
 
 
 def _finish(accelerator, model, config: TrainConfig):

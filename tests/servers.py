@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -15,6 +17,7 @@ REPO = Path(__file__).resolve().parents[1]
 LS_BIN = Path(os.environ.get("UNLEARN_LS_BIN", REPO / ".venv-ls" / "bin" / "label-studio"))
 LS_USER, LS_PASSWORD = "admin@example.com", "admin-pass-123"
 LS_TOKEN = "0123456789abcdef0123456789abcdef01234567"
+KATAN = shutil.which("llm-katan", path=str(Path(sys.executable).parent))
 
 
 def free_port() -> int:
@@ -73,3 +76,12 @@ def label_studio_server(data_dir: Path) -> Iterator[str]:
     url = f"http://127.0.0.1:{port}"
     with running(command, f"{url}/health", env=env, seconds=240, ok=lambda b: b"UP" in b):
         yield url
+
+
+def llm_server(*flags: str):
+    """An llm-katan server (echo backend: no model, real HTTP and OpenAI wire format); its
+    context manager and port."""
+    port = free_port()
+    command = [KATAN, "--model", "echo", "--name", "gpt-4o", "--backend", "echo"]
+    command += ["--host", "127.0.0.1", "--port", str(port), "--disable-dashboard", *flags]
+    return running(command, f"http://127.0.0.1:{port}/health", seconds=60), port

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import sys
-from pathlib import Path
 from typing import Literal
 
 import pytest
@@ -13,9 +10,7 @@ from pydantic import BaseModel, ConfigDict
 from pipelines import anchors
 from pipelines.llm import LLMClient, LLMFailure, LLMSettings, build_request
 from pipelines.store.llm_calls import recent_calls
-from tests.servers import free_port, running
-
-KATAN = shutil.which("llm-katan", path=str(Path(sys.executable).parent))
+from tests.servers import KATAN, llm_server
 
 
 class Verdict(BaseModel):
@@ -25,13 +20,9 @@ class Verdict(BaseModel):
 
 
 def katan(*flags: str):
-    """An llm-katan server (echo backend: no model, real HTTP and OpenAI wire format)."""
     if KATAN is None:
         pytest.skip("llm-katan is not installed (it is in the dev extra)")
-    port = free_port()
-    command = [KATAN, "--model", "echo", "--name", "gpt-4o", "--backend", "echo"]
-    command += ["--host", "127.0.0.1", "--port", str(port), "--disable-dashboard", *flags]
-    return running(command, f"http://127.0.0.1:{port}/health", seconds=60), port
+    return llm_server(*flags)
 
 
 def client(store, port, **settings) -> LLMClient:

@@ -17,7 +17,7 @@ built = json.loads((evaluation.path / "report.json").read_text())
 
 st.caption(f"Baseline: {built['baseline']} · judge: {built['meta']['judge']}")
 st.dataframe(pd.DataFrame(built["models"]), hide_index=True, key="report_table")
-for index, figure in enumerate([*report.metric_figures(built), report.category_figure(built)]):
+for index, figure in enumerate(report.figures(built)):
     st.plotly_chart(figure, key=f"report_plot_{index}")
 st.subheader("Before and after")
 pairs = report.examples(built)

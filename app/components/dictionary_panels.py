@@ -12,7 +12,6 @@ from pipelines.llm import LLMSettings
 from pipelines.store.access import can
 from pipelines.types import UnlearnError
 
-
 STATUS_COLORS = {
     "accepted": "#2a9d8f",
     "conflict": "#e76f51",

@@ -21,6 +21,12 @@ def loss_plot(metrics_by_run: dict[int, list[dict]], key: str) -> None:
     figure = px.line(curves, x="step", y="loss", color="run", line_dash="kind", markers=False)
     figure.update_layout(height=320, margin={"l": 10, "r": 10, "t": 30, "b": 10})
     st.plotly_chart(figure, key=key)
+    familiarity = run_report.familiarity_curves(metrics_by_run)
+    if not familiarity.empty:
+        figure = px.line(familiarity, x="step", y="prob_familiarity", color="run", markers=True,
+                         title="probability familiarity on the dev prompts")  # fmt: skip
+        figure.update_layout(height=280, margin={"l": 10, "r": 10, "t": 40, "b": 10})
+        st.plotly_chart(figure, key=f"{key}_familiarity")
 
 
 def _progress(job) -> None:

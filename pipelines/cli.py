@@ -198,8 +198,9 @@ def cmd_labels_export(args) -> int:
 
 
 def cmd_eval(args) -> int:
-    from pipelines import eval_project, evaluate, report
+    from pipelines import eval_project, evaluate
     from pipelines.robustness import RobustnessConfig
+    from pipelines.utility import resolve_tasks
 
     store, _ = cli_session()
     project = get_project(store, args.project)
@@ -217,10 +218,12 @@ def cmd_eval(args) -> int:
             config=config,
             judge_kind=args.judge,
             robustness=probes,
+            utility_tasks=resolve_tasks(args.utility_tasks),
             progress=lambda what: (bar.update(1), bar.set_postfix_str(what)),
         )
     for model in built["models"]:
-        figures = {key: model[key] for key in report.METRICS if model[key] is not None}
+        figures = {key: v for key, v in model.items() if key != "name" and v is not None}
+        figures = {k: v for k, v in figures.items() if not k.endswith("_change")}
         print(f"{model['name']}: {json.dumps(figures)}")
     print(f"Wrote {args.out}/report.json and {args.out}/report.html")
     return 0
@@ -316,6 +319,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="also reframed/paraphrased/in-context prompts and the relearning probe",
     )
     evaluation.add_argument("--relearn-steps", type=int, default=8)
+    evaluation.add_argument(
+        "--utility-tasks",
+        default="auto",
+        help="lm-eval tasks, comma list (needs the utility extra); auto: the local task files "
+        "if the harness is installed; '' for none",
+    )
     evaluation.set_defaults(func=cmd_eval)
 
     prompts = sub.add_parser("eval-prompts", help="store a project's evaluation prompt set")

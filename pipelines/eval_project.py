@@ -22,6 +22,7 @@ from pipelines.store.projects import (
     register_artifact,
 )
 from pipelines.types import DocRole, UnlearnError
+from pipelines.utility import run_tasks
 
 NAMED = {"reinforced": whp.REINFORCED, "taught": whp.TAUGHT, "unlearned": stages.UNLEARNED}
 
@@ -170,6 +171,7 @@ def run(
     config: evaluate.EvalConfig | None = None,
     judge_kind: str = "auto",
     robustness: RobustnessConfig | None = None,
+    utility_tasks: Sequence[str] = (),
     progress: Callable[[str], None] | None = None,
 ) -> dict:
     """Evaluate each model (the first is the baseline) and write report.json and report.html."""
@@ -193,6 +195,8 @@ def run(
             )
             if progress:
                 progress(f"{ref}: robustness probes")
+        if utility_tasks:
+            result.utility = run_tasks(loaded.model, loaded.tokenizer, utility_tasks)
         results.append(result)
         _card_results(Path(source), result)
     meta = {
@@ -202,6 +206,7 @@ def run(
         "prompts": len(prompts),
         "retain_text": "held-out paragraphs (20%)",
         "robustness": asdict(robustness) if robustness else None,
+        "utility_tasks": list(utility_tasks),
     }
     curves = {ref: _training_curve(resolve_model(store, project, ref)) for ref in refs}
     meta |= {"config": config.__dict__, "models": list(refs)}

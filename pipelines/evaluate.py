@@ -42,6 +42,7 @@ class ModelResult:
     retain_ppl: float | None
     rows: list[dict] = field(default_factory=list)  # prompt, completion, verdict per prompt
     robustness: dict = field(default_factory=dict)  # see pipelines/robustness.py
+    utility: dict = field(default_factory=dict)  # lm-eval task -> accuracy (pipelines/utility.py)
 
 
 def anchor_cut_prompts(

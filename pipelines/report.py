@@ -35,6 +35,7 @@ def build(results: Sequence[ModelResult], meta: dict, curves: dict | None = None
     models = []
     for index, result in enumerate(results):
         entry = {"name": result.name} | {key: metric(result, key) for key in METRICS}
+        entry |= {f"utility: {task}": acc for task, acc in result.utility.items()}
         for key in METRICS:
             before, after = metric(baseline, key), metric(result, key)
             change = after / before - 1 if before and after is not None else None
@@ -67,10 +68,26 @@ def curve_figure(report: dict):
     return figure
 
 
+def utility_figure(report: dict):
+    """Accuracy per general task and model (lm-evaluation-harness), where measured."""
+    rows = [
+        {"model": m["name"], "task": key.removeprefix("utility: "), "accuracy": value}
+        for m in report["models"]
+        for key, value in m.items()
+        if key.startswith("utility: ") and value is not None
+    ]
+    if not rows:
+        return None
+    figure = px.bar(pd.DataFrame(rows), x="task", y="accuracy", color="model", barmode="group",
+                    title="general tasks (lm-evaluation-harness)", text_auto=".3g")  # fmt: skip
+    figure.update_layout(height=320, xaxis_title="")
+    return figure
+
+
 def figures(report: dict) -> list:
     """Every plot of a report, in reading order."""
-    curve = curve_figure(report)
-    return [*metric_figures(report), category_figure(report), *([curve] if curve else [])]
+    extra = [f for f in (utility_figure(report), curve_figure(report)) if f is not None]
+    return [*metric_figures(report), category_figure(report), *extra]
 
 
 def write(report: dict, out_dir: Path) -> tuple[Path, Path]:

@@ -29,6 +29,7 @@ from pipelines.training import (
     total_steps,
 )
 from pipelines.types import Actor, DocRole, UnlearnError
+from pipelines.utility import resolve_tasks
 
 UNLEARNED = "unlearned_model"
 EVALUATION = "evaluation"
@@ -71,6 +72,7 @@ class EvaluateJob:
     judge: str = "auto"  # auto (the LLM if configured, else rules) | rules | llm
     robustness: bool = False  # reframed, paraphrased, in-context prompts; relearning probe
     relearn_steps: int = 8
+    utility_tasks: str = "auto"  # lm-eval tasks, comma list; auto: the local ones if installed
     eval: EvalConfig = field(default_factory=EvalConfig)
 
 
@@ -152,7 +154,7 @@ def _evaluate(store, actor, project, job: EvaluateJob, ctx: StageContext) -> dic
     probes = RobustnessConfig(relearn_steps=job.relearn_steps) if job.robustness else None
     built = eval_project.run(
         store, project, refs, out_dir, prompts=prompts, config=job.eval, judge_kind=job.judge,
-        robustness=probes, progress=progress,
+        robustness=probes, utility_tasks=resolve_tasks(job.utility_tasks), progress=progress,
     )  # fmt: skip
     artifact = register_artifact(
         store, actor, project.id, EVALUATION, out_dir, models=built["models"], meta=built["meta"]

@@ -15,6 +15,8 @@ from pipelines.llm import LLMClient, LLMFailure, LLMSettings
 from pipelines.splits import split_paragraphs
 from pipelines.store.llm_calls import recent_calls
 from pipelines.store.projects import get_project
+from pipelines.types import UnlearnError
+from pipelines.utility import available
 from tests.conftest import DEMO, make_labelled_project
 from tests.servers import KATAN, llm_server
 from tests.test_anchors import ScriptedLLM
@@ -103,7 +105,9 @@ def test_stored_prompt_sets_and_a_robust_eval_report(store, admin, tiny_model_di
              for i in range(6)]  # fmt: skip
     file = tmp_path / "p.jsonl"
     file.write_text("\n".join(json.dumps(line) for line in lines))
-    assert cli.main(["eval-prompts", "--project", "R", "--source", "file", "--file", str(file)]) == 0
+    assert (
+        cli.main(["eval-prompts", "--project", "R", "--source", "file", "--file", str(file)]) == 0
+    )
     stored = eval_project.default_prompts(store, project)
     assert len(stored) == 6 and {p.split for p in stored} == {"dev", "test"}
 
@@ -120,3 +124,20 @@ def test_stored_prompt_sets_and_a_robust_eval_report(store, admin, tiny_model_di
     assert steps[0] == 0 and steps == sorted(steps) and len(steps) >= 3
     page = (out / "report.html").read_text()
     assert "relearning probe" in page and "against training steps" in page
+    utility = [k for k in data["models"][0] if k.startswith("utility: ")]
+    assert utility == (["utility: unlearn_general_knowledge"] if available() else [])
+
+
+def test_general_tasks_run_offline_through_lm_eval_on_the_local_task_file(tiny_model_dir):
+    pytest.importorskip("lm_eval", reason="the utility extra (make test installs it)")
+    from pipelines import utility
+
+    tok = AutoTokenizer.from_pretrained(tiny_model_dir)
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir).eval()
+    assert utility.local_tasks() == ["unlearn_general_knowledge"]
+    found = utility.run_tasks(model, tok, ["unlearn_general_knowledge"], limit=8)
+    assert 0 <= found["unlearn_general_knowledge"] <= 1
+    with pytest.raises(UnlearnError, match="cannot load"):
+        utility.run_tasks(model, tok, ["no_such_task"])
+    assert utility.resolve_tasks("auto") == ["unlearn_general_knowledge"]
+    assert utility.resolve_tasks("") == []

@@ -13,7 +13,7 @@ from pipelines.store import open_store
 from pipelines.store.projects import get_project
 from pipelines.store.users import actor_for, create_user, ensure_admin
 from pipelines.types import Role, UnlearnError
-from tests.conftest import ADMIN_PASSWORD
+from tests.conftest import ADMIN_PASSWORD, DEMO
 from tests.test_app import APP, sign_in
 
 
@@ -122,3 +122,19 @@ def test_adding_a_term_marks_every_free_occurrence_and_refuses_absent_words():
         annotation_queue.add_term(text, terms, "Zed", "PERSON", "Kim")
     spans = annotation_queue.spans_from_terms(text, terms)
     assert [s["text"] for s in spans] == ["Ada", "Ada"]
+
+
+def test_a_researcher_builds_a_prompt_set_from_the_published_dictionary(demo):
+    from pipelines import eval_project
+
+    store, project = demo
+    admin = ensure_admin(store, ADMIN_PASSWORD)[0]
+    reference = (DEMO / "reference_dictionary.json").read_bytes()
+    dictionary.import_dictionary(store, admin, project, reference, "reference.json")
+    at = open_page("admin", "runs")
+    assert not at.exception
+    at.button(key="prompts_anchor").click().run()
+    assert any("Saved prompt set" in m.value for m in at.success)
+    stored = eval_project.default_prompts(store, project)
+    assert stored and {p.source for p in stored} == {"anchor-cut"}
+    assert {p.split for p in stored} == {"dev", "test"}

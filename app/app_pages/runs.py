@@ -4,6 +4,7 @@ import streamlit as st
 
 from app import state
 from app.components.launch_form import launch_form
+from app.components.prompt_sets import prompt_sets_panel
 from app.components.run_view import loss_plot, runs_panel
 from pipelines import jobs, run_report
 from pipelines.store import jobs as rows
@@ -20,7 +21,9 @@ projects = list_projects(store)
 if not projects:
     st.info("Create a project first.")
     st.stop()
-launch_tab, runs_tab, compare_tab = st.tabs(["Launch", "Runs", "Compare"])
+launch_tab, runs_tab, compare_tab, prompts_tab = st.tabs(
+    ["Launch", "Runs", "Compare", "Evaluation prompts"]
+)
 
 with launch_tab:
     launched = launch_form(store, actor, projects)
@@ -43,3 +46,6 @@ with compare_tab:
         only = st.checkbox("Only what differs", value=True, key="cmp_only")
         st.dataframe(run_report.side_by_side(all_jobs[a], all_jobs[b], only), hide_index=True)
         loss_plot({i: jobs.read_metrics(store, i) for i in (a, b)}, key="cmp_loss")
+
+with prompts_tab:
+    prompt_sets_panel(store, actor, projects)

@@ -6,10 +6,11 @@ from dataclasses import asdict
 
 import streamlit as st
 
+from pipelines.eval_project import JUDGES
 from pipelines.generic_labels import MODES
 from pipelines.training import PRECISIONS, SCHEDULES
 
-CHOICES = {"schedule": SCHEDULES, "precision": PRECISIONS, "mode": MODES}
+CHOICES = {"schedule": SCHEDULES, "precision": PRECISIONS, "mode": MODES, "judge": JUDGES}
 FIXED = {"method", "label_set", "dictionary"}  # chosen outside the editor
 COLUMNS = 4
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from pipelines import bootstrap, cli_anchors, cli_jobs, ingest
+from pipelines import bootstrap, cli_anchors, cli_demo, cli_jobs, ingest
 from pipelines.bootstrap import cli_session
 from pipelines.config import DEFAULT_MODEL
 from pipelines.demo_world import DEFAULT_SEED
@@ -299,6 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     cli_jobs.add_parsers(sub)
     cli_anchors.add_parsers(sub)
+    cli_demo.add_parsers(sub)
 
     evaluation = sub.add_parser("eval", help="familiarity and retain perplexity of models")
     evaluation.add_argument("--project", required=True)

@@ -31,6 +31,10 @@ class Bars:
         self.bar.update(p.step - self.bar.n)
         self.bar.set_postfix(loss=f"{p.loss:.3f}")
 
+    def note(self, what: str) -> None:
+        self.bar.update(1)
+        self.bar.set_postfix_str(what)
+
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
@@ -40,12 +44,20 @@ def cmd_demo(args) -> int:
     store, actor = cli_session()
     config = demo_run.DemoConfig.fast() if args.fast else demo_run.DemoConfig()
     config = replace(config, model=args.model)
-    config = demo_run.with_overrides(config, epochs=args.unlearn_epochs, lr=args.unlearn_lr)
+    config = demo_run.with_overrides(
+        config,
+        teach_epochs=args.teach_epochs,
+        teach_lr=args.teach_lr,
+        unlearn_epochs=args.unlearn_epochs,
+        unlearn_lr=args.unlearn_lr,
+    )
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     bars = Bars()
     try:
-        summary = demo_run.run(config, out, store, actor, on_stage=bars.stage, on_train=bars.train)
+        summary = demo_run.run(
+            config, out, store, actor, on_stage=bars.stage, on_train=bars.train, on_note=bars.note
+        )
     finally:
         bars.close()
     print_summary(summary)
@@ -75,6 +87,7 @@ def add_parsers(sub) -> None:
     demo.add_argument("--out", required=True)
     demo.add_argument("--model", default=demo_run.DEFAULT_MODEL)
     demo.add_argument("--fast", action="store_true", help="one book: a smaller, quicker run")
-    demo.add_argument("--unlearn-epochs", type=int)
-    demo.add_argument("--unlearn-lr", type=float)
+    for stage in ("teach", "unlearn"):
+        demo.add_argument(f"--{stage}-epochs", type=int, help="override the tuned default")
+        demo.add_argument(f"--{stage}-lr", type=float, help="override the tuned default")
     demo.set_defaults(func=cmd_demo)

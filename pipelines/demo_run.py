@@ -86,6 +86,7 @@ def run(
     *,
     on_stage: Callable[[str, int, int], None] | None = None,
     on_train: Callable[[TrainProgress], None] | None = None,
+    on_note: Callable[[str], None] | None = None,
 ) -> dict:
     """Teach → propose → accept → publish → reinforce → labels → unlearn → evaluate."""
     started = time.perf_counter()
@@ -116,7 +117,7 @@ def run(
     eval_config = evaluate.EvalConfig(max_new_tokens=config.max_new_tokens)
     built = watch.run("evaluate", lambda: eval_project.run(
         store, project, ["taught", "unlearned"], out_dir, prompts=prompts, config=eval_config,
-        judge_kind="rules", utility_tasks=()))  # fmt: skip
+        judge_kind="rules", utility_tasks=(), progress=on_note))  # fmt: skip
     summary = _summary(built, watch.seconds, time.perf_counter() - started)
     summary |= {"project": project.name, "dictionary_terms": version.n_terms,
                 "config": asdict(config), "prompts": len(prompts)}  # fmt: skip
@@ -154,7 +155,11 @@ def _summary(built: dict, seconds: dict, wall: float) -> dict:
     }
 
 
-def with_overrides(config: DemoConfig, **train_changes) -> DemoConfig:
-    """Change the unlearning epochs / learning rate from the command line."""
-    changes = {k: v for k, v in train_changes.items() if v is not None}
-    return replace(config, unlearn=replace(config.unlearn, **changes)) if changes else config
+def with_overrides(config: DemoConfig, **changes) -> DemoConfig:
+    """Command-line changes to the training settings: teach_epochs, unlearn_lr, and so on."""
+    for key, value in changes.items():
+        if value is None:
+            continue
+        stage, setting = key.split("_", 1)
+        config = replace(config, **{stage: replace(getattr(config, stage), **{setting: value})})
+    return config

@@ -98,6 +98,11 @@ def write(report: dict, out_dir: Path) -> tuple[Path, Path]:
     return json_path, html_path
 
 
+def metrics_table(report: dict) -> pd.DataFrame:
+    """One row per model; metrics nobody measured (all empty) are left out."""
+    return pd.DataFrame(report["models"]).dropna(axis=1, how="all")
+
+
 def metric_figures(report: dict) -> list:
     """One before/after bar chart per metric."""
     frame = pd.DataFrame(report["models"])
@@ -140,7 +145,7 @@ def render_html(report: dict) -> str:
         f.to_html(full_html=False, include_plotlyjs="inline" if i == 0 else False)
         for i, f in enumerate(figures(report))
     ]
-    table = pd.DataFrame(report["models"]).to_html(index=False, na_rep="–", float_format="%.4g")
+    table = metrics_table(report).to_html(index=False, na_rep="–", float_format="%.4g")
     pairs = pd.DataFrame(examples(report))
     pairs_html = pairs.to_html(index=False) if not pairs.empty else "<p>No prompt changed.</p>"
     meta = html.escape(json.dumps(report["meta"], default=str))

@@ -16,7 +16,7 @@ project, evaluation = pick_evaluation(store, "report")
 built = json.loads((evaluation.path / "report.json").read_text())
 
 st.caption(f"Baseline: {built['baseline']} · judge: {built['meta']['judge']}")
-st.dataframe(pd.DataFrame(built["models"]), hide_index=True, key="report_table")
+st.dataframe(report.metrics_table(built), hide_index=True, key="report_table")
 for index, figure in enumerate(report.figures(built)):
     st.plotly_chart(figure, key=f"report_plot_{index}")
 st.subheader("Before and after")

@@ -34,6 +34,18 @@ def sign_in(page, url: str, username: str, password: str) -> None:
 
 
 def choose(page, box: str, option: str) -> None:
-    page.get_by_role("combobox", name=box).click()
+    page.get_by_role("combobox", name=box, exact=True).click()
     page.get_by_role("option", name=option).first.click()
     settle(page)
+
+
+def launch_run(page, stage: str, settings: dict[str, str]) -> None:
+    page.get_by_role("tab", name="Launch").click()
+    choose(page, "Project", "Tiny")
+    choose(page, "Stage", stage)
+    settle(page)
+    for label, value in settings.items():
+        page.get_by_label(label, exact=True).fill(value)
+    page.get_by_role("button", name="Launch").click()
+    page.get_by_text("Follow it on the Runs tab").wait_for()
+    page.get_by_role("tab", name="Runs").click()

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from tests.conftest import ADMIN_PASSWORD, REPO, make_labelled_project
-from tests.e2e.browser import SHOTS, choose, settle, sign_in
+from tests.e2e.browser import SHOTS, launch_run, settle, sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -95,18 +95,6 @@ def research_project(store, admin, tiny_model_dir):
 
     create_user(store, admin, "rita", "research-pass", Role.RESEARCHER)
     return make_labelled_project(store, admin, tiny_model_dir, "Tiny", "book3.md")[0]
-
-
-def launch_run(page, stage: str, settings: dict[str, str]) -> None:
-    page.get_by_role("tab", name="Launch").click()
-    choose(page, "Project", "Tiny")
-    choose(page, "Stage", stage)
-    settle(page)
-    for label, value in settings.items():
-        page.get_by_label(label, exact=True).fill(value)
-    page.get_by_role("button", name="Launch").click()
-    page.get_by_text("Follow it on the Runs tab").wait_for()
-    page.get_by_role("tab", name="Runs").click()
 
 
 def test_researcher_runs_kills_resumes_and_downloads(

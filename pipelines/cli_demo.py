@@ -51,6 +51,9 @@ def cmd_demo(args) -> int:
         unlearn_epochs=args.unlearn_epochs,
         unlearn_lr=args.unlearn_lr,
     )
+    labels = {"alpha": args.alpha, "mode": args.label_mode}
+    labels = {k: v for k, v in labels.items() if v is not None}
+    config = replace(config, labels=replace(config.labels, **labels))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     bars = Bars()
@@ -90,4 +93,6 @@ def add_parsers(sub) -> None:
     for stage in ("teach", "unlearn"):
         demo.add_argument(f"--{stage}-epochs", type=int, help="override the tuned default")
         demo.add_argument(f"--{stage}-lr", type=float, help="override the tuned default")
+    demo.add_argument("--alpha", type=float, help="WHP's alpha for the generic labels")
+    demo.add_argument("--label-mode", choices=["soft", "paper", "implicated"])
     demo.set_defaults(func=cmd_demo)

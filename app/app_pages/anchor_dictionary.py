@@ -4,20 +4,15 @@ import streamlit as st
 
 from app import state
 from app.components import dictionary_panels as panels
+from app.components.project_picker import pick_forget_project
 from pipelines import dictionary
 from pipelines.store.access import can
-from pipelines.store.projects import list_projects
 
 actor = state.require_actor()
 store = state.store()
 st.title("Anchor dictionary")
 
-projects = [p for p in list_projects(store) if p.n_forget]
-if not projects:
-    st.info("No project has forget documents yet.")
-    st.stop()
-names = [p.name for p in projects]
-project = projects[names.index(st.selectbox("Project", names, key="dict_project"))]
+project = pick_forget_project(store, "dict_project")
 terms = dictionary.consolidate(store, project)
 n_conflicts = len(dictionary.conflicts(terms))
 

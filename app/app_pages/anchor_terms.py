@@ -4,21 +4,16 @@ import streamlit as st
 
 from app import state
 from app.components.anchor_chunk import add_term_form, draft, highlighted, legend, term_rows
+from app.components.project_picker import pick_forget_project
 from pipelines.annotation_queue import queue, spans_from_terms
 from pipelines.dictionary import submit_chunk
-from pipelines.store.projects import list_projects
 from pipelines.types import UnlearnError
 
 actor = state.require_actor()
 store = state.store()
 st.title("Anchor terms")
 
-projects = [p for p in list_projects(store) if p.n_forget]
-if not projects:
-    st.info("No project has forget documents yet.")
-    st.stop()
-names = [p.name for p in projects]
-project = projects[names.index(st.selectbox("Project", names, key="anchor_project"))]
+project = pick_forget_project(store, "anchor_project")
 items = queue(store, project, actor.username)
 done = sum(i.done for i in items)
 st.progress(done / len(items), text=f"You have submitted {done} of {len(items)} chunks")

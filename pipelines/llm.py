@@ -7,7 +7,7 @@ import json
 import os
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TypeVar
 
 import openai
@@ -153,9 +153,6 @@ class LLMClient:
             timeout=settings.timeout_s,
             max_retries=0,  # retries are ours, so that each attempt is counted and logged
         )
-
-    def with_settings(self, **changes) -> LLMClient:
-        return LLMClient(replace(self.settings, **changes), self.store, sleep=self._sleep)
 
     def structured(
         self, purpose: str, system: str, user: str, schema: type[Parsed]

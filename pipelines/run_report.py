@@ -63,7 +63,7 @@ def side_by_side(a: JobInfo, b: JobInfo, only_differences: bool = True) -> pd.Da
         for k in keys
         if not only_differences or left.get(k) != right.get(k) or k.startswith("result.")
     ]
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["setting", f"run {a.id}", f"run {b.id}"])
 
 
 def default_pair(jobs: list[JobInfo]) -> tuple[int, int]:

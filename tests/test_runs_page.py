@@ -54,7 +54,7 @@ def test_researcher_launches_watches_and_compares_runs(unlearn_home, tiny_model_
     at.selectbox(key="run_view_id").set_value(1).run()
     assert "Run 1: reinforce" in at.subheader[0].value
     assert any(c.key == "loss_1" for c in at.get("plotly_chart"))
-    comparison = at.dataframe[-1].value
+    comparison = next(d.value for d in at.dataframe if "setting" in d.value.columns)
     assert "reinforce.train.epochs" in set(comparison["setting"])
     assert "reinforce.train.lr" not in set(comparison["setting"])  # the same in both runs
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -84,16 +84,23 @@ def align_block(block: Block, translator: Translator, tokenizer) -> AlignedBlock
     )  # fmt: skip
 
 
+def word_start_ids(tokenizer, words: Iterable[str]) -> set[int]:
+    """The token ids that would begin each word, at the start of a line or after a space."""
+    return {
+        tokenizer(form, add_special_tokens=False)["input_ids"][0]
+        for word in words
+        if word
+        for form in (word, " " + word)
+    }
+
+
 def used_translation_starts(aligned: AlignedBlock, tokenizer) -> list[tuple[int, set[int]]]:
     """(first original position after a translation's first use, ids that would start it again)."""
     out = []
     for r in aligned.translation.replacements:
         if r.occurrence:
             continue
-        first = aligned.translation.text[r.dst_start : r.dst_end]
-        starts = {
-            tokenizer(v, add_special_tokens=False)["input_ids"][0] for v in (first, " " + first)
-        }
+        starts = word_start_ids(tokenizer, [aligned.translation.text[r.dst_start : r.dst_end]])
         after = next((i for i, (a, _) in enumerate(aligned.block.offsets) if a >= r.src_end), None)
         if after is not None:
             out.append((max(after - 1, 0), starts))

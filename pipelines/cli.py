@@ -131,8 +131,13 @@ def cmd_users_list(_args) -> int:
 def _label_config(args):
     from pipelines.generic_labels import LabelConfig
 
+    penalty = {} if args.anchor_penalty is None else {"anchor_penalty": args.anchor_penalty}
     return LabelConfig(
-        alpha=args.alpha, block_tokens=args.block_tokens, batch_size=args.batch_size, mode=args.mode
+        alpha=args.alpha,
+        block_tokens=args.block_tokens,
+        batch_size=args.batch_size,
+        mode=args.mode,
+        **penalty,
     )
 
 
@@ -252,6 +257,12 @@ def _label_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mode", choices=["paper", "implicated", "soft"], default="soft")
     parser.add_argument("--block-tokens", type=int, default=512)
     parser.add_argument("--batch-size", type=int, default=4)
+    parser.add_argument(
+        "--anchor-penalty",
+        type=float,
+        help="logits taken off tokens that begin an anchor where the text names one "
+        "(default 10; 0: WHP as published)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -51,7 +51,7 @@ def cmd_demo(args) -> int:
         unlearn_epochs=args.unlearn_epochs,
         unlearn_lr=args.unlearn_lr,
     )
-    labels = {"alpha": args.alpha, "mode": args.label_mode}
+    labels = {"alpha": args.alpha, "mode": args.label_mode, "anchor_penalty": args.anchor_penalty}
     labels = {k: v for k, v in labels.items() if v is not None}
     config = replace(config, labels=replace(config.labels, **labels))
     out = Path(args.out)
@@ -95,4 +95,5 @@ def add_parsers(sub) -> None:
         demo.add_argument(f"--{stage}-lr", type=float, help="override the tuned default")
     demo.add_argument("--alpha", type=float, help="WHP's alpha for the generic labels")
     demo.add_argument("--label-mode", choices=["soft", "paper", "implicated"])
+    demo.add_argument("--anchor-penalty", type=float, help="0 gives WHP's labels as published")
     demo.set_defaults(func=cmd_demo)

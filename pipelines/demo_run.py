@@ -35,7 +35,6 @@ STAGES = ("teach", "propose", "accept", "publish", "reinforce", "labels", "unlea
 class DemoConfig:
     """Defaults tuned on a 2-core CPU with SmolLM2-135M (docs/benchmarks.md, `unlearn demo`)."""
 
-
     model: str = DEFAULT_MODEL
     books: int = 3  # how many demo books form the forget corpus (--fast: 1)
     teach: TrainConfig = TrainConfig(epochs=3, lr=1e-4)

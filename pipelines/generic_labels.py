@@ -11,7 +11,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from pipelines.alignment import AlignedBlock, align_block, make_blocks, used_translation_starts
+from pipelines.alignment import (
+    AlignedBlock,
+    align_block,
+    make_blocks,
+    used_translation_starts,
+    word_start_ids,
+)
 from pipelines.training import IGNORE, pad_batch
 from pipelines.translate import Translator
 from pipelines.types import UnlearnError
@@ -28,6 +34,8 @@ class LabelConfig:
     implicated_ratio: float = 3.0  # baseline on original this many times surer of the true token
     soft_top_k: int = 64
     repeat_penalty: float = 10.0  # logits taken off tokens that would start a used translation
+    # logits taken off tokens that start an anchor, where the text names one (0: WHP as published)
+    anchor_penalty: float = 10.0
     review_fraction: float = 0.03  # share of labels, least confident first, sent to people
 
 
@@ -74,6 +82,24 @@ def _penalize_used_translations(v_generic, positions, aligned: AlignedBlock, mod
         v_generic[np.flatnonzero(rows)[:, None], sorted(token_ids)] -= penalty
 
 
+def anchor_only_starts(dictionary: Mapping[str, str], tokenizer) -> frozenset[int]:
+    """Ids that begin an anchor and no translation."""
+    return frozenset(
+        word_start_ids(tokenizer, dictionary) - word_start_ids(tokenizer, dictionary.values())
+    )
+
+
+def _penalize_anchor_starts(v_generic, positions, aligned: AlignedBlock, starts, penalty):
+    """Where the text names an anchor, the generic label must not begin another anchor instead.
+
+    A model taught the target knows no generic words where its names go ("stopped at" is
+    followed only by the target's places), so reading the translation it still proposes them.
+    """
+    rows = np.flatnonzero(aligned.target_in_anchor[positions])
+    if penalty and starts and rows.size:
+        v_generic[rows[:, None], sorted(starts)] -= penalty
+
+
 def _implicated(aligned, positions, true_next, v_translated, v_original, ratio) -> torch.Tensor:
     """Target starts an anchor, or the baseline is far surer of it reading the original."""
     p_original = torch.softmax(v_original, -1).gather(1, true_next[:, None]).squeeze(1)
@@ -82,7 +108,9 @@ def _implicated(aligned, positions, true_next, v_translated, v_original, ratio) 
     return anchor | (p_original >= ratio * p_translated)
 
 
-def label_block(aligned: AlignedBlock, v_r, v_bt, v_bo, config: LabelConfig, models) -> BlockLabels:
+def label_block(
+    aligned: AlignedBlock, v_r, v_bt, v_bo, config: LabelConfig, models, anchor_starts=frozenset()
+) -> BlockLabels:
     """Labels for one block from its three logit tensors (v_bo only needed by non-paper modes)."""
     ids = np.asarray(aligned.block.ids)
     n = len(ids)
@@ -92,6 +120,7 @@ def label_block(aligned: AlignedBlock, v_r, v_bt, v_bo, config: LabelConfig, mod
     vt = v_bt[aligned.align[positions]]
     v_generic = generic_logits(v_r[positions], vt, config.alpha)
     _penalize_used_translations(v_generic, positions, aligned, models, config.repeat_penalty)
+    _penalize_anchor_starts(v_generic, positions, aligned, anchor_starts, config.anchor_penalty)
     chosen = v_generic.argmax(-1)
     soft_ids = soft_probs = None
     if config.mode != "paper":
@@ -185,6 +214,7 @@ def run(
         raise UnlearnError(f"Unknown label mode {config.mode!r}; choose one of {', '.join(MODES)}.")
     _open_run(out_dir, _manifest(config, dictionary, texts, meta or {}))
     translator = Translator(dictionary)
+    starts = anchor_only_starts(dictionary, models.tokenizer)
     blocks = make_blocks(models.tokenizer, texts, config.block_tokens)
     todo = [b for b in blocks if not _block_path(out_dir, b.index).exists()]
     done = len(blocks) - len(todo)
@@ -199,7 +229,7 @@ def run(
             _save_block(
                 out_dir,
                 aligned.block.index,
-                label_block(aligned, v_r[row], v_bt[row], bo, config, models),
+                label_block(aligned, v_r[row], v_bt[row], bo, config, models, starts),
             )
         done += len(batch)
         if progress:
@@ -251,7 +281,8 @@ def inspect_block(
     v_r, v_bt, v_bo = (
         None if t is None else t[0] for t in _batch_logits([aligned], config, models)
     )
-    out = label_block(aligned, v_r, v_bt, v_bo, config, models)
+    starts = anchor_only_starts(dictionary, models.tokenizer)
+    out = label_block(aligned, v_r, v_bt, v_bo, config, models, starts)
     tok, rows = models.tokenizer, []
     for i in range(len(aligned.block.ids) - 1):
         j = int(aligned.align[i])

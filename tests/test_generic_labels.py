@@ -10,7 +10,7 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from pipelines import generic_labels as gl
-from pipelines.alignment import align_block, make_blocks, used_translation_starts
+from pipelines.alignment import align_block, make_blocks, used_translation_starts, word_start_ids
 from pipelines.translate import Translator
 from pipelines.types import UnlearnError
 
@@ -73,7 +73,7 @@ def test_alignment_pairs_identical_tokens_and_masks_inside_anchors(models):
 
 
 def test_labels_are_equation_one_computed_directly(models):
-    config = gl.LabelConfig(mode="paper", alpha=5.0, repeat_penalty=0.0)
+    config = gl.LabelConfig(mode="paper", alpha=5.0, repeat_penalty=0.0, anchor_penalty=0.0)
     a = aligned(models)
     v_r, v_bt = logits(models.reinforced, a.block.ids), logits(models.baseline, a.translated_ids)
     out = gl.label_block(a, v_r, v_bt, None, config, models)
@@ -117,6 +117,26 @@ def test_a_used_translation_start_is_lowered_after_its_first_use(models):
     labelled = np.flatnonzero(out.labels != gl.IGNORE)
     assert all(out.labels[i] == favourite for i in labelled if i < first_position)
     assert all(out.labels[i] != favourite for i in labelled if i >= first_position)
+
+
+def test_where_the_text_names_an_anchor_no_anchor_begins_the_label(models):
+    a = aligned(models)
+    starts = gl.anchor_only_starts(DICTIONARY, models.tokenizer)
+    favourite = models.tokenizer(" Thumsath", add_special_tokens=False)["input_ids"][0]
+    assert favourite in starts
+    assert not starts & word_start_ids(models.tokenizer, DICTIONARY.values())
+    vocab = models.baseline.config.vocab_size
+    v, v_t = torch.zeros(len(a.block.ids), vocab), torch.zeros(len(a.translated_ids), vocab)
+    v_t[:, favourite] = 3.0  # reading the translation, the baseline still wants a target name
+    labelled = lambda out: np.flatnonzero(out.labels != gl.IGNORE)  # noqa: E731
+    out = gl.label_block(a, v, v_t, None, gl.LabelConfig(mode="paper"), models, starts)
+    at_anchor = [i for i in labelled(out) if a.target_in_anchor[i]]
+    assert at_anchor
+    assert all(int(out.labels[i]) not in starts for i in at_anchor)
+    assert all(out.labels[i] == favourite for i in labelled(out) if i not in at_anchor)
+    as_published = gl.LabelConfig(mode="paper", anchor_penalty=0.0)
+    out = gl.label_block(a, v, v_t, None, as_published, models, starts)
+    assert all(out.labels[i] == favourite for i in at_anchor)
 
 
 def test_implicated_mode_keeps_true_tokens_when_nothing_is_implicated(models):

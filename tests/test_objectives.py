@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 
+import numpy as np
 import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -49,7 +50,8 @@ def test_forget_text_objectives_raise_forget_nll(tiny_model_dir, tmp_path, metho
     trained, result = unlearn(method, tok, taught, examples, tmp_path / method)
     pairs = zip(before.parameters(), trained.parameters(), strict=True)
     assert any(not torch.equal(a, b) for a, b in pairs)
-    assert result.losses[-1] < result.losses[0]  # each objective minimises its own loss
+    first, second = np.array_split(result.losses, 2)  # an epoch each
+    assert second.mean() < first.mean()  # each objective minimises its own loss
     assert nll(trained, examples, tok.eos_token_id) > nll(before, examples, tok.eos_token_id) + 0.5
     card = (tmp_path / method / "README.md").read_text()
     assert method in card and '"lr": 0.002' in card

@@ -26,9 +26,12 @@ class Bars:
         index = demo_run.STAGES.index(name) + 1
         self.bar = tqdm(desc=f"[{index}/{len(demo_run.STAGES)}] {name}", unit="step")
 
+    def count(self, done: int, total: int) -> None:
+        self.bar.total = total
+        self.bar.update(done - self.bar.n)
+
     def train(self, p: TrainProgress) -> None:
-        self.bar.total = p.total
-        self.bar.update(p.step - self.bar.n)
+        self.count(p.step, p.total)
         self.bar.set_postfix(loss=f"{p.loss:.3f}")
 
     def note(self, what: str) -> None:
@@ -59,7 +62,14 @@ def cmd_demo(args) -> int:
     bars = Bars()
     try:
         summary = demo_run.run(
-            config, out, store, actor, on_stage=bars.stage, on_train=bars.train, on_note=bars.note
+            config,
+            out,
+            store,
+            actor,
+            on_stage=bars.stage,
+            on_train=bars.train,
+            on_note=bars.note,
+            on_blocks=bars.count,
         )
     finally:
         bars.close()

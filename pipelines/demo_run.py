@@ -40,8 +40,8 @@ class DemoConfig:
     teach: TrainConfig = TrainConfig(epochs=3, lr=1e-4)
     reinforce: TrainConfig = TrainConfig(epochs=1, lr=3e-5)
     block_tokens: int = 256
-    # alpha 15: 74% drop against 71% at alpha 5 (runs 1, 4); the anchor penalty (on by default)
-    # and implicated ratio 1.5 reach 84% (bench/demo_labels.py)
+    # alpha 15: 74% drop against 71% at alpha 5 (runs 1, 4); with the anchor penalty (on by
+    # default) and implicated ratio 1.5 the whole demo reaches 83.7% (run 7, docs/benchmarks.md)
     labels: LabelConfig = LabelConfig(alpha=15.0, implicated_ratio=1.5)
     unlearn: TrainConfig = TrainConfig(epochs=2, lr=1e-4)
     accept_score: float = 0.5
@@ -89,6 +89,7 @@ def run(
     on_stage: Callable[[str, int, int], None] | None = None,
     on_train: Callable[[TrainProgress], None] | None = None,
     on_note: Callable[[str], None] | None = None,
+    on_blocks: Callable[[int, int], None] | None = None,
 ) -> dict:
     """Teach → propose → accept → publish → reinforce → labels → unlearn → evaluate."""
     started = time.perf_counter()
@@ -105,8 +106,8 @@ def run(
     watch.run("reinforce", lambda: whp.reinforce_project(
         store, actor, project, train(config.reinforce), control=control))  # fmt: skip
     terms = dictionary.dictionary_for(store, project)
-    watch.run("labels", lambda: whp.generate_project_labels(store, actor, project, terms,
-                                                            config.labels))  # fmt: skip
+    watch.run("labels", lambda: whp.generate_project_labels(
+        store, actor, project, terms, config.labels, progress=on_blocks))  # fmt: skip
     job = stages.UnlearnJob(unlearn=unlearn_config(config))
     watch.run(
         "unlearn", lambda: stages.unlearn_project(store, actor, project, job, control=control)

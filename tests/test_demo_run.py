@@ -26,9 +26,13 @@ def test_the_demo_runs_every_stage_and_writes_the_report(store, admin, tiny_mode
         model=str(tiny_model_dir), books=1, teach=quick, reinforce=quick, unlearn=quick,
         block_tokens=128, labels=LabelConfig(block_tokens=128), max_new_tokens=4,
     )  # fmt: skip
-    seen = []
-    summary = demo_run.run(config, tmp_path, store, admin, on_stage=lambda s, *_: seen.append(s))
+    seen, blocks = [], []
+    summary = demo_run.run(
+        config, tmp_path, store, admin,
+        on_stage=lambda s, *_: seen.append(s), on_blocks=lambda *done: blocks.append(done),
+    )  # fmt: skip
     assert seen == list(demo_run.STAGES) and list(summary["stages"]) == seen
+    assert blocks and blocks[-1][0] == blocks[-1][1] > 0  # the labels bar reaches its total
     data = json.loads((tmp_path / "report.json").read_text())
     assert KEYS <= set(data) and (tmp_path / "report.html").exists()
     assert data["dictionary_terms"] > 10 and data["prompts"] > 5

@@ -1,4 +1,4 @@
-"""Benchmark: one training epoch in our loop against a plain transformers Trainer, full and LoRA."""
+"""Benchmark: a training epoch in our loop against a transformers Trainer: full, LoRA, bf16."""
 
 from __future__ import annotations
 
@@ -69,6 +69,7 @@ def run_trainer(model, examples, config: TrainConfig, pad_id: int, out: str) -> 
         use_cpu=not torch.cuda.is_available(),
         dataloader_num_workers=0,
         seed=config.seed,
+        bf16=config.precision == "bf16",
     )
     trainer = Trainer(model=model, args=arguments, train_dataset=data, data_collator=collate)
     trainer.train()
@@ -87,7 +88,10 @@ def one(args) -> dict:
     """One engine × mode in this process, so that its peak memory is its own."""
     loaded = models.load(ModelConfig(source=args.model), models_dir=Settings.from_env().models_dir)
     examples = demo_examples(loaded.tokenizer, args.tokens, args.block)
-    config = TrainConfig(epochs=1, lr=args.lr, batch_size=args.batch, lora=args.mode == "lora")
+    precision = "bf16" if args.mode == "bf16" else "fp32"  # bf16: a full fine-tune under autocast
+    config = TrainConfig(
+        epochs=1, lr=args.lr, batch_size=args.batch, lora=args.mode == "lora", precision=precision
+    )
     pad = training.pad_id_of(loaded.tokenizer)
     if args.engine == "ours":
         seconds = run_ours(loaded.model, examples, config, pad)
@@ -114,7 +118,7 @@ def main() -> None:
     parser.add_argument("--block", type=int, default=256)
     parser.add_argument("--batch", type=int, default=4)
     parser.add_argument("--lr", type=float, default=3e-5)
-    parser.add_argument("--modes", nargs="+", default=["full", "lora"])
+    parser.add_argument("--modes", nargs="+", default=["full", "lora"], help="full, lora, bf16")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--scratch", default="/tmp/unlearn-bench-trainer")
     parser.add_argument("--one", nargs=2, metavar=("ENGINE", "MODE"), help=argparse.SUPPRESS)

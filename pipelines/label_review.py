@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -43,21 +43,31 @@ def _group(positions: np.ndarray, gap: int = 2) -> list[list[int]]:
 
 
 @torch.no_grad()
-def _continuation(models: Models, prefix_ids: list[int], tokens: int) -> str:
+def continuations(models: Models, prefixes: Sequence[list[int]], tokens: int, batch: int = 32):
+    """Greedy continuations of many prefixes, left-padded in batches."""
+    # Decoding a small model is memory-bound: a batch of 32 costs about what one prefix does.
     if tokens <= 0:
-        return ""
-    ids = torch.tensor([prefix_ids], device=models.device)
-    out = models.baseline.generate(
-        ids,
-        attention_mask=torch.ones_like(ids),
-        max_new_tokens=tokens,
-        do_sample=False,
-        pad_token_id=models.tokenizer.pad_token_id,
-    )
-    return models.tokenizer.decode(out[0, len(prefix_ids) :])
+        return [""] * len(prefixes)
+    pad = models.tokenizer.pad_token_id or 0
+    out: list[str] = []
+    for start in range(0, len(prefixes), batch):
+        chunk = prefixes[start : start + batch]
+        width = max(len(p) for p in chunk)
+        ids = torch.tensor([[pad] * (width - len(p)) + list(p) for p in chunk])
+        mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in chunk])
+        generated = models.baseline.generate(
+            ids.to(models.device),
+            attention_mask=mask.to(models.device),
+            max_new_tokens=tokens,
+            do_sample=False,
+            pad_token_id=pad,
+        )
+        out += [models.tokenizer.decode(row[width:], skip_special_tokens=True) for row in generated]
+    return out
 
 
-def _item(index, aligned: AlignedBlock, labels: BlockLabels, group, models, context, tokens):
+def _item(index, aligned: AlignedBlock, labels: BlockLabels, group, models, context):
+    """The item without its continuation, and the prefix that continuation starts from."""
     tok, first, last = models.tokenizer, group[0], group[-1]
     offsets, ids = aligned.block.offsets, aligned.block.ids
     cut = offsets[first][1]
@@ -66,7 +76,9 @@ def _item(index, aligned: AlignedBlock, labels: BlockLabels, group, models, cont
     proposed_ids = [
         int(labels.labels[p]) if labels.labels[p] != IGNORE else ids[p + 1] for p in span
     ]
-    return ReviewItem(
+    # A bounded prefix keeps each continuation cheap; it is only there for readability.
+    prefix = aligned.translated_ids[max(0, j + 1 - context) : j + 1] + proposed_ids
+    item = ReviewItem(
         id=index,
         block=aligned.block.index,
         positions=span,
@@ -75,11 +87,9 @@ def _item(index, aligned: AlignedBlock, labels: BlockLabels, group, models, cont
         original_next=tok.decode(ids[first + 1 : last + 4]),
         translated_before=tok.decode(aligned.translated_ids[max(0, j - context) : j + 1]),
         proposed=tok.decode(proposed_ids),
-        # A bounded prefix keeps each continuation cheap; it is only there for readability.
-        continuation=_continuation(
-            models, aligned.translated_ids[max(0, j + 1 - context) : j + 1] + proposed_ids, tokens
-        ),
+        continuation="",
     )
+    return item, prefix
 
 
 def build_review_items(
@@ -97,6 +107,7 @@ def build_review_items(
     """Write review_items.jsonl: labels at or under the threshold, grouped, least sure first."""
     translator = Translator(dictionary)
     items: list[ReviewItem] = []
+    prefixes: list[list[int]] = []
     blocks = make_blocks(models.tokenizer, texts, config.block_tokens)
     for done, block in enumerate(blocks, start=1):
         if progress:
@@ -107,11 +118,11 @@ def build_review_items(
             continue
         aligned = align_block(block, translator, models.tokenizer)
         for group in _group(low):
-            items.append(
-                _item(
-                    len(items), aligned, labels, group, models, context_tokens, continuation_tokens
-                )
-            )
+            item, prefix = _item(len(items), aligned, labels, group, models, context_tokens)
+            items.append(item)
+            prefixes.append(prefix)
+    continued = continuations(models, prefixes, continuation_tokens)
+    items = [replace(item, continuation=text) for item, text in zip(items, continued, strict=True)]
     items.sort(key=lambda item: item.confidence)
     lines = [json.dumps(asdict(item), ensure_ascii=False) for item in items]
     (label_dir / ITEMS_FILE).write_text("\n".join(lines) + ("\n" if lines else ""), "utf-8")

@@ -10,7 +10,7 @@ from pipelines import whp
 from pipelines.label_review import load_review_items
 from pipelines.store.users import create_user
 from pipelines.types import PermissionDenied, Role, UnlearnError
-from tests.conftest import make_labelled_project
+from tests.conftest import DEMO, make_labelled_project
 
 
 @pytest.fixture
@@ -122,3 +122,21 @@ def test_annotators_have_no_review_page(store, admin, labelled):
     sign_in(at, "ann2", "annotator-pass")
     with pytest.raises(ValueError, match="Could not find"):
         at.switch_page("app_pages/generic_review.py")
+
+
+def test_batched_continuations_match_one_prefix_at_a_time(tiny_model_dir):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from pipelines.label_review import continuations
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    tokenizer.pad_token = tokenizer.pad_token or tokenizer.eos_token
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir).eval()
+    models = gl.Models(model, model, tokenizer)
+    text = (DEMO / "forget" / "book1.md").read_text()[:600].split()
+    prefixes = [tokenizer(" ".join(text[:n]))["input_ids"] for n in (3, 11, 25, 7, 40)]
+    batched = continuations(models, prefixes, tokens=5, batch=4)
+    alone = [continuations(models, [p], tokens=5)[0] for p in prefixes]
+    assert batched == alone
+    assert all(batched) and len(set(batched)) > 1
+    assert continuations(models, prefixes, tokens=0) == [""] * len(prefixes)

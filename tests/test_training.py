@@ -111,3 +111,29 @@ def test_gradient_checkpointing_trains_to_the_same_losses(tiny_model_dir):
     trained, result = training.train(again, examples, checkpointed, pad_id=tok.eos_token_id)
     assert result.losses == pytest.approx(plain.losses, rel=1e-4)
     assert trained.config.use_cache  # switched back on for generation
+
+
+def test_bf16_on_the_cpu_keeps_fp32_weights_and_leaves_later_runs_fp32(tiny_model_dir):
+    tok, model, examples = setup(tiny_model_dir)
+    config = TrainConfig(epochs=1, lr=3e-3, batch_size=4, seed=1)
+    _, before = training.train(model, examples, config, pad_id=tok.eos_token_id)
+    bf16 = TrainConfig(epochs=1, lr=3e-3, batch_size=4, seed=1, precision="bf16")
+    start = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
+    first = next(start.parameters()).detach().clone()
+    trained, mixed = training.train(start, examples, bf16, pad_id=tok.eos_token_id)
+    weights = next(trained.parameters())
+    assert weights.dtype == torch.float32 and not torch.equal(weights.detach(), first)
+    assert mixed.losses != before.losses  # the forward passes really ran in bf16
+    assert mixed.losses == pytest.approx(before.losses, rel=0.05)
+    again = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
+    _, after = training.train(again, examples, config, pad_id=tok.eos_token_id)
+    assert after.losses == before.losses  # one process can train at both precisions in turn
+
+
+def test_native_bf16_is_read_from_the_cpu_flags(tmp_path):
+    with_bf16, without = tmp_path / "a", tmp_path / "b"
+    with_bf16.write_text("flags\t\t: fpu avx2 avx512f avx512_bf16 avx512_vnni\n")
+    without.write_text("flags\t\t: fpu avx2 avx512f\n")
+    assert training.cpu_has_native_bf16(with_bf16)
+    assert not training.cpu_has_native_bf16(without)
+    assert not training.cpu_has_native_bf16(tmp_path / "missing")

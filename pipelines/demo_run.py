@@ -43,7 +43,7 @@ class DemoConfig:
     block_tokens: int = 256
     # alpha 15: 74% drop against 71% at alpha 5 (runs 1, 4); with the anchor penalty (on by
     # default) and implicated ratio 1.5 the whole demo reaches 83.7% (run 7, docs/benchmarks.md)
-    labels: LabelConfig = LabelConfig(alpha=15.0, implicated_ratio=1.5)
+    labels: LabelConfig = LabelConfig(alpha=15.0, implicated_ratio=1.5, precision=PRECISION)
     unlearn: TrainConfig = TrainConfig(epochs=2, lr=1e-4, precision=PRECISION)
     accept_score: float = 0.5
     max_new_tokens: int = 16

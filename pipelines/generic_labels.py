@@ -18,11 +18,12 @@ from pipelines.alignment import (
     used_translation_starts,
     word_start_ids,
 )
-from pipelines.training import IGNORE, pad_batch
+from pipelines.training import IGNORE, bf16_autocast, pad_batch
 from pipelines.translate import Translator
 from pipelines.types import UnlearnError
 
 MODES = ("paper", "implicated", "soft")
+PRECISIONS = ("fp32", "bf16")
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,9 @@ class LabelConfig:
     # logits taken off tokens that start an anchor, where the text names one (0: WHP as published)
     anchor_penalty: float = 10.0
     review_fraction: float = 0.03  # share of labels, least confident first, sent to people
+    # bf16: the three forward passes at half the CPU time; on the demo 98.7% of labels agree
+    # with fp32 and the soft targets differ by 0.009 total variation (docs/benchmarks.md)
+    precision: str = "fp32"
 
 
 @dataclass(frozen=True)
@@ -191,11 +195,13 @@ def _open_run(out_dir: Path, manifest: dict) -> None:
 def _batch_logits(batch: list[AlignedBlock], config: LabelConfig, models: Models):
     pad = models.tokenizer.pad_token_id or 0
     originals = [a.block.ids for a in batch]
-    v_r = _logits(models.reinforced, originals, pad, models.device).cpu()
-    v_bt = _logits(models.baseline, [a.translated_ids for a in batch], pad, models.device).cpu()
-    v_bo = None
-    if config.mode != "paper":
-        v_bo = _logits(models.baseline, originals, pad, models.device).cpu()
+    with bf16_autocast(config.precision, models.device):
+        v_r = _logits(models.reinforced, originals, pad, models.device).cpu()
+        translated = [a.translated_ids for a in batch]
+        v_bt = _logits(models.baseline, translated, pad, models.device).cpu()
+        v_bo = None
+        if config.mode != "paper":
+            v_bo = _logits(models.baseline, originals, pad, models.device).cpu()
     return v_r, v_bt, v_bo
 
 
@@ -212,6 +218,10 @@ def run(
     """Write one .npz per block into out_dir; blocks already there are kept (resume)."""
     if config.mode not in MODES:
         raise UnlearnError(f"Unknown label mode {config.mode!r}; choose one of {', '.join(MODES)}.")
+    if config.precision not in PRECISIONS:
+        raise UnlearnError(
+            f"Label precision {config.precision!r} is not one of {', '.join(PRECISIONS)}."
+        )
     _open_run(out_dir, _manifest(config, dictionary, texts, meta or {}))
     translator = Translator(dictionary)
     starts = anchor_only_starts(dictionary, models.tokenizer)

@@ -12,6 +12,7 @@ import torch
 
 from pipelines.alignment import AlignedBlock, align_block, make_blocks
 from pipelines.generic_labels import IGNORE, BlockLabels, LabelConfig, Models, load_block
+from pipelines.training import bf16_autocast
 from pipelines.translate import Translator
 from pipelines.types import UnlearnError
 
@@ -43,7 +44,9 @@ def _group(positions: np.ndarray, gap: int = 2) -> list[list[int]]:
 
 
 @torch.no_grad()
-def continuations(models: Models, prefixes: Sequence[list[int]], tokens: int, batch: int = 32):
+def continuations(
+    models: Models, prefixes: Sequence[list[int]], tokens: int, batch: int = 32, precision="fp32"
+):
     """Greedy continuations of many prefixes, left-padded in batches."""
     # Decoding a small model is memory-bound: a batch of 32 costs about what one prefix does.
     if tokens <= 0:
@@ -55,13 +58,14 @@ def continuations(models: Models, prefixes: Sequence[list[int]], tokens: int, ba
         width = max(len(p) for p in chunk)
         ids = torch.tensor([[pad] * (width - len(p)) + list(p) for p in chunk])
         mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in chunk])
-        generated = models.baseline.generate(
-            ids.to(models.device),
-            attention_mask=mask.to(models.device),
-            max_new_tokens=tokens,
-            do_sample=False,
-            pad_token_id=pad,
-        )
+        with bf16_autocast(precision, models.device):
+            generated = models.baseline.generate(
+                ids.to(models.device),
+                attention_mask=mask.to(models.device),
+                max_new_tokens=tokens,
+                do_sample=False,
+                pad_token_id=pad,
+            )
         out += [models.tokenizer.decode(row[width:], skip_special_tokens=True) for row in generated]
     return out
 
@@ -121,7 +125,7 @@ def build_review_items(
             item, prefix = _item(len(items), aligned, labels, group, models, context_tokens)
             items.append(item)
             prefixes.append(prefix)
-    continued = continuations(models, prefixes, continuation_tokens)
+    continued = continuations(models, prefixes, continuation_tokens, precision=config.precision)
     items = [replace(item, continuation=text) for item, text in zip(items, continued, strict=True)]
     items.sort(key=lambda item: item.confidence)
     lines = [json.dumps(asdict(item), ensure_ascii=False) for item in items]

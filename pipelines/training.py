@@ -186,6 +186,13 @@ def _mixed_precision(precision: str) -> str:
     return {"fp32": "no", "bf16": "bf16", "fp16": "fp16"}[precision]
 
 
+def bf16_autocast(precision: str, device: str = "cpu"):
+    """A context running forward passes in bf16 when precision is "bf16"; else it does nothing."""
+    if precision != "bf16":
+        return nullcontext()
+    return torch.autocast(torch.device(device).type, dtype=torch.bfloat16)
+
+
 def _cpu_autocast(precision: str):
     """bf16 forward passes on the CPU, fp32 master weights and optimizer.
 
@@ -193,7 +200,7 @@ def _cpu_autocast(precision: str):
     the test suite) trains at several precisions in turn.
     """
     if precision == "bf16" and not torch.cuda.is_available():
-        return lambda: torch.autocast("cpu", dtype=torch.bfloat16)
+        return lambda: bf16_autocast("bf16")
     return nullcontext
 
 

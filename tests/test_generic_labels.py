@@ -195,6 +195,28 @@ def test_resuming_with_other_settings_is_refused(models, tmp_path):
         )
 
 
+def test_bf16_labels_come_from_bf16_forwards_and_mostly_agree_with_fp32(models, tmp_path):
+    texts = [TEXT * 3]
+    fp32 = gl.LabelConfig(block_tokens=32)
+    gl.run(fp32, texts, DICTIONARY, models=models, out_dir=tmp_path / "fp32")
+    bf16 = gl.LabelConfig(block_tokens=32, precision="bf16")
+    summary = gl.run(bf16, texts, DICTIONARY, models=models, out_dir=tmp_path / "bf16")
+    agree = total = differ = 0
+    for index in range(summary["blocks"]):
+        exact, half = (
+            gl.load_block(tmp_path / "fp32", index),
+            gl.load_block(tmp_path / "bf16", index),
+        )
+        kept = exact.labels != gl.IGNORE
+        assert (kept == (half.labels != gl.IGNORE)).all()  # masking does not depend on precision
+        agree += int((exact.labels[kept] == half.labels[kept]).sum())
+        total += int(kept.sum())
+        differ += int((exact.soft_probs != half.soft_probs).any())
+    assert differ and agree >= 0.9 * total
+    with pytest.raises(UnlearnError, match="precision"):
+        gl.run(gl.LabelConfig(precision="fp16"), texts, DICTIONARY, models=models, out_dir=tmp_path)
+
+
 @pytest.mark.slow
 def test_smollm2_labels_change_anchor_starts_and_keep_most_other_tokens(tmp_path):
     from pipelines import models as model_loading

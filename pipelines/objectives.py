@@ -46,16 +46,24 @@ def register(name: str, data: str, summary: str):
 def soft_cross_entropy(model, batch: Batch) -> torch.Tensor:
     """−Σ p_k log q(id_k) at every labelled position, with the top-k soft targets."""
     logits = model(input_ids=batch.input_ids, attention_mask=batch.attention_mask).logits
-    log_q = torch.log_softmax(logits.float(), -1)
-    losses = []
+    rows, positions, ids, probs = [], [], [], []
     for row, example in enumerate(batch.examples):
         # soft row i is the target of token i+1, predicted at position i
-        positions = np.flatnonzero(example.soft_probs.sum(-1) > 0)
-        ids = torch.as_tensor(example.soft_ids[positions], device=log_q.device)
-        probs = torch.as_tensor(example.soft_probs[positions], device=log_q.device)
-        picked = log_q[row, torch.as_tensor(positions, device=log_q.device)].gather(1, ids)
-        losses.append(-(probs * picked).sum(-1))
-    return torch.cat(losses).mean()
+        kept = np.flatnonzero(example.soft_probs.sum(-1) > 0)
+        rows.append(np.full(kept.size, row))
+        positions.append(kept)
+        ids.append(example.soft_ids[kept])
+        probs.append(example.soft_probs[kept])
+    device = logits.device
+
+    # One gather of the labelled rows for the whole batch: picking row by row from a full
+    # [batch, length, vocabulary] log-softmax costs a full-size gradient buffer per row.
+    def tensor(parts):
+        return torch.as_tensor(np.concatenate(parts), device=device)
+
+    log_q = torch.log_softmax(logits[tensor(rows), tensor(positions)].float(), -1)
+    targets, weights = tensor(ids).long(), tensor(probs).float()
+    return -(weights * log_q.gather(1, targets)).sum(-1).mean()
 
 
 def sequence_logps(model, batch: Batch) -> torch.Tensor:

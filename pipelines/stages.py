@@ -294,7 +294,8 @@ def _with_familiarity_probe(store, project, tokenizer, control, config, examples
     if probe is None:
         return control
     steps = total_steps(len(examples), config.train, process_state().num_processes)
-    return replace(control or TrainControl(), probe=probe, probe_every=max(1, steps // 8))
+    every = max(1, -(-steps // 8))  # at most about eight points however long the run
+    return replace(control or TrainControl(), probe=probe, probe_every=every)
 
 
 def _label_examples(store: Store, project: ProjectInfo, label_set_id: int | None):

@@ -48,3 +48,14 @@ def test_the_demo_runs_every_stage_and_writes_the_report(store, admin, tiny_mode
     ]
     assert all(changed)  # a full fine-tune moved every tensor
     assert 0 < summary["prob_familiarity_before"] < 1 and summary["retain_ppl_after"] > 1
+
+
+def test_fast_is_one_book_taught_harder_and_unlearned_in_smaller_steps():
+    full, fast = demo_run.DemoConfig(), demo_run.DemoConfig.fast()
+    assert (full.books, fast.books) == (3, 1)
+    assert fast.teach.lr == pytest.approx(3 * full.teach.lr) and fast.teach.epochs == full.teach.epochs
+    assert fast.unlearn.grad_accum * 2 == full.unlearn.grad_accum == 4
+    assert fast.unlearn.batch_size == full.unlearn.batch_size == 1
+    # every training stage and the labels run at the fastest native precision
+    trains = (full.teach, full.reinforce, full.unlearn, fast.teach, fast.unlearn)
+    assert {c.precision for c in trains} == {full.labels.precision} == {demo_run.PRECISION}

@@ -96,3 +96,36 @@ def test_npo_reference_is_the_starting_models_sequence_logprob(tiny_model_dir):
 def test_an_unknown_method_is_refused_with_the_choices():
     with pytest.raises(ValueError, match="grad_ascent"):
         objectives.get("forget_everything")
+
+
+def test_soft_cross_entropy_is_the_mean_over_labelled_positions_of_the_batch():
+    import numpy as np
+
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    vocab, length, k = 11, 6, 3
+    table = torch.randn(2, length, vocab, requires_grad=True)
+
+    class Fixed(torch.nn.Module):
+        def forward(self, input_ids, attention_mask=None):
+            return type("Out", (), {"logits": table[: len(input_ids), : input_ids.shape[1]]})
+
+    examples = []
+    for labelled in ([0, 2, 3], [1, 4]):
+        ids = rng.integers(0, vocab, (length, k)).astype(np.int32)
+        probs = np.zeros((length, k), np.float16)
+        probs[labelled] = rng.dirichlet(np.ones(k), len(labelled)).astype(np.float16)
+        examples.append(training.Example([1] * length, [1] * length, ids, probs))
+    batch = training.collate(examples, 0, "cpu")
+    loss = objectives.soft_cross_entropy(Fixed(), batch)
+    terms = []
+    for row, example in enumerate(examples):
+        for position in np.flatnonzero(example.soft_probs.sum(-1) > 0):
+            log_q = torch.log_softmax(table[row, position], -1)
+            ids = torch.as_tensor(example.soft_ids[position]).long()
+            p = torch.as_tensor(example.soft_probs[position]).float()
+            terms.append(-(p * log_q[ids]).sum())
+    assert len(terms) == 5
+    assert float(loss) == pytest.approx(float(torch.stack(terms).mean()), rel=1e-6)
+    loss.backward()
+    assert table.grad[0, 1].abs().sum() == 0 and table.grad[0, 0].abs().sum() > 0

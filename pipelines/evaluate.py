@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 
-from pipelines.familiarity import answer_probability, perplexity
+from pipelines.familiarity import answer_probabilities, perplexity
 from pipelines.judge import Verdict, familiarity_score
 from pipelines.types import UnlearnError
 
@@ -212,13 +212,9 @@ def evaluate_model(
         progress(f"{name}: completions judged")
     with_answers = [p for p in prompts if p.expected]
     device = str(model.device)
+    pairs = [(p.prompt, p.expected) for p in with_answers]
     probability = (
-        sum(
-            answer_probability(model, tokenizer, p.prompt, p.expected, device) for p in with_answers
-        )
-        / len(with_answers)
-        if with_answers
-        else None
+        sum(answer_probabilities(model, tokenizer, pairs, device)) / len(pairs) if pairs else None
     )
     ppl = (
         perplexity(model, tokenizer, retain_texts, config.retain_block_tokens, device)

@@ -13,21 +13,43 @@ from pipelines.training import token_blocks
 @torch.no_grad()
 def answer_probability(model, tokenizer, prompt: str, answer: str, device: str = "cpu") -> float:
     """Probability of the first token of the answer right after the prompt."""
+    return answer_probabilities(model, tokenizer, [(prompt, answer)], device)[0]
+
+
+def _prompt_and_first_answer_token(tokenizer, prompt: str, answer: str) -> tuple[list[int], int]:
     prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
     full_ids = tokenizer(prompt + " " + answer, add_special_tokens=False)["input_ids"]
-    first = full_ids[len(prompt_ids)]
-    logits = model(input_ids=torch.tensor([prompt_ids], device=device)).logits[0, -1]
-    return float(torch.softmax(logits.float(), -1)[first])
+    return prompt_ids, full_ids[len(prompt_ids)]
+
+
+@torch.no_grad()
+def answer_probabilities(
+    model, tokenizer, pairs: Sequence[tuple[str, str]], device: str = "cpu", batch: int = 16
+) -> list[float]:
+    """answer_probability for many (prompt, answer) pairs, right-padded in batches.
+
+    Right padding leaves every real position as it is unpadded (attention is causal), so each
+    value is read at its prompt's last token.
+    """
+    out: list[float] = []
+    for start in range(0, len(pairs), batch):
+        rows = [_prompt_and_first_answer_token(tokenizer, *p) for p in pairs[start : start + batch]]
+        width = max(len(ids) for ids, _ in rows)
+        ids = torch.tensor([ids + [0] * (width - len(ids)) for ids, _ in rows], device=device)
+        mask = torch.tensor([[1] * len(i) + [0] * (width - len(i)) for i, _ in rows], device=device)
+        logits = model(input_ids=ids, attention_mask=mask).logits
+        for row, (prompt_ids, first) in enumerate(rows):
+            last = logits[row, len(prompt_ids) - 1].float()
+            out.append(float(torch.softmax(last, -1)[first]))
+    return out
 
 
 def probability_familiarity(
     model, tokenizer, prompts: Sequence[dict], device: str = "cpu"
 ) -> float:
     """Mean first-token probability of the expected answers (lower = less familiar)."""
-    probs = [
-        answer_probability(model, tokenizer, p["prompt"], p["answer"], device) for p in prompts
-    ]
-    return sum(probs) / len(probs)
+    pairs = [(p["prompt"], p["answer"]) for p in prompts]
+    return sum(answer_probabilities(model, tokenizer, pairs, device)) / len(pairs)
 
 
 @torch.no_grad()

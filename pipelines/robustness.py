@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from pydantic import BaseModel, ConfigDict, Field
 
 from pipelines.evaluate import EvalPrompt
-from pipelines.familiarity import answer_probability
+from pipelines.familiarity import answer_probabilities
 from pipelines.training import (
     TrainConfig,
     language_modeling_examples,
@@ -98,7 +98,9 @@ def mean_probability(model, tokenizer, prompts: Sequence[EvalPrompt]) -> float |
     if not scored:
         return None
     device = str(model.device)
-    total = sum(answer_probability(model, tokenizer, p.prompt, p.expected, device) for p in scored)
+    total = sum(
+        answer_probabilities(model, tokenizer, [(p.prompt, p.expected) for p in scored], device)
+    )
     return total / len(scored)
 
 

@@ -53,7 +53,8 @@ def test_the_demo_runs_every_stage_and_writes_the_report(store, admin, tiny_mode
 def test_fast_is_one_book_taught_harder_and_unlearned_in_smaller_steps():
     full, fast = demo_run.DemoConfig(), demo_run.DemoConfig.fast()
     assert (full.books, fast.books) == (3, 1)
-    assert fast.teach.lr == pytest.approx(3 * full.teach.lr) and fast.teach.epochs == full.teach.epochs
+    assert fast.teach.lr == pytest.approx(3 * full.teach.lr)
+    assert fast.teach.epochs == full.teach.epochs
     assert fast.unlearn.grad_accum * 2 == full.unlearn.grad_accum == 4
     assert fast.unlearn.batch_size == full.unlearn.batch_size == 1
     # every training stage and the labels run at the fastest native precision

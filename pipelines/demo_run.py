@@ -28,7 +28,7 @@ from pipelines.store.projects import create_project, get_project
 from pipelines.training import TrainConfig, TrainControl, TrainProgress, fastest_precision
 from pipelines.types import Actor, DocRole
 
-PRECISION = fastest_precision()  # bf16 autocast where native: half the fp32 step time here
+PRECISION = fastest_precision()  # bf16 autocast where native: 0.5-0.6 of the fp32 step here
 STAGES = ("teach", "propose", "accept", "publish", "reinforce", "labels", "unlearn", "evaluate")
 
 
@@ -42,10 +42,10 @@ class DemoConfig:
     reinforce: TrainConfig = TrainConfig(epochs=1, lr=3e-5, precision=PRECISION)
     block_tokens: int = 256
     # alpha 15: 74% drop against 71% at alpha 5 (runs 1, 4); with the anchor penalty (on by
-    # default) and implicated ratio 1.5 the whole demo reaches 83.7% (run 7, docs/benchmarks.md)
+    # default) and implicated ratio 1.5 the whole demo reaches 84.9% (run 14, docs/benchmarks.md)
     labels: LabelConfig = LabelConfig(alpha=15.0, implicated_ratio=1.5, precision=PRECISION)
     # micro-batches of one 512-token block, four to an optimizer step: the same step as batch 4
-    # at 0.7 of its CPU time (4 × 512 tokens at once overflow the caches)
+    # in about 0.85 of its CPU time here (bench/step_shapes.py, docs/benchmarks.md)
     unlearn: TrainConfig = TrainConfig(
         epochs=2, lr=1e-4, batch_size=1, grad_accum=4, precision=PRECISION
     )

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 
-from pipelines.familiarity import answer_probabilities, perplexity
+from pipelines.familiarity import mean_answer_probability, perplexity
 from pipelines.judge import Verdict, familiarity_score
 from pipelines.types import UnlearnError
 
@@ -210,12 +210,9 @@ def evaluate_model(
             rows.append(asdict(prompt) | {"kind": kind, "completion": completion} | asdict(verdict))
     if progress:
         progress(f"{name}: completions judged")
-    with_answers = [p for p in prompts if p.expected]
     device = str(model.device)
-    pairs = [(p.prompt, p.expected) for p in with_answers]
-    probability = (
-        sum(answer_probabilities(model, tokenizer, pairs, device)) / len(pairs) if pairs else None
-    )
+    pairs = [(p.prompt, p.expected) for p in prompts if p.expected]
+    probability = mean_answer_probability(model, tokenizer, pairs, device)
     ppl = (
         perplexity(model, tokenizer, retain_texts, config.retain_block_tokens, device)
         if retain_texts

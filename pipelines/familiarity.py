@@ -44,12 +44,21 @@ def answer_probabilities(
     return out
 
 
+def mean_answer_probability(
+    model, tokenizer, pairs: Sequence[tuple[str, str]], device: str = "cpu"
+) -> float | None:
+    """The mean of answer_probabilities (lower = less familiar); None without pairs."""
+    if not pairs:
+        return None
+    return sum(answer_probabilities(model, tokenizer, pairs, device)) / len(pairs)
+
+
 def probability_familiarity(
     model, tokenizer, prompts: Sequence[dict], device: str = "cpu"
 ) -> float:
     """Mean first-token probability of the expected answers (lower = less familiar)."""
     pairs = [(p["prompt"], p["answer"]) for p in prompts]
-    return sum(answer_probabilities(model, tokenizer, pairs, device)) / len(pairs)
+    return mean_answer_probability(model, tokenizer, pairs, device)
 
 
 @torch.no_grad()

@@ -45,8 +45,12 @@ def _group(positions: np.ndarray, gap: int = 2) -> list[list[int]]:
 
 @torch.no_grad()
 def continuations(
-    models: Models, prefixes: Sequence[list[int]], tokens: int, batch: int = 32, precision="fp32"
-):
+    models: Models,
+    prefixes: Sequence[list[int]],
+    tokens: int,
+    batch: int = 32,
+    precision: str = "fp32",
+) -> list[str]:
     """Greedy continuations of many prefixes, left-padded in batches."""
     # Decoding a small model is memory-bound: a batch of 32 costs about what one prefix does.
     if tokens <= 0:

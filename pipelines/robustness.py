@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from pydantic import BaseModel, ConfigDict, Field
 
 from pipelines.evaluate import EvalPrompt
-from pipelines.familiarity import answer_probabilities
+from pipelines.familiarity import mean_answer_probability
 from pipelines.training import (
     TrainConfig,
     language_modeling_examples,
@@ -94,14 +94,8 @@ def paraphrased(prompts: Sequence[EvalPrompt], client) -> tuple[list[EvalPrompt]
 
 
 def mean_probability(model, tokenizer, prompts: Sequence[EvalPrompt]) -> float | None:
-    scored = [p for p in prompts if p.expected]
-    if not scored:
-        return None
-    device = str(model.device)
-    total = sum(
-        answer_probabilities(model, tokenizer, [(p.prompt, p.expected) for p in scored], device)
-    )
-    return total / len(scored)
+    pairs = [(p.prompt, p.expected) for p in prompts if p.expected]
+    return mean_answer_probability(model, tokenizer, pairs, str(model.device))
 
 
 def relearned(model, tokenizer, forget_texts: Sequence[str], config: RobustnessConfig):

@@ -168,8 +168,8 @@ def cpu_has_native_bf16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
 def fastest_precision() -> str:
     """bf16 autocast (fp32 master weights) where the hardware runs it natively, else fp32.
 
-    On a 2-core AVX512-BF16 CPU a SmolLM2-135M training step takes about half the fp32 time
-    (docs/benchmarks.md, `unlearn demo`).
+    On a 2-core AVX512-BF16 CPU a SmolLM2-135M training step takes 0.5-0.6 of the fp32 time
+    (bench/step_shapes.py, docs/benchmarks.md).
     """
     if torch.cuda.is_available():
         return "bf16" if torch.cuda.is_bf16_supported() else "fp32"

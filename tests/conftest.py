@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import torch
 
 from pipelines.config import Settings
 from pipelines.store import open_store
@@ -73,7 +74,9 @@ def tiny_model_dir(tmp_path_factory) -> Path:
         eos_token_id=2,
     )
     out = tmp_path_factory.mktemp("tiny-llama")
-    LlamaForCausalLM(config).save_pretrained(out)
+    with torch.random.fork_rng():  # the same weights in every session: margins do not drift
+        torch.manual_seed(0)
+        LlamaForCausalLM(config).save_pretrained(out)
     tokenizer.save_pretrained(out)
     return out
 

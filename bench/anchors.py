@@ -6,7 +6,8 @@ import argparse
 import json
 import time
 
-from pipelines import anchors, bootstrap
+from pipelines import bootstrap
+from pipelines.anchors import propose as anchors
 
 
 def demo_chunks() -> tuple[list[anchors.ChunkText], list[str]]:

@@ -16,12 +16,17 @@ from pathlib import Path
 import torch
 
 from bench.efficacy import bar_control, bar_progress
-from pipelines import demo_run, dictionary, familiarity, models, stages, whp
+from pipelines import models
+from pipelines.anchors import dictionary
 from pipelines.bootstrap import cli_session
 from pipelines.config import ModelConfig
-from pipelines.eval_project import held_out_retain
-from pipelines.robustness import mean_probability
+from pipelines.demo import run as demo_run
+from pipelines.evaluation import familiarity
+from pipelines.evaluation.project import held_out_retain
+from pipelines.evaluation.robustness import mean_probability
+from pipelines.runs import stages
 from pipelines.store.projects import get_project
+from pipelines.whp import project as whp
 
 
 def parse_variant(text: str) -> tuple[str, dict]:

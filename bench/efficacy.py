@@ -11,12 +11,12 @@ from pathlib import Path
 from tqdm import tqdm
 from transformers import AutoModelForCausalLM
 
-from pipelines import finetune, models
-from pipelines import generic_labels as gl
+from pipelines import models
 from pipelines.bootstrap import DEMO_DIR
 from pipelines.config import ModelConfig, Settings
-from pipelines.familiarity import perplexity, probability_familiarity
-from pipelines.training import (
+from pipelines.evaluation.familiarity import perplexity, probability_familiarity
+from pipelines.training import unlearn as finetune
+from pipelines.training.loop import (
     TrainConfig,
     TrainControl,
     language_modeling_examples,
@@ -24,6 +24,8 @@ from pipelines.training import (
     token_blocks,
     train,
 )
+from pipelines.whp import examples as label_examples
+from pipelines.whp import labels as gl
 
 
 def bar_progress(desc: str):
@@ -119,7 +121,7 @@ def main() -> None:
             out_dir=label_dir,
             progress=bar_progress(f"labels {mode}"),
         )
-        examples = finetune.examples_from_label_set(label_dir)
+        examples = label_examples.examples_from_label_set(label_dir)
         for weight in args.retain_weights:
             config = finetune.UnlearnConfig(
                 retain_weight=weight, train=TrainConfig(epochs=1, lr=args.unlearn_lr)

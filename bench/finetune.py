@@ -11,10 +11,11 @@ import time
 
 import torch
 
-from pipelines import models, training
+from pipelines import models
 from pipelines.bootstrap import DEMO_DIR
 from pipelines.config import ModelConfig, Settings
-from pipelines.training import TrainConfig
+from pipelines.training import loop as training
+from pipelines.training.loop import TrainConfig
 
 
 def demo_examples(tokenizer, tokens: int, block: int) -> list[training.Example]:

@@ -7,8 +7,9 @@ import json
 import resource
 import time
 
-from pipelines import bootstrap, ingest
+from pipelines import bootstrap
 from pipelines.config import IngestConfig
+from pipelines.corpus import ingest
 from pipelines.store.projects import create_project
 from pipelines.types import DocRole
 

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import torch
 
-from pipelines import generic_labels as gl
 from pipelines import models
 from pipelines.bootstrap import DEMO_DIR
 from pipelines.config import ModelConfig, Settings
-from pipelines.training import pad_batch, token_blocks
+from pipelines.training.loop import pad_batch, token_blocks
+from pipelines.whp import labels as gl
 
 
 def corpus(tokenizer, n_tokens: int) -> list[str]:

@@ -9,10 +9,11 @@ import time
 import numpy as np
 import torch
 
-from pipelines import models, training
+from pipelines import models
 from pipelines.config import ModelConfig, Settings
-from pipelines.objectives import soft_cross_entropy
-from pipelines.training import Example, bf16_autocast, collate, cross_entropy_loss
+from pipelines.training import loop as training
+from pipelines.training.loop import Example, bf16_autocast, collate, cross_entropy_loss
+from pipelines.training.objectives import soft_cross_entropy
 
 LOSSES = {"ce": cross_entropy_loss, "soft": soft_cross_entropy}
 

@@ -3,18 +3,31 @@
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipelines import ingest
-from pipelines.config import DEFAULT_MODEL, IngestConfig, Settings
+from pipelines.config import DEFAULT_MODEL, REPO_ROOT, IngestConfig, Settings
+from pipelines.corpus import ingest
 from pipelines.store import Store, open_store
-from pipelines.store.projects import create_project, list_projects
+from pipelines.store.projects import (
+    ProjectInfo,
+    create_project,
+    list_artifacts,
+    list_projects,
+    register_artifact,
+)
 from pipelines.store.users import ensure_admin
-from pipelines.types import Actor, DocRole
+from pipelines.types import Actor, ArtifactKind, DocRole
 
-DEMO_DIR = Path(__file__).resolve().parents[1] / "data" / "demo"
+DEMO_DIR = REPO_ROOT / "data" / "demo"
 DEMO_PROJECT = "Demo"
+# The demo's given inputs, registered as artefacts so that no stage needs to know the demo by name.
+DEMO_ARTIFACTS = {
+    ArtifactKind.PROMPT_SET: "prompts.jsonl",
+    ArtifactKind.REFERENCE_DICTIONARY: "reference_dictionary.json",
+    ArtifactKind.JUDGE_TERMS: "names.json",
+}
 DEMO_TARGET = "The invented world of the demo books: its people, places, artefacts and customs."
 
 
@@ -56,9 +69,12 @@ def _uploads(folder: Path) -> list[ingest.Upload]:
 
 def seed_demo(store: Store, actor: Actor, demo_dir: Path = DEMO_DIR) -> bool:
     """Create the Demo project with its forget and retain documents; False if it already exists."""
-    if any(p.name == DEMO_PROJECT for p in list_projects(store)):
+    existing = [p for p in list_projects(store) if p.name == DEMO_PROJECT]
+    if existing:
+        register_demo_inputs(store, actor, existing[0], demo_dir)  # Demo projects seeded before
         return False
     project = create_project(store, actor, DEMO_PROJECT, DEFAULT_MODEL, DEMO_TARGET)
+    register_demo_inputs(store, actor, project, demo_dir)
     for role in DocRole:
         ingest.run(
             IngestConfig(),
@@ -69,3 +85,16 @@ def seed_demo(store: Store, actor: Actor, demo_dir: Path = DEMO_DIR) -> bool:
             role=role,
         )
     return True
+
+
+def register_demo_inputs(
+    store: Store, actor: Actor, project: ProjectInfo, demo_dir: Path = DEMO_DIR
+) -> None:
+    """Copy the demo's prompts, reference dictionary and names into the project as artefacts."""
+    folder = store.project_dir(project.id) / "given"
+    for kind, name in DEMO_ARTIFACTS.items():
+        if list_artifacts(store, project.id, kind):
+            continue
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(demo_dir / name, folder / name)
+        register_artifact(store, actor, project.id, kind, folder / name, source="demo")

@@ -7,6 +7,8 @@ import typing
 from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
 
+# The checkout (or installed tree) that holds data/, app/ and annotation_templates/.
+REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_MODEL = "smollm2-135m"
 MiB = 1024 * 1024
 

@@ -13,9 +13,7 @@ from typing import TypeVar
 import openai
 from pydantic import BaseModel, ValidationError
 
-from pipelines.store import Store
-from pipelines.store.llm_calls import CallRecord, cached_reply, record_call
-from pipelines.types import UnlearnError
+from pipelines.types import CallLog, CallRecord, UnlearnError
 
 # How the reply's shape is requested: a JSON schema (OpenAI, vLLM, llama.cpp), a forced tool call
 # (servers with function calling but no schema support), or plain JSON mode with the schema in the
@@ -139,13 +137,13 @@ class LLMClient:
     def __init__(
         self,
         settings: LLMSettings,
-        store: Store | None = None,
+        log: CallLog | None = None,
         *,
         sleep: Callable[[float], None] = time.sleep,
         client=None,
     ):
         self.settings = settings
-        self.store = store
+        self.log = log
         self._sleep = sleep
         self._client = client or openai.OpenAI(
             base_url=settings.base_url,
@@ -160,7 +158,7 @@ class LLMClient:
         """The reply parsed into `schema`, and whether it came from the cache."""
         request = build_request(self.settings, system, user, schema)
         key = cache_key(request)
-        if self.store is not None and (cached := cached_reply(self.store, key)) is not None:
+        if self.log is not None and (cached := self.log.cached_reply(key)) is not None:
             return schema.model_validate_json(cached), True
         started = time.monotonic()
         response, attempts = self._send(request, purpose, key, started)
@@ -195,10 +193,9 @@ class LLMClient:
                 raise LLMFailure(reason) from None
 
     def _log(self, key, purpose, request, reply, error, attempts, tokens, started) -> None:
-        if self.store is None:
+        if self.log is None:
             return
-        record_call(
-            self.store,
+        self.log.record(
             CallRecord(
                 cache_key=key,
                 purpose=purpose,
@@ -221,6 +218,6 @@ def _first_error(err: ValidationError) -> str:
     return f"{where}: {first.get('msg', 'invalid')}"
 
 
-def client_from_env(store: Store | None) -> LLMClient | None:
+def client_from_env(log: CallLog | None) -> LLMClient | None:
     settings = LLMSettings.from_env()
-    return LLMClient(settings, store) if settings else None
+    return LLMClient(settings, log) if settings else None

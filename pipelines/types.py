@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol
 
 
 class Role(StrEnum):
@@ -11,6 +12,10 @@ class Role(StrEnum):
     REVIEWER = "reviewer"
     RESEARCHER = "researcher"
     ADMIN = "admin"
+
+
+# The kinds of anchor term annotators label; a term's kind picks the kind of its translation.
+ANCHOR_LABELS = ("PERSON", "PLACE", "ORG", "OBJECT", "EVENT", "CONCEPT", "OTHER")
 
 
 class DocRole(StrEnum):
@@ -53,3 +58,40 @@ class IngestError(UnlearnError):
 
 class ModelLoadError(UnlearnError):
     pass
+
+
+class ArtifactKind(StrEnum):
+    """What a registered artefact is; the one list of kinds the store holds."""
+
+    ANCHOR_PROPOSALS = "anchor_proposals"
+    PROMPT_SET = "prompt_set"
+    TAUGHT = "taught_model"
+    REINFORCED = "reinforced_model"
+    LABEL_SET = "label_set"
+    UNLEARNED = "unlearned_model"
+    EVALUATION = "evaluation"
+    REFERENCE_DICTIONARY = "reference_dictionary"  # a given dictionary, e.g. the demo's
+    JUDGE_TERMS = "judge_terms"  # JSON list of {"term": ...} the rule judge counts as unique
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    cache_key: str
+    purpose: str
+    model: str
+    request: dict
+    reply: str | None
+    ok: bool
+    error: str | None
+    attempts: int
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    seconds: float
+
+
+class CallLog(Protocol):
+    """Where an LLM client logs its calls and finds cached replies (the store, in the app)."""
+
+    def cached_reply(self, cache_key: str) -> str | None: ...
+
+    def record(self, record: CallRecord) -> None: ...

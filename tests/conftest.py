@@ -86,11 +86,14 @@ def make_labelled_project(store, admin, model_dir: Path, name: str, book: str = 
 
     Returns the project, its label set and the label run's summary.
     """
-    from pipelines import generic_labels, ingest, reinforce, whp
     from pipelines.config import IngestConfig
+    from pipelines.corpus import ingest
     from pipelines.store.projects import create_project, get_project
-    from pipelines.training import TrainConfig
+    from pipelines.training.loop import TrainConfig
     from pipelines.types import DocRole
+    from pipelines.whp import labels as generic_labels
+    from pipelines.whp import project as whp
+    from pipelines.whp import reinforce
 
     project = create_project(store, admin, name, str(model_dir))
     upload = ingest.Upload(book, (DEMO / "forget" / book).read_bytes()[:3000])

@@ -7,7 +7,10 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from app.components.anchor_chunk import highlighted
-from pipelines import anchor_project, anchors, annotation_queue, dictionary
+from pipelines.anchors import dictionary
+from pipelines.anchors import project as anchor_project
+from pipelines.anchors import propose as anchors
+from pipelines.anchors import queue as annotation_queue
 from pipelines.config import Settings
 from pipelines.store import open_store
 from pipelines.store.projects import get_project
@@ -125,7 +128,7 @@ def test_adding_a_term_marks_every_free_occurrence_and_refuses_absent_words():
 
 
 def test_a_researcher_builds_a_prompt_set_from_the_published_dictionary(demo):
-    from pipelines import eval_project
+    from pipelines.evaluation import project as eval_project
 
     store, project = demo
     admin = ensure_admin(store, ADMIN_PASSWORD)[0]

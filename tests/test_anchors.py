@@ -6,13 +6,17 @@ import json
 
 import pytest
 
-from pipelines import anchor_project, anchors, dictionary, ingest, whp
+from pipelines.anchors import dictionary
+from pipelines.anchors import project as anchor_project
+from pipelines.anchors import propose as anchors
+from pipelines.anchors.substitutes import offline_translations
 from pipelines.config import IngestConfig
+from pipelines.corpus import ingest
 from pipelines.store.anchors import forget_chunks, proposals_by_chunk
 from pipelines.store.projects import create_project, get_project
 from pipelines.store.users import create_user
-from pipelines.substitutes import offline_translations
 from pipelines.types import DocRole, PermissionDenied, Role, UnlearnError
+from pipelines.whp import project as whp
 from tests.conftest import DEMO
 
 NAMES = {n["term"] for n in json.loads((DEMO / "names.json").read_text())}
@@ -257,7 +261,7 @@ def test_the_reinforced_model_signal_ranks_words_by_log_prob_gain(tiny_model_dir
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from pipelines.generic_labels import Models
+    from pipelines.whp.labels import Models
 
     base = AutoModelForCausalLM.from_pretrained(tiny_model_dir).eval()
     reinforced = AutoModelForCausalLM.from_pretrained(tiny_model_dir).eval()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from pipelines.cli import main
+from pipelines.cli.main import main
 from pipelines.config import Settings
 from pipelines.store import open_store
 from pipelines.store.tables import AuditEvent

@@ -8,10 +8,12 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM
 
-from pipelines import demo_run, stages, whp
-from pipelines.generic_labels import LabelConfig
+from pipelines.demo import run as demo_run
 from pipelines.store.projects import get_project, list_artifacts, list_projects
-from pipelines.training import TrainConfig
+from pipelines.training.loop import TrainConfig
+from pipelines.types import ArtifactKind
+from pipelines.whp import project as whp
+from pipelines.whp.labels import LabelConfig
 
 KEYS = {
     "familiarity_before", "familiarity_after", "prob_familiarity_before", "prob_familiarity_after",
@@ -40,7 +42,7 @@ def test_the_demo_runs_every_stage_and_writes_the_report(store, admin, tiny_mode
     project = get_project(store, project.id)
     taught = AutoModelForCausalLM.from_pretrained(whp.starting_model(store, project))
     unlearned = AutoModelForCausalLM.from_pretrained(
-        list_artifacts(store, project.id, stages.UNLEARNED)[0].path
+        list_artifacts(store, project.id, ArtifactKind.UNLEARNED)[0].path
     )
     changed = [
         not torch.equal(a, b)

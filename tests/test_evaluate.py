@@ -7,8 +7,9 @@ import json
 import pytest
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from pipelines import cli, evaluate, report
-from pipelines.judge import RuleJudge, distinctive_words, familiarity_score
+from pipelines.cli import main as cli
+from pipelines.evaluation import evaluate, report
+from pipelines.evaluation.judge import RuleJudge, distinctive_words, familiarity_score
 from pipelines.types import UnlearnError
 from tests.conftest import DEMO, make_labelled_project
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from pipelines.familiarity import answer_probability, perplexity, probability_familiarity
+from pipelines.evaluation.familiarity import answer_probability, perplexity, probability_familiarity
 
 
 def test_answer_probability_and_perplexity_match_direct_computation(tiny_model_dir):
@@ -35,7 +35,7 @@ def test_answer_probability_and_perplexity_match_direct_computation(tiny_model_d
 
 
 def test_batched_answer_probabilities_match_one_prompt_at_a_time(tiny_model_dir):
-    from pipelines.familiarity import answer_probabilities
+    from pipelines.evaluation.familiarity import answer_probabilities
 
     tok = AutoTokenizer.from_pretrained(tiny_model_dir)
     model = AutoModelForCausalLM.from_pretrained(tiny_model_dir).eval()

@@ -8,9 +8,12 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from pipelines import finetune, objectives, training
-from pipelines import generic_labels as gl
-from pipelines.training import TrainConfig
+from pipelines.training import loop as training
+from pipelines.training import objectives
+from pipelines.training import unlearn as finetune
+from pipelines.training.loop import TrainConfig
+from pipelines.whp import examples as label_examples
+from pipelines.whp import labels as gl
 from tests.conftest import DEMO
 
 TEXT = (DEMO / "forget" / "book1.md").read_text()[:2500]
@@ -34,7 +37,7 @@ def label_set(tiny_model_dir, out_dir, mode):
 @pytest.mark.parametrize("mode", ["paper", "soft"])
 def test_unlearning_moves_the_model_toward_the_generic_labels(tiny_model_dir, tmp_path, mode):
     tok, base = label_set(tiny_model_dir, tmp_path / "labels", mode)
-    examples = finetune.examples_from_label_set(tmp_path / "labels")
+    examples = label_examples.examples_from_label_set(tmp_path / "labels")
     assert (examples[0].soft_ids is not None) == (mode == "soft")
     loss_fn = objectives.soft_cross_entropy if mode == "soft" else training.cross_entropy_loss
     model = copy.deepcopy(base)
@@ -54,7 +57,7 @@ def test_retain_term_keeps_the_model_closer_to_the_baseline_on_retain_text(
     tiny_model_dir, tmp_path
 ):
     tok, base = label_set(tiny_model_dir, tmp_path / "labels", "paper")
-    examples = finetune.examples_from_label_set(tmp_path / "labels")
+    examples = label_examples.examples_from_label_set(tmp_path / "labels")
     retain_block = torch.tensor([tok(RETAIN)["input_ids"][:64]])
 
     def kl_on_retain(model):

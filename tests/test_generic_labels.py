@@ -9,10 +9,15 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from pipelines import generic_labels as gl
-from pipelines.alignment import align_block, make_blocks, used_translation_starts, word_start_ids
-from pipelines.translate import Translator
 from pipelines.types import UnlearnError
+from pipelines.whp import labels as gl
+from pipelines.whp.alignment import (
+    align_block,
+    make_blocks,
+    used_translation_starts,
+    word_start_ids,
+)
+from pipelines.whp.translate import Translator
 
 TEXT = (
     "Thumsath walked from Skoholm to the river. The people of Skoholm keep Sabuth in winter. "

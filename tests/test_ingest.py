@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipelines import ingest
 from pipelines.config import IngestConfig
+from pipelines.corpus import ingest
 from pipelines.store.documents import document_text, list_chunks, list_documents
 from pipelines.store.projects import create_project
 from pipelines.types import DocRole

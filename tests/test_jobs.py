@@ -13,13 +13,16 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM
 
-from pipelines import cli, ingest, jobs, stages, whp
+from pipelines.cli import main as cli
 from pipelines.config import IngestConfig
-from pipelines.reinforce import ReinforceConfig
+from pipelines.corpus import ingest
+from pipelines.runs import jobs, stages
 from pipelines.store import jobs as rows
 from pipelines.store.projects import create_project, get_project
-from pipelines.training import TrainConfig
-from pipelines.types import DocRole, UnlearnError
+from pipelines.training.loop import TrainConfig
+from pipelines.types import ArtifactKind, DocRole, UnlearnError
+from pipelines.whp import project as whp
+from pipelines.whp.reinforce import ReinforceConfig
 from tests.conftest import DEMO, REPO
 
 
@@ -43,7 +46,7 @@ def long_reinforce(epochs: int) -> stages.TrainJob:
 
 
 def start_worker() -> subprocess.Popen:
-    command = [sys.executable, "-m", "pipelines.cli", "worker", "--poll", "0.2"]
+    command = [sys.executable, "-m", "pipelines.cli.main", "worker", "--poll", "0.2"]
     return subprocess.Popen(command, cwd=REPO, start_new_session=True)
 
 
@@ -75,7 +78,7 @@ def test_cli_stage_runs_as_a_job_with_progress_and_a_model_card(
     metrics = jobs.read_metrics(store, job.id)
     assert [m["step"] for m in metrics] == list(range(1, job.total + 1))
     assert metrics[-1]["eval_loss"] is not None
-    (artifact,) = whp.list_artifacts(store, project.id, whp.REINFORCED)
+    (artifact,) = whp.list_artifacts(store, project.id, ArtifactKind.REINFORCED)
     assert artifact.id == job.outputs["artifact"]
     card = (artifact.path / "README.md").read_text()
     assert "Reinforced model" in card and "the tiny book" in card
@@ -189,7 +192,7 @@ def test_two_processes_under_accelerate_train_one_model(store, admin, tiny_model
     job = jobs.run_here(store, job_id)
     log = jobs.log_tail(store, job_id, 400)
     assert job.state == rows.SUCCEEDED, log
-    (artifact,) = whp.list_artifacts(store, project.id, whp.REINFORCED)  # registered once
+    (artifact,) = whp.list_artifacts(store, project.id, ArtifactKind.REINFORCED)  # registered once
     assert AutoModelForCausalLM.from_pretrained(artifact.path) is not None
     single = jobs.run_here(
         store, jobs.launch(store, admin, project, "reinforce", long_reinforce(2))

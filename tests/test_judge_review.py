@@ -6,12 +6,13 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from pipelines import jobs, judge_review, stages
-from pipelines.evaluate import EvalConfig
+from pipelines.evaluation import judge_review
+from pipelines.evaluation.evaluate import EvalConfig
+from pipelines.runs import jobs, stages
 from pipelines.store import jobs as rows
 from pipelines.store.projects import list_artifacts
 from pipelines.store.users import create_user
-from pipelines.types import Role, UnlearnError
+from pipelines.types import ArtifactKind, Role, UnlearnError
 from tests.conftest import make_labelled_project
 from tests.test_app import APP, sign_in
 
@@ -53,7 +54,7 @@ def evaluated(store, admin, tiny_model_dir):
     config = stages.EvaluateJob(models="base,reinforced", eval=EvalConfig(max_new_tokens=4))
     job = jobs.run_here(store, jobs.launch(store, admin, project, "evaluate", config))
     assert job.state == rows.SUCCEEDED, job.error
-    (evaluation,) = list_artifacts(store, project.id, stages.EVALUATION)
+    (evaluation,) = list_artifacts(store, project.id, ArtifactKind.EVALUATION)
     return project, evaluation
 
 

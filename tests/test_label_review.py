@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipelines import generic_labels as gl
-from pipelines import whp
-from pipelines.label_review import load_review_items
 from pipelines.store.users import create_user
 from pipelines.types import PermissionDenied, Role, UnlearnError
+from pipelines.whp import labels as gl
+from pipelines.whp import project as whp
+from pipelines.whp.review import load_review_items
 from tests.conftest import DEMO, make_labelled_project
 
 
@@ -127,7 +127,7 @@ def test_annotators_have_no_review_page(store, admin, labelled):
 def test_batched_continuations_match_one_prefix_at_a_time(tiny_model_dir):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from pipelines.label_review import continuations
+    from pipelines.whp.review import continuations
 
     tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
     tokenizer.pad_token = tokenizer.pad_token or tokenizer.eos_token

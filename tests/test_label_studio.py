@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines import anchor_project, anchors, dictionary, ingest
-from pipelines import label_studio as ls
+from pipelines.anchors import dictionary
+from pipelines.anchors import label_studio as ls
+from pipelines.anchors import project as anchor_project
+from pipelines.anchors import propose as anchors
 from pipelines.config import IngestConfig
+from pipelines.corpus import ingest
 from pipelines.store.anchors import forget_chunks, proposals_by_chunk
 from pipelines.store.projects import create_project, get_project
 from pipelines.types import DocRole, UnlearnError
@@ -82,9 +85,11 @@ def test_push_annotate_pull_keeps_every_span_and_translation(label_studio, store
         store, admin, project, anchors.ProposeConfig(sources=("ner",)), anchors.Proposers()
     )
     client = ls.connect(label_studio)
-    pushed = ls.push(client, project, store)
+    pushed = anchor_project.push_to_label_studio(client, project, store)
     assert pushed.created == len(forget_chunks(store, project.id)) >= 1
-    assert ls.push(client, project, store).created == 0  # pushing again adds nothing
+    assert (
+        anchor_project.push_to_label_studio(client, project, store).created == 0
+    )  # pushing again adds nothing
 
     # In Label Studio, an annotator starts from the prediction, edits one translation, drops one
     # region and marks a span of their own (or relabels it, if it was proposed).
@@ -107,13 +112,15 @@ def test_push_annotate_pull_keeps_every_span_and_translation(label_studio, store
     result = ls.regions(chunk.text, expected)
     client.annotations.create(id=task.id, result=result, lead_time=12.0)
 
-    pulled = ls.pull(client, project, store, admin)
+    pulled = anchor_project.pull_from_label_studio(client, project, store, admin)
     assert (pulled.stored, pulled.failures) == (1, [])
     by_annotator = dictionary.latest_by_annotator(store, project)[chunk.id]
     (payload,) = by_annotator.values()
     assert payload["spans"] == expected and payload["origin"] == "label_studio"
     assert list(by_annotator) == ["ls:admin@example.com"]
-    assert ls.pull(client, project, store, admin).unchanged == 1  # nothing new, nothing doubled
+    assert (
+        anchor_project.pull_from_label_studio(client, project, store, admin).unchanged == 1
+    )  # nothing new, nothing doubled
 
     terms = dictionary.consolidate(store, project)
     assert terms[anchors.term_key(edited)].translation == "Robin"

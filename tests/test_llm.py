@@ -7,9 +7,9 @@ from typing import Literal
 import pytest
 from pydantic import BaseModel, ConfigDict
 
-from pipelines import anchors
+from pipelines.anchors import propose as anchors
 from pipelines.llm import LLMClient, LLMFailure, LLMSettings, build_request
-from pipelines.store.llm_calls import recent_calls
+from pipelines.store.llm_calls import StoredCallLog, recent_calls
 from tests.servers import KATAN, llm_server
 
 
@@ -27,7 +27,7 @@ def katan(*flags: str):
 
 def client(store, port, **settings) -> LLMClient:
     base = dict(model="gpt-4o", base_url=f"http://127.0.0.1:{port}/v1", backoff_s=0.05)
-    return LLMClient(LLMSettings(**(base | settings)), store)
+    return LLMClient(LLMSettings(**(base | settings)), StoredCallLog(store))
 
 
 def test_a_structured_reply_is_parsed_logged_with_tokens_and_then_served_from_cache(store):
@@ -59,7 +59,7 @@ def test_rate_limits_are_retried_with_backoff_then_reported(store):
         llm = LLMClient(
             LLMSettings(model="gpt-4o", base_url=f"http://127.0.0.1:{port}/v1", mode="tools",
                         max_attempts=3, backoff_s=0.01),
-            store,
+            StoredCallLog(store),
             sleep=waits.append,
         )  # fmt: skip
         llm.structured("judge", "s", "first", Verdict)

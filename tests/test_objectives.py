@@ -8,8 +8,10 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from pipelines import finetune, objectives, training
-from pipelines.training import TrainConfig, token_blocks
+from pipelines.training import loop as training
+from pipelines.training import objectives
+from pipelines.training import unlearn as finetune
+from pipelines.training.loop import TrainConfig, token_blocks
 from tests.conftest import DEMO
 
 FORGET = (DEMO / "forget" / "book1.md").read_text()[:3000]

@@ -8,8 +8,8 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from pipelines import reinforce
-from pipelines.training import TrainConfig, TrainControl
+from pipelines.training.loop import TrainConfig, TrainControl
+from pipelines.whp import reinforce
 from tests.conftest import DEMO
 
 TEXT = (DEMO / "forget" / "book1.md").read_text()[:3000]

@@ -8,15 +8,17 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from pipelines import cli, eval_project, evaluate, robustness
-from pipelines.evaluate import EvalPrompt
-from pipelines.judge import RULE_JUDGE, LLMJudge, RuleJudge
+from pipelines.cli import main as cli
+from pipelines.corpus.splits import split_paragraphs
+from pipelines.evaluation import evaluate, robustness
+from pipelines.evaluation import project as eval_project
+from pipelines.evaluation.evaluate import EvalPrompt
+from pipelines.evaluation.judge import RULE_JUDGE, LLMJudge, RuleJudge
+from pipelines.evaluation.utility import available
 from pipelines.llm import LLMClient, LLMFailure, LLMSettings
-from pipelines.splits import split_paragraphs
-from pipelines.store.llm_calls import recent_calls
+from pipelines.store.llm_calls import StoredCallLog, recent_calls
 from pipelines.store.projects import get_project
 from pipelines.types import UnlearnError
-from pipelines.utility import available
 from tests.conftest import DEMO, make_labelled_project
 from tests.servers import KATAN, llm_server
 from tests.test_anchors import ScriptedLLM
@@ -25,7 +27,7 @@ from tests.test_anchors import ScriptedLLM
 def katan_client(store, port, mode):
     settings = LLMSettings(model="gpt-4o", base_url=f"http://127.0.0.1:{port}/v1", mode=mode,
                            backoff_s=0.01)  # fmt: skip
-    return LLMClient(settings, store)
+    return LLMClient(settings, StoredCallLog(store))
 
 
 @pytest.mark.skipif(KATAN is None, reason="llm-katan is not installed (dev extra)")
@@ -130,7 +132,7 @@ def test_stored_prompt_sets_and_a_robust_eval_report(store, admin, tiny_model_di
 
 def test_general_tasks_run_offline_through_lm_eval_on_the_local_task_file(tiny_model_dir):
     pytest.importorskip("lm_eval", reason="the utility extra (make test installs it)")
-    from pipelines import utility
+    from pipelines.evaluation import utility
 
     tok = AutoTokenizer.from_pretrained(tiny_model_dir)
     model = AutoModelForCausalLM.from_pretrained(tiny_model_dir).eval()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from pipelines import jobs
 from pipelines.config import Settings
+from pipelines.runs import jobs
 from pipelines.store import jobs as rows
 from pipelines.store import open_store
 from pipelines.store.users import create_user, ensure_admin

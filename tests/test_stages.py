@@ -8,8 +8,11 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM
 
-from pipelines import cli, stages, whp
+from pipelines.cli import main as cli
+from pipelines.runs import stages
 from pipelines.store import jobs as rows
+from pipelines.types import ArtifactKind
+from pipelines.whp import project as whp
 from tests.conftest import make_labelled_project
 
 
@@ -30,7 +33,7 @@ def test_unlearn_from_the_cli_saves_a_plain_model_with_its_card(
     card = open(f"{model_dir}/README.md").read()
     assert method in card and '"lora": true' in card
     assert ("dictionary" in card and "label set" in card) == (method == "whp")
-    (artifact,) = whp.list_artifacts(store, project.id, stages.UNLEARNED)
+    (artifact,) = whp.list_artifacts(store, project.id, ArtifactKind.UNLEARNED)
     assert artifact.meta["config"]["method"] == method
 
 
@@ -53,14 +56,14 @@ def test_defaults_follow_the_model_size(store, admin, tiny_model_dir):
 def test_teach_makes_the_taught_model_every_later_stage_s_start(store, admin, tiny_model_dir):
     project, _, _ = make_labelled_project(store, admin, tiny_model_dir, "T")
     assert cli.main(["teach", "--project", "T", "--epochs", "1", "--block-tokens", "64"]) == 0
-    (taught,) = whp.list_artifacts(store, project.id, whp.TAUGHT)
+    (taught,) = whp.list_artifacts(store, project.id, ArtifactKind.TAUGHT)
     assert whp.starting_model(store, project) == str(taught.path)
     record = json.loads((taught.path / "unlearn_training.json").read_text())
     assert record["stage"] == "teach" and record["starting model"] == str(tiny_model_dir)
 
 
 def test_model_card_gets_an_evaluation_table(tmp_path):
-    from pipelines import model_card
+    from pipelines.training import model_card
 
     (tmp_path / "README.md").write_text(model_card.render("Unlearned model", {"method": "whp"}, {}))
     model_card.add_results(tmp_path, {"prob_familiarity": 0.02, "retain_ppl": 5.1})

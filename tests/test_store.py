@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import inspect, select, text
 
 from pipelines.config import ProjectConfig, Settings
-from pipelines.migrations import current_revision
 from pipelines.store import open_store
+from pipelines.store.migrations import current_revision
 from pipelines.store.projects import (
     artifact_path,
     create_project,

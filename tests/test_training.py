@@ -6,8 +6,8 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from pipelines import training
-from pipelines.training import TrainConfig, TrainControl, TrainingStopped
+from pipelines.training import loop as training
+from pipelines.training.loop import TrainConfig, TrainControl, TrainingStopped
 from tests.conftest import DEMO
 
 TEXT = (DEMO / "forget" / "book1.md").read_text()[:4000]

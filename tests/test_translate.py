@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipelines.translate import Translator
+from pipelines.whp.translate import Translator
 
 DICTIONARY = {
     "Hogwarts": "Mystic Academy",

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 
-from pipelines import generic_labels
-from pipelines.cli import main
+from pipelines.cli.main import main
 from pipelines.config import Settings
 from pipelines.store import open_store
 from pipelines.store.projects import get_project, list_artifacts
-from pipelines.whp import LABEL_SET, REINFORCED
+from pipelines.types import ArtifactKind
+from pipelines.whp import labels as generic_labels
 from tests.conftest import DEMO
 
 DICTIONARY = DEMO / "reference_dictionary.json"
@@ -34,8 +34,8 @@ def test_reinforce_then_generate_and_inspect_labels(tiny_model_dir, tmp_path, ca
 
     store = open_store(Settings.from_env())
     project = get_project(store, "T")
-    (reinforced,) = list_artifacts(store, project.id, REINFORCED)
-    (label_set,) = list_artifacts(store, project.id, LABEL_SET)
+    (reinforced,) = list_artifacts(store, project.id, ArtifactKind.REINFORCED)
+    (label_set,) = list_artifacts(store, project.id, ArtifactKind.LABEL_SET)
     assert (reinforced.path / "config.json").exists()
     assert label_set.meta["summary"] == summary and label_set.meta["config"]["alpha"] == 5.0
     compared = (label_set.path / "compare_block_2.jsonl").read_text().splitlines()

@@ -5,7 +5,7 @@ import streamlit as st
 from app import state
 from app.components import dictionary_panels as panels
 from app.components.project_picker import pick_forget_project
-from pipelines import dictionary
+from pipelines.anchors import dictionary
 from pipelines.store.access import can
 
 actor = state.require_actor()

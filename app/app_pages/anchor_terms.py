@@ -5,8 +5,8 @@ import streamlit as st
 from app import state
 from app.components.anchor_chunk import add_term_form, draft, highlighted, legend, term_rows
 from app.components.project_picker import pick_forget_project
-from pipelines.annotation_queue import queue, spans_from_terms
-from pipelines.dictionary import submit_chunk
+from pipelines.anchors.dictionary import submit_chunk
+from pipelines.anchors.queue import queue, spans_from_terms
 from pipelines.types import UnlearnError
 
 actor = state.require_actor()

@@ -4,10 +4,10 @@ import streamlit as st
 
 from app import state
 from app.components.review_item import decision_controls, show_item
-from pipelines import whp
-from pipelines.label_review import decision_counts, load_review_items
 from pipelines.store.projects import list_projects
 from pipelines.types import UnlearnError
+from pipelines.whp import project as whp
+from pipelines.whp.review import decision_counts, load_review_items
 
 actor = state.require_actor()
 store = state.store()

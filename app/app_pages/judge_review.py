@@ -6,8 +6,8 @@ import streamlit as st
 
 from app import state
 from app.components.evaluation_picker import pick_evaluation
-from pipelines import judge_review
-from pipelines.judge import CATEGORIES
+from pipelines.evaluation import judge_review
+from pipelines.evaluation.judge import CATEGORIES
 from pipelines.types import UnlearnError
 
 actor = state.require_actor()

@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from app import state
-from pipelines import ingest
+from pipelines.corpus import ingest
 from pipelines.models import PACKAGED_MODELS
 from pipelines.store.access import can
 from pipelines.store.documents import list_chunks, list_documents

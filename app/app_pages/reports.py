@@ -7,7 +7,7 @@ import streamlit as st
 
 from app import state
 from app.components.evaluation_picker import pick_evaluation
-from pipelines import report
+from pipelines.evaluation import report
 
 state.require_actor()
 store = state.store()

@@ -6,7 +6,7 @@ from app import state
 from app.components.launch_form import launch_form
 from app.components.prompt_sets import prompt_sets_panel
 from app.components.run_view import loss_plot, runs_panel
-from pipelines import jobs, run_report
+from pipelines.runs import jobs, run_report
 from pipelines.store import jobs as rows
 from pipelines.store.projects import list_projects
 

@@ -6,8 +6,8 @@ import html
 
 import streamlit as st
 
-from pipelines.anchors import LABELS, term_key
-from pipelines.annotation_queue import QueueItem, TermEdit, add_term, terms_of
+from pipelines.anchors.propose import LABELS, term_key
+from pipelines.anchors.queue import QueueItem, TermEdit, add_term, terms_of
 from pipelines.types import UnlearnError
 
 COLORS = {

@@ -6,8 +6,10 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from pipelines import anchor_project, anchors, dictionary
-from pipelines.anchors import LABELS
+from pipelines.anchors import dictionary
+from pipelines.anchors import project as anchor_project
+from pipelines.anchors import propose as anchors
+from pipelines.anchors.propose import LABELS
 from pipelines.llm import LLMSettings
 from pipelines.store.access import can
 from pipelines.types import UnlearnError
@@ -153,7 +155,7 @@ def proposals_panel(store, actor, project) -> None:
 
 
 def label_studio_panel(store, actor, project) -> None:
-    from pipelines import label_studio
+    from pipelines.anchors import label_studio
 
     st.caption(
         "Send every chunk, with the proposals as predictions, to a Label Studio project; pull "
@@ -166,12 +168,12 @@ def label_studio_panel(store, actor, project) -> None:
     try:
         if push.button("Push chunks", key="ls_push"):
             client = label_studio.connect(label_studio.Connection.from_env(url, token))
-            result = label_studio.push(client, project, store)
+            result = anchor_project.push_to_label_studio(client, project, store)
             st.success(f"{result.created} tasks added to Label Studio project "
                        f"{result.ls_project_id} ({result.skipped} already there).")  # fmt: skip
         if pull.button("Pull annotations", key="ls_pull"):
             client = label_studio.connect(label_studio.Connection.from_env(url, token))
-            result = label_studio.pull(client, project, store, actor)
+            result = anchor_project.pull_from_label_studio(client, project, store, actor)
             st.success(f"Stored {result.stored} annotations; {result.unchanged} unchanged.")
             for failure in result.failures:
                 st.warning(failure)

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pipelines.stages import EVALUATION
 from pipelines.store.projects import list_artifacts, list_projects
+from pipelines.types import ArtifactKind
 
 NONE_YET = "No evaluations yet. A researcher runs one from the Runs page or `unlearn eval`."
 
 
 def pick_evaluation(store, key: str):
     """(project, evaluation artefact) chosen in two select boxes owned by this page's key."""
-    found = [(p, list_artifacts(store, p.id, EVALUATION)) for p in list_projects(store)]
+    found = [
+        (p, list_artifacts(store, p.id, ArtifactKind.EVALUATION)) for p in list_projects(store)
+    ]
     found = [(p, evaluations) for p, evaluations in found if evaluations]
     if not found:
         st.info(NONE_YET)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import streamlit as st
 
 from app.components.settings_editor import settings_editor
-from pipelines import jobs, stages, whp
-from pipelines.objectives import OBJECTIVES
+from pipelines.runs import jobs, stages
+from pipelines.training.objectives import OBJECTIVES
 from pipelines.types import UnlearnError
+from pipelines.whp import project as whp
 
 
 def _stage_choice() -> str:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from pipelines import eval_project, evaluate
+from pipelines.evaluation import evaluate
+from pipelines.evaluation import project as eval_project
 from pipelines.llm import LLMSettings
 from pipelines.types import UnlearnError
 

@@ -6,7 +6,7 @@ import html
 
 import streamlit as st
 
-from pipelines.label_review import ReviewItem
+from pipelines.whp.review import ReviewItem
 
 
 def _passage(before: str, highlighted: str, after: str = "") -> str:

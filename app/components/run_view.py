@@ -6,7 +6,7 @@ import plotly.express as px
 import streamlit as st
 
 from app import state
-from pipelines import jobs, run_report
+from pipelines.runs import jobs, run_report
 from pipelines.store import jobs as rows
 from pipelines.types import UnlearnError
 

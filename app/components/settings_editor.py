@@ -6,9 +6,9 @@ from dataclasses import asdict
 
 import streamlit as st
 
-from pipelines.eval_project import JUDGES
-from pipelines.generic_labels import MODES
-from pipelines.training import PRECISIONS, SCHEDULES
+from pipelines.evaluation.project import JUDGES
+from pipelines.training.loop import PRECISIONS, SCHEDULES
+from pipelines.whp.labels import MODES
 
 CHOICES = {"schedule": SCHEDULES, "precision": PRECISIONS, "mode": MODES, "judge": JUDGES}
 FIXED = {"method", "label_set", "dictionary"}  # chosen outside the editor

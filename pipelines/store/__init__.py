@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipelines.config import Settings
-from pipelines.migrations import upgrade_to_head
+from pipelines.store.migrations import upgrade_to_head
 from pipelines.types import NotFound
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000

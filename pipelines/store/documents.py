@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 
@@ -12,8 +11,13 @@ from pipelines.store.access import audit, authorize
 from pipelines.store.tables import Chunk, Document
 from pipelines.types import Actor, DocRole, NotFound
 
-if TYPE_CHECKING:
-    from pipelines.ingest import PreparedDocument
+
+@dataclass(frozen=True)
+class PreparedDocument:
+    source_name: str
+    text: str
+    sha256: str
+    spans: list[tuple[int, int]]  # chunk (start, end) offsets
 
 
 @dataclass(frozen=True)

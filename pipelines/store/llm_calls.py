@@ -2,27 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from sqlalchemy import select
 
 from pipelines.store import Store
 from pipelines.store.tables import LLMCall
-
-
-@dataclass(frozen=True)
-class CallRecord:
-    cache_key: str
-    purpose: str
-    model: str
-    request: dict
-    reply: str | None
-    ok: bool
-    error: str | None
-    attempts: int
-    prompt_tokens: int | None
-    completion_tokens: int | None
-    seconds: float
+from pipelines.types import CallRecord
 
 
 def record_call(store: Store, record: CallRecord) -> int:
@@ -63,3 +47,16 @@ def recent_calls(store: Store, limit: int = 200) -> list[CallRecord]:
             )
             for r in rows
         ]
+
+
+class StoredCallLog:
+    """The LLM client's call log and cache, kept in the store's llm_calls table."""
+
+    def __init__(self, store: Store):
+        self.store = store
+
+    def cached_reply(self, cache_key: str) -> str | None:
+        return cached_reply(self.store, cache_key)
+
+    def record(self, record: CallRecord) -> None:
+        record_call(self.store, record)

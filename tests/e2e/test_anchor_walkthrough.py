@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines import anchors, annotation_queue, dictionary
-from pipelines import label_studio as ls
+from pipelines.anchors import dictionary
+from pipelines.anchors import label_studio as ls
+from pipelines.anchors import propose as anchors
+from pipelines.anchors import queue as annotation_queue
 from pipelines.store.projects import get_project
 from pipelines.store.users import create_user
 from pipelines.types import Role
@@ -121,7 +123,7 @@ def test_annotators_reviewer_and_researcher_build_the_dictionary(
     settle(page)
     ann1 = dictionary.latest_by_annotator(store, project)[item.chunk_id]["ann1"]["spans"]
     client = ls.connect(ls.Connection(label_studio_url, LS_TOKEN))
-    ls_project = ls.find_project(client, project)
+    ls_project = ls.find_project(client, project.name)
     (task,) = [t for t in client.tasks.list(project=ls_project.id)
                if t.data["chunk_id"] == item.chunk_id]  # fmt: skip
     client.annotations.create(id=task.id, result=ls.regions(item.text, ann1), lead_time=20.0)

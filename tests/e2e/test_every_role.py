@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines import anchor_project, anchors, annotation_queue, dictionary
+from pipelines.anchors import dictionary
+from pipelines.anchors import project as anchor_project
+from pipelines.anchors import propose as anchors
+from pipelines.anchors import queue as annotation_queue
 from pipelines.store.users import create_user
 from pipelines.types import Role
 from tests.conftest import ADMIN_PASSWORD, REPO, make_labelled_project

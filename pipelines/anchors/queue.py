@@ -1,0 +1,116 @@
+"""The annotators' queue of chunks (most uncertain first) and the term-level edits of one chunk."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from pipelines.anchors.dictionary import latest_by_annotator
+from pipelines.anchors.propose import LABELS, merge, occurrences, term_key
+from pipelines.store import Store
+from pipelines.store.anchors import forget_chunks, proposals_by_chunk
+from pipelines.store.projects import ProjectInfo
+from pipelines.types import UnlearnError
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    chunk_id: int
+    document_id: int
+    seq: int
+    text: str
+    spans: list[dict]  # the annotator's own last submission, else the merged proposals
+    uncertainty: float
+    done: bool
+
+
+def uncertainty(spans: Sequence[Mapping]) -> float:
+    """1 for a chunk holding a coin-flip proposal (score 0.5), 0 when every score is 0 or 1."""
+    return max((1 - abs(2 * float(s.get("score", 1.0)) - 1) for s in spans), default=0.0)
+
+
+def queue(store: Store, project: ProjectInfo, annotator: str) -> list[QueueItem]:
+    """Chunks the annotator has not submitted come first, the most uncertain of them first."""
+    proposals = proposals_by_chunk(store, project.id)
+    submitted = latest_by_annotator(store, project)
+    items = []
+    for c in forget_chunks(store, project.id):
+        proposed = merge(proposals.get(c.id, []))
+        mine = submitted.get(c.id, {}).get(annotator)
+        spans = mine["spans"] if mine else proposed
+        items.append(
+            QueueItem(c.id, c.document_id, c.seq, c.text, spans, uncertainty(proposed), bool(mine))
+        )
+    return sorted(items, key=lambda i: (i.done, -i.uncertainty, i.document_id, i.seq))
+
+
+@dataclass
+class TermEdit:
+    """One term of a chunk as the annotator sees it: all its occurrences move together."""
+
+    text: str
+    label: str
+    translation: str
+    keep: bool
+    places: list[tuple[int, int]]
+    score: float | None = None
+    sources: str = ""
+
+
+def terms_of(spans: Sequence[Mapping]) -> list[TermEdit]:
+    """Group a chunk's spans by term, in order of first appearance."""
+    found: dict[str, TermEdit] = {}
+    for s in sorted(spans, key=lambda s: s["start"]):
+        key = term_key(s["text"])
+        if key not in found:
+            found[key] = TermEdit(
+                s["text"],
+                s["label"],
+                s["translation"],
+                True,
+                [],
+                s.get("score"),
+                "+".join(s.get("sources", [])),
+            )
+        found[key].places.append((s["start"], s["end"]))
+    return list(found.values())
+
+
+def spans_from_terms(text: str, terms: Sequence[TermEdit]) -> list[dict]:
+    """The kept terms back as spans over the chunk text."""
+    return sorted(
+        (
+            {
+                "start": a,
+                "end": b,
+                "text": text[a:b],
+                "label": t.label,
+                "translation": t.translation,
+            }
+            for t in terms
+            if t.keep
+            for a, b in t.places
+        ),
+        key=lambda s: s["start"],
+    )
+
+
+def add_term(
+    text: str, terms: list[TermEdit], phrase: str, label: str, translation: str
+) -> list[TermEdit]:
+    """Mark every free occurrence of `phrase`; refuse words that are not in the chunk."""
+    phrase = " ".join(phrase.split())
+    if not phrase:
+        raise UnlearnError("Type the words of the term as they appear in the chunk.")
+    if label not in LABELS:
+        raise UnlearnError(f"Choose a label ({', '.join(LABELS)}).")
+    if not translation.strip():
+        raise UnlearnError(f"{phrase!r} needs a generic translation.")
+    taken = [p for t in terms if t.keep for p in t.places]
+    places = [
+        (a, b) for a, b in occurrences(text, phrase) if not any(a < e and s < b for s, e in taken)
+    ]
+    if not places:
+        raise UnlearnError(f"{phrase!r} does not occur in this chunk (outside marked terms).")
+    kept = [t for t in terms if term_key(t.text) != term_key(phrase)]
+    return kept + [TermEdit(text[places[0][0] : places[0][1]], label, translation, True, places)]

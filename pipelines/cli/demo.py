@@ -1,0 +1,109 @@
+"""`unlearn demo`: the whole loop on the demo world with a bar per stage and a summary table."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from tqdm import tqdm
+
+from pipelines.bootstrap import cli_session
+from pipelines.demo import run as demo_run
+from pipelines.training.loop import TrainProgress
+
+TARGETS = {"prob_familiarity_drop": 0.80, "retain_ppl_change": 0.10}
+
+
+class Bars:
+    """One tqdm bar per stage; training stages advance by optimizer step."""
+
+    def __init__(self):
+        self.bar: tqdm | None = None
+
+    def stage(self, name: str, done: int, total: int) -> None:
+        if self.bar is not None:
+            self.bar.close()
+        index = demo_run.STAGES.index(name) + 1
+        self.bar = tqdm(desc=f"[{index}/{len(demo_run.STAGES)}] {name}", unit="step")
+
+    def count(self, done: int, total: int) -> None:
+        self.bar.total = total
+        self.bar.update(done - self.bar.n)
+
+    def train(self, p: TrainProgress) -> None:
+        self.count(p.step, p.total)
+        self.bar.set_postfix(loss=f"{p.loss:.3f}")
+
+    def note(self, what: str) -> None:
+        self.bar.update(1)
+        self.bar.set_postfix_str(what)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def cmd_demo(args) -> int:
+    store, actor = cli_session()
+    config = demo_run.DemoConfig.fast() if args.fast else demo_run.DemoConfig()
+    config = replace(config, model=args.model)
+    config = demo_run.with_overrides(
+        config,
+        teach_epochs=args.teach_epochs,
+        teach_lr=args.teach_lr,
+        unlearn_epochs=args.unlearn_epochs,
+        unlearn_lr=args.unlearn_lr,
+    )
+    labels = {"alpha": args.alpha, "mode": args.label_mode, "anchor_penalty": args.anchor_penalty}
+    labels = {k: v for k, v in labels.items() if v is not None}
+    config = replace(config, labels=replace(config.labels, **labels))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    bars = Bars()
+    try:
+        summary = demo_run.run(
+            config,
+            out,
+            store,
+            actor,
+            on_stage=bars.stage,
+            on_train=bars.train,
+            on_note=bars.note,
+            on_blocks=bars.count,
+        )
+    finally:
+        bars.close()
+    print_summary(summary)
+    print(f"Wrote {out / 'report.json'} and {out / 'report.html'}")
+    return 0
+
+
+def print_summary(s: dict) -> None:
+    rows = [
+        ("completion familiarity (rules)", s["familiarity_before"], s["familiarity_after"]),
+        ("probability familiarity", s["prob_familiarity_before"], s["prob_familiarity_after"]),
+        ("retain perplexity (held out)", s["retain_ppl_before"], s["retain_ppl_after"]),
+    ]
+    print(f"\n{'':32} {'taught':>10} {'unlearned':>10}")
+    for name, before, after in rows:
+        print(f"{name:32} {before:10.4f} {after:10.4f}")
+    drop, ppl = s["prob_familiarity_drop"], s["retain_ppl_change"]
+    want_drop, want_ppl = TARGETS["prob_familiarity_drop"], TARGETS["retain_ppl_change"]
+    print(f"\nprobability familiarity drop {drop:.1%} (target ≥ {want_drop:.0%}) · "
+          f"retain perplexity {ppl:+.1%} (target ≤ +{want_ppl:.0%}) · "
+          f"{s['wall_seconds'] / 60:.1f} min")  # fmt: skip
+    print("stages (s): " + ", ".join(f"{k} {v:.0f}" for k, v in s["stages"].items()))
+
+
+def add_parsers(sub) -> None:
+    demo = sub.add_parser("demo", help="the whole loop on the demo world, with a report")
+    demo.add_argument("--out", required=True)
+    demo.add_argument("--model", default=demo_run.DEFAULT_MODEL)
+    demo.add_argument("--fast", action="store_true", help="one book: a smaller, quicker run")
+    for stage in ("teach", "unlearn"):
+        demo.add_argument(f"--{stage}-epochs", type=int, help="override the tuned default")
+        demo.add_argument(f"--{stage}-lr", type=float, help="override the tuned default")
+    demo.add_argument("--alpha", type=float, help="WHP's alpha for the generic labels")
+    demo.add_argument("--label-mode", choices=["soft", "paper", "implicated"])
+    demo.add_argument("--anchor-penalty", type=float, help="0 gives WHP's labels as published")
+    demo.set_defaults(func=cmd_demo)

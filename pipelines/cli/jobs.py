@@ -1,0 +1,184 @@
+"""`unlearn teach|reinforce|unlearn`, `unlearn jobs ...` and `unlearn worker`: stages as jobs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+from dataclasses import replace
+
+from tqdm import tqdm
+
+from pipelines.bootstrap import cli_session
+from pipelines.runs import jobs, stages
+from pipelines.store import jobs as rows
+from pipelines.store.projects import get_project
+from pipelines.training.loop import PRECISIONS, SCHEDULES
+from pipelines.training.objectives import OBJECTIVES
+
+# CLI option -> TrainConfig field; unset options keep the defaults suggested for the model size.
+TRAIN_OPTIONS = {
+    "epochs": int,
+    "lr": float,
+    "batch_size": int,
+    "grad_accum": int,
+    "schedule": str,
+    "warmup_ratio": float,
+    "precision": str,
+    "lora_rank": int,
+    "checkpoint_every": int,
+    "eval_fraction": float,
+    "eval_every": int,
+    "seed": int,
+}
+
+
+def _train_settings(args, train):
+    chosen = {k: getattr(args, k) for k in TRAIN_OPTIONS if getattr(args, k) is not None}
+    if args.lora:
+        chosen["lora"] = True
+    if args.gradient_checkpointing:
+        chosen["gradient_checkpointing"] = True
+    return replace(train, **chosen)
+
+
+def _launch_settings(args) -> stages.Launch:
+    return stages.Launch(args.processes, args.accelerate_config or "")
+
+
+def _stage_config(store, project, args):
+    config = stages.default_config(store, project, args.command, getattr(args, "method", "whp"))
+    if args.command == "unlearn":
+        unlearn = replace(
+            config.unlearn,
+            train=_train_settings(args, config.unlearn.train),
+            retain_weight=args.retain_weight,
+            npo_beta=args.npo_beta,
+            block_tokens=args.block_tokens,
+        )
+        return replace(
+            config, unlearn=unlearn, label_set=args.label_set, launch=_launch_settings(args)
+        )
+    reinforce = replace(
+        config.reinforce,
+        train=_train_settings(args, config.reinforce.train),
+        block_tokens=args.block_tokens,
+    )
+    return replace(config, reinforce=reinforce, launch=_launch_settings(args))
+
+
+def cmd_stage(args) -> int:
+    store, actor = cli_session()
+    project = get_project(store, args.project)
+    job_id = jobs.launch(store, actor, project, args.command, _stage_config(store, project, args))
+    if args.queue:
+        print(f"Queued job {job_id}; `unlearn worker` runs it.")
+        return 0
+    with tqdm(desc=args.command, unit="step") as bar:
+
+        def hook(done: int, total: int, what: str) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+            bar.set_postfix_str(what)
+
+        job = jobs.run_here(store, job_id, hook=hook)
+    return _print_end(store, job)
+
+
+def _print_end(store, job) -> int:
+    if job.state == rows.SUCCEEDED:
+        print(f"Job {job.id} succeeded: {json.dumps(job.outputs, default=str)}")
+        return 0
+    print(f"Job {job.id} {job.state}: {job.error}", file=sys.stderr)
+    if job.state == rows.FAILED:
+        print(jobs.log_tail(store, job.id, 15), file=sys.stderr)
+    return 1
+
+
+def cmd_jobs_list(args) -> int:
+    store, _ = cli_session()
+    for job in rows.list_jobs(store, state=args.state):
+        progress = f"{job.step}/{job.total}" if job.total else "-"
+        print(f"{job.id}\t{job.stage}\t{job.state}\t{progress}\t{job.created_at:%Y-%m-%d %H:%M}")
+    return 0
+
+
+def cmd_jobs_show(args) -> int:
+    store, _ = cli_session()
+    job = rows.get_job(store, args.job)
+    print(json.dumps(job.__dict__, indent=1, default=str))
+    print("--- log (last lines) ---")
+    print(jobs.log_tail(store, job.id))
+    return 0
+
+
+def cmd_jobs_cancel(args) -> int:
+    store, actor = cli_session()
+    state = rows.request_cancel(store, actor, args.job)
+    print(f"Job {args.job}: " + ("cancelled." if state == rows.CANCELLED else "asked to stop."))
+    return 0
+
+
+def cmd_jobs_resume(args) -> int:
+    store, actor = cli_session()
+    rows.resume_job(store, actor, args.job)
+    if args.queue:
+        print(f"Job {args.job} queued to resume; `unlearn worker` runs it.")
+        return 0
+    return _print_end(store, jobs.run_here(store, args.job))
+
+
+def cmd_worker(args) -> int:
+    store, _ = cli_session()
+    stopping = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stopping.append(True))
+    worker = jobs.Worker(store, max_parallel=args.max_parallel)
+    print(f"Worker watching {store.settings.home} (running jobs outlive this process).", flush=True)
+    worker.run(poll_s=args.poll, stop=lambda: bool(stopping))
+    return 0
+
+
+def _training_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--project", required=True)
+    parser.add_argument("--queue", action="store_true", help="only queue it for the worker")
+    for name, kind in TRAIN_OPTIONS.items():
+        choices = {"schedule": SCHEDULES, "precision": PRECISIONS}.get(name)
+        parser.add_argument(f"--{name.replace('_', '-')}", type=kind, choices=choices)
+    parser.add_argument("--lora", action="store_true", help="train LoRA adapters, then merge")
+    parser.add_argument("--gradient-checkpointing", action="store_true")
+    parser.add_argument("--block-tokens", type=int, default=256)
+    parser.add_argument("--processes", type=int, default=1, help=">1: accelerate launch (DDP)")
+    parser.add_argument("--accelerate-config", help="accelerate config file (DeepSpeed, FSDP)")
+
+
+def add_parsers(sub) -> None:
+    for stage in ("teach", "reinforce", "unlearn"):
+        parser = sub.add_parser(stage, help=stages.STAGES[stage].summary)
+        _training_options(parser)
+        parser.set_defaults(func=cmd_stage)
+        if stage == "unlearn":
+            parser.add_argument("--method", choices=list(OBJECTIVES), default="whp")
+            parser.add_argument("--retain-weight", type=float, default=0.0)
+            parser.add_argument("--npo-beta", type=float, default=0.1)
+            parser.add_argument("--label-set", type=int, help="artefact id (whp; default newest)")
+
+    job_commands = sub.add_parser("jobs", help="list, inspect, cancel, resume jobs")
+    actions = job_commands.add_subparsers(dest="action", required=True)
+    listing = actions.add_parser("list")
+    listing.add_argument("--state", choices=[*rows.ENDED, rows.QUEUED, rows.RUNNING])
+    listing.set_defaults(func=cmd_jobs_list)
+    for name, func in (("show", cmd_jobs_show), ("cancel", cmd_jobs_cancel)):
+        action = actions.add_parser(name)
+        action.add_argument("job", type=int)
+        action.set_defaults(func=func)
+    resume = actions.add_parser("resume", help="continue a failed or cancelled job")
+    resume.add_argument("job", type=int)
+    resume.add_argument("--queue", action="store_true", help="leave it to the worker")
+    resume.set_defaults(func=cmd_jobs_resume)
+
+    worker = sub.add_parser("worker", help="run queued jobs, each in its own process")
+    worker.add_argument("--max-parallel", type=int, default=1)
+    worker.add_argument("--poll", type=float, default=1.0)
+    worker.set_defaults(func=cmd_worker)

@@ -1,0 +1,390 @@
+"""`unlearn <stage>`: one subcommand per stage, plus `unlearn app`; acts as a local user."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from tqdm import tqdm
+
+from pipelines import bootstrap
+from pipelines.anchors.dictionary import dictionary_for
+from pipelines.bootstrap import cli_session
+from pipelines.cli import anchors as cli_anchors
+from pipelines.cli import demo as cli_demo
+from pipelines.cli import jobs as cli_jobs
+from pipelines.config import DEFAULT_MODEL, REPO_ROOT
+from pipelines.corpus import ingest
+from pipelines.demo.world import DEFAULT_SEED
+from pipelines.store.projects import create_project, get_project, list_projects
+from pipelines.store.users import create_user, list_users
+from pipelines.types import DocRole, Role, UnlearnError
+
+APP_FILE = REPO_ROOT / "app" / "streamlit_app.py"
+
+
+def cmd_app(args) -> int:
+    store, actor = cli_session()
+    if bootstrap.seed_demo(store, actor):
+        print("Seeded the Demo project.")
+    print(f"Data directory: {store.settings.home}")
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(APP_FILE),
+        "--server.headless",
+        "true",
+        "--server.address",
+        args.host,
+        "--server.port",
+        str(args.port),
+        "--browser.gatherUsageStats",
+        "false",
+        "--client.toolbarMode",
+        "minimal",
+    ]
+    children = [subprocess.Popen(command, env=os.environ.copy())]
+    if not args.no_worker:
+        children.append(_start_worker())
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # so that the children stop too
+    try:
+        return children[0].wait()
+    finally:
+        for child in children:  # running jobs have their own process groups and go on
+            child.terminate()
+        for child in children:
+            child.wait(timeout=30)
+
+
+def _start_worker() -> subprocess.Popen:
+    """The job worker beside the app: `unlearn worker` in its own process."""
+    print("Starting the job worker.", flush=True)
+    return subprocess.Popen([sys.executable, "-m", "pipelines.cli.main", "worker"])
+
+
+def cmd_project_create(args) -> int:
+    store, actor = cli_session()
+    project = create_project(store, actor, args.name, args.model, args.target)
+    print(f"Created project {project.name!r} (id {project.id}) on model {project.base_model}.")
+    return 0
+
+
+def cmd_project_list(_args) -> int:
+    store, _ = cli_session()
+    for p in list_projects(store):
+        print(f"{p.id}\t{p.name}\t{p.base_model}\tforget={p.n_forget}\tretain={p.n_retain}")
+    return 0
+
+
+def cmd_ingest(args) -> int:
+    store, actor = cli_session()
+    project = get_project(store, args.project)
+    uploads = [ingest.Upload(Path(f).name, Path(f).read_bytes()) for f in args.files]
+    with tqdm(total=len(uploads), unit="file", desc="ingest") as bar:
+        report = ingest.run(
+            project.config.ingest,
+            uploads,
+            store=store,
+            actor=actor,
+            project_id=project.id,
+            role=DocRole(args.role),
+            progress=lambda i, n, name: bar.update(i - bar.n),
+        )
+    for name, doc_id, n_chunks in report.added:
+        print(f"added   {name}: document {doc_id}, {n_chunks} chunks")
+    for name in report.duplicates:
+        print(f"skipped {name}: same content already in the project")
+    for _name, reason in report.refused:
+        print(f"refused {reason}", file=sys.stderr)
+    return 1 if report.refused else 0
+
+
+def cmd_demo_data(args) -> int:
+    from pipelines.demo.text import write_demo
+
+    counts = write_demo(Path(args.out), args.seed)
+    for name, words in counts.items():
+        print(f"{name}: {words} words")
+    return 0
+
+
+def cmd_users_add(args) -> int:
+    store, actor = cli_session()
+    password = args.password or os.environ.get("UNLEARN_NEW_PASSWORD")
+    if not password:
+        raise UnlearnError("Give --password or set UNLEARN_NEW_PASSWORD.")
+    user = create_user(store, actor, args.username, password, Role(args.role))
+    print(f"Created user {user.username!r} with role {user.role}.")
+    return 0
+
+
+def cmd_users_list(_args) -> int:
+    store, _ = cli_session()
+    for u in list_users(store):
+        print(f"{u['username']}\t{u['role']}")
+    return 0
+
+
+def _label_config(args):
+    from pipelines.whp.labels import LabelConfig
+
+    penalty = {} if args.anchor_penalty is None else {"anchor_penalty": args.anchor_penalty}
+    return LabelConfig(
+        alpha=args.alpha,
+        block_tokens=args.block_tokens,
+        batch_size=args.batch_size,
+        mode=args.mode,
+        **penalty,
+    )
+
+
+def cmd_labels_generate(args) -> int:
+    from pipelines.whp import project as whp
+
+    store, actor = cli_session()
+    project = get_project(store, args.project)
+    dictionary = dictionary_for(store, project, args.dictionary or "")
+    bars = {name: tqdm(unit="block", desc=name) for name in ("labels", "review items")}
+
+    def advance(name: str):
+        def progress(done: int, total: int) -> None:
+            bars[name].total = total
+            bars[name].update(done - bars[name].n)
+
+        return progress
+
+    artifact, summary = whp.generate_project_labels(
+        store,
+        actor,
+        project,
+        dictionary,
+        _label_config(args),
+        out_name=args.name,
+        progress=advance("labels"),
+        review_progress=advance("review items"),
+        compare_block=args.compare_logits,
+    )
+    for bar in bars.values():
+        bar.close()
+    print(f"Label set saved as artefact {artifact}: {json.dumps(summary)}")
+    return 0
+
+
+def cmd_labels_inspect(args) -> int:
+    from pipelines.whp import labels as generic_labels
+    from pipelines.whp import project as whp
+
+    store, _ = cli_session()
+    project = get_project(store, args.project)
+    rows = generic_labels.inspect_block(
+        _label_config(args),
+        whp.forget_texts(store, project),
+        dictionary_for(store, project, args.dictionary or ""),
+        models=whp.label_models(store, project, whp.latest_reinforced(store, project)),
+        block_index=args.block,
+        top=args.top,
+    )
+    for row in rows:
+        print(json.dumps(row, ensure_ascii=False))
+    return 0
+
+
+def cmd_labels_export(args) -> int:
+    from pipelines.whp import project as whp
+
+    store, _ = cli_session()
+    project = get_project(store, args.project)
+    label_set = whp.find_label_set(store, project, args.label_set)
+    out_path, counts = whp.export_project_labels(store, project, label_set)
+    print(f"Exported {out_path} with review decisions applied: {json.dumps(counts)}")
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from pipelines.evaluation import evaluate
+    from pipelines.evaluation import project as eval_project
+    from pipelines.evaluation.robustness import RobustnessConfig
+    from pipelines.evaluation.utility import resolve_tasks
+
+    store, _ = cli_session()
+    project = get_project(store, args.project)
+    prompts = eval_project.prompt_file(args.prompts or "")
+    config = evaluate.EvalConfig(max_new_tokens=args.max_new_tokens, sampled=args.sampled)
+    refs = eval_project.model_refs(args.models)
+    probes = RobustnessConfig(relearn_steps=args.relearn_steps) if args.robustness else None
+    with tqdm(total=len(refs) * (2 if probes else 1), desc="eval", unit="step") as bar:
+        built = eval_project.run(
+            store,
+            project,
+            refs,
+            Path(args.out),
+            prompts=prompts,
+            config=config,
+            judge_kind=args.judge,
+            robustness=probes,
+            utility_tasks=resolve_tasks(args.utility_tasks),
+            progress=lambda what: (bar.update(1), bar.set_postfix_str(what)),
+        )
+    for model in built["models"]:
+        figures = {key: v for key, v in model.items() if key != "name" and v is not None}
+        figures = {k: v for k, v in figures.items() if not k.endswith("_change")}
+        print(f"{model['name']}: {json.dumps(figures)}")
+    print(f"Wrote {args.out}/report.json and {args.out}/report.html")
+    return 0
+
+
+def cmd_eval_prompts(args) -> int:
+    from pipelines.evaluation import project as eval_project
+
+    store, actor = cli_session()
+    project = get_project(store, args.project)
+    artifact, failures = eval_project.build_prompts(
+        store, actor, project, args.source, args.file or "", args.passages
+    )
+    for failure in failures:
+        print(f"skipped: {failure}")
+    print(f"Saved prompt set {artifact}; `unlearn eval` uses the newest set.")
+    return 0
+
+
+def _label_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--project", required=True)
+    parser.add_argument(
+        "--dictionary", help="JSON {term: translation} (default: the newest published version)"
+    )
+    parser.add_argument("--alpha", type=float, default=5.0)
+    parser.add_argument("--mode", choices=["paper", "implicated", "soft"], default="soft")
+    parser.add_argument("--block-tokens", type=int, default=512)
+    parser.add_argument("--batch-size", type=int, default=4)
+    parser.add_argument(
+        "--anchor-penalty",
+        type=float,
+        help="logits taken off tokens that begin an anchor where the text names one "
+        "(default 10; 0: WHP as published)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="unlearn", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    app = sub.add_parser("app", help="serve the Streamlit app (seeds the Demo project once)")
+    app.add_argument("--host", default="127.0.0.1")
+    app.add_argument("--port", type=int, default=8501)
+    app.add_argument("--no-worker", action="store_true", help="do not start `unlearn worker`")
+    app.set_defaults(func=cmd_app)
+
+    project = sub.add_parser("project", help="create or list projects").add_subparsers(
+        dest="action", required=True
+    )
+    create = project.add_parser("create")
+    create.add_argument("--name", required=True)
+    create.add_argument(
+        "--model", default=DEFAULT_MODEL, help="packaged name, directory, .gguf or hub id"
+    )
+    create.add_argument("--target", default="", help="what the model should forget")
+    create.set_defaults(func=cmd_project_create)
+    project.add_parser("list").set_defaults(func=cmd_project_list)
+
+    ing = sub.add_parser("ingest", help="add forget or retain documents to a project")
+    ing.add_argument("--project", required=True)
+    ing.add_argument("--role", choices=[r.value for r in DocRole], required=True)
+    ing.add_argument("files", nargs="+")
+    ing.set_defaults(func=cmd_ingest)
+
+    demo = sub.add_parser("demo-data", help="write the demo world's files")
+    demo.add_argument("--out", default=str(bootstrap.DEMO_DIR))
+    demo.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    demo.set_defaults(func=cmd_demo_data)
+
+    users = sub.add_parser("users", help="manage local users").add_subparsers(
+        dest="action", required=True
+    )
+    add = users.add_parser("add")
+    add.add_argument("--username", required=True)
+    add.add_argument("--role", choices=[r.value for r in Role], required=True)
+    add.add_argument("--password", help="or set UNLEARN_NEW_PASSWORD")
+    add.set_defaults(func=cmd_users_add)
+    users.add_parser("list").set_defaults(func=cmd_users_list)
+
+    cli_jobs.add_parsers(sub)
+    cli_anchors.add_parsers(sub)
+    cli_demo.add_parsers(sub)
+
+    evaluation = sub.add_parser("eval", help="familiarity and retain perplexity of models")
+    evaluation.add_argument("--project", required=True)
+    evaluation.add_argument(
+        "--models",
+        default="start,unlearned",
+        help="comma list, the first is the baseline: base, start, taught, reinforced, "
+        "unlearned (newest), an artefact id, or a model source",
+    )
+    evaluation.add_argument("--out", required=True)
+    evaluation.add_argument("--prompts", help="JSONL: prompt, optional expected")
+    evaluation.add_argument("--max-new-tokens", type=int, default=24)
+    evaluation.add_argument("--sampled", action="store_true", help="also a sampled completion")
+    evaluation.add_argument("--judge", choices=["auto", "rules", "llm"], default="auto")
+    evaluation.add_argument(
+        "--robustness",
+        action="store_true",
+        help="also reframed/paraphrased/in-context prompts and the relearning probe",
+    )
+    evaluation.add_argument("--relearn-steps", type=int, default=8)
+    evaluation.add_argument(
+        "--utility-tasks",
+        default="auto",
+        help="lm-eval tasks, comma list (needs the utility extra); auto: the local task files "
+        "if the harness is installed; '' for none",
+    )
+    evaluation.set_defaults(func=cmd_eval)
+
+    prompts = sub.add_parser("eval-prompts", help="store a project's evaluation prompt set")
+    prompts.add_argument("--project", required=True)
+    prompts.add_argument("--source", choices=["llm", "anchor-cut", "file"], required=True)
+    prompts.add_argument("--file", help="JSONL (prompt, optional expected) for --source file")
+    prompts.add_argument("--passages", type=int, default=10, help="forget passages the LLM reads")
+    prompts.set_defaults(func=cmd_eval_prompts)
+
+    labels = sub.add_parser("labels", help="generic labels (WHP)").add_subparsers(
+        dest="action", required=True
+    )
+    generate = labels.add_parser("generate", help="write a label set for the forget corpus")
+    _label_options(generate)
+    generate.add_argument("--name", help="output folder name; an existing one is resumed")
+    generate.add_argument(
+        "--compare-logits",
+        type=int,
+        metavar="BLOCK",
+        help="also write compare_block_BLOCK.jsonl: top tokens of v_B', v_R, v_generic",
+    )
+    generate.set_defaults(func=cmd_labels_generate)
+    inspect = labels.add_parser("inspect", help="why each label of one block was chosen")
+    _label_options(inspect)
+    inspect.add_argument("--block", type=int, required=True)
+    inspect.add_argument("--top", type=int, default=3)
+    inspect.set_defaults(func=cmd_labels_inspect)
+    export = labels.add_parser("export", help="the label set with review decisions applied")
+    export.add_argument("--project", required=True)
+    export.add_argument("--label-set", type=int, help="artefact id (default: the newest)")
+    export.set_defaults(func=cmd_labels_export)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except UnlearnError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

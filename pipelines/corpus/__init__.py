@@ -1,0 +1,1 @@
+"""Corpus: ingest forget and retain documents, split them into chunks."""

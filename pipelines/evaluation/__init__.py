@@ -1,0 +1,1 @@
+"""Evaluation: familiarity, judge, robustness, utility, reports."""

@@ -1,0 +1,232 @@
+"""Evaluate a project's models: resolve them, pick prompts and a judge, write the report."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from pathlib import Path
+
+from pipelines import models
+from pipelines.config import ModelConfig
+from pipelines.corpus.splits import split_paragraphs
+from pipelines.evaluation import evaluate, report
+from pipelines.evaluation.judge import LLMJudge, RuleJudge, distinctive_words
+from pipelines.evaluation.robustness import RobustnessConfig, probe
+from pipelines.evaluation.utility import run_tasks
+from pipelines.store import Store
+from pipelines.store.documents import project_texts
+from pipelines.store.projects import (
+    ProjectInfo,
+    artifact_path,
+    list_artifacts,
+    register_artifact,
+)
+from pipelines.training import model_card
+from pipelines.types import ArtifactKind, DocRole, UnlearnError
+from pipelines.whp import project as whp
+
+NAMED = {
+    "reinforced": ArtifactKind.REINFORCED,
+    "taught": ArtifactKind.TAUGHT,
+    "unlearned": ArtifactKind.UNLEARNED,
+}
+
+
+def resolve_model(store: Store, project: ProjectInfo, ref: str) -> str:
+    """base, start, taught, reinforced, unlearned (newest), an artefact id, or a model source."""
+    if ref == "base":
+        return project.base_model
+    if ref == "start":
+        return whp.starting_model(store, project)
+    if ref in NAMED:
+        found = list_artifacts(store, project.id, NAMED[ref])
+        if not found:
+            raise UnlearnError(f"Project {project.name!r} has no {ref} model yet.")
+        return str(found[0].path)
+    if ref.isdigit():
+        return str(artifact_path(store, int(ref)))
+    return ref
+
+
+def model_refs(text: str) -> list[str]:
+    """ "start, unlearned" -> ["start", "unlearned"]: the first is the baseline."""
+    return [ref.strip() for ref in text.split(",") if ref.strip()]
+
+
+def prompt_file(path: str) -> list[evaluate.EvalPrompt] | None:
+    """The prompts of a JSONL file, or None (the project's defaults) when no file is given."""
+    return evaluate.read_prompts(Path(path).read_bytes(), path) if path else None
+
+
+JUDGES = ("auto", "rules", "llm")
+
+
+def save_prompt_set(
+    store: Store, actor, project: ProjectInfo, prompts: Sequence[evaluate.EvalPrompt], source: str
+) -> int:
+    """Store a project's evaluation prompts (with their dev/test split) as a new prompt set."""
+    if not prompts:
+        raise UnlearnError("No prompts to save.")
+    folder = store.project_dir(project.id) / "prompts"
+    folder.mkdir(exist_ok=True)
+    path = folder / f"prompts-{whp.stamp()}.jsonl"
+    path.write_bytes(evaluate.write_prompts(evaluate.with_split(prompts)))
+    return register_artifact(
+        store, actor, project.id, ArtifactKind.PROMPT_SET, path, prompts=len(prompts), source=source
+    )
+
+
+def build_prompts(
+    store: Store, actor, project: ProjectInfo, source: str, file: str = "", passages: int = 10
+) -> tuple[int, list[str]]:
+    """A new prompt set from the LLM (WHP's method), from anchor cuts, or from a JSONL file."""
+    failures: list[str] = []
+    if source == "llm":
+        from pipelines.llm import client_from_env
+        from pipelines.store.llm_calls import StoredCallLog
+
+        client = client_from_env(StoredCallLog(store))
+        if client is None:
+            raise UnlearnError("Prompts from an LLM need an endpoint: set UNLEARN_LLM_MODEL.")
+        prompts, failures = evaluate.llm_prompts(
+            client, whp.forget_texts(store, project), passages=passages
+        )
+    elif source == "anchor-cut":
+        from pipelines.anchors.dictionary import dictionary_for
+
+        terms = list(dictionary_for(store, project))
+        prompts = evaluate.anchor_cut_prompts(whp.forget_texts(store, project), terms)
+    elif source == "file":
+        prompts = prompt_file(file) or []
+    else:
+        raise UnlearnError(f"Unknown prompt source {source!r}: llm, anchor-cut or file.")
+    return save_prompt_set(store, actor, project, prompts, source), failures
+
+
+def default_prompts(store: Store, project: ProjectInfo) -> list[evaluate.EvalPrompt]:
+    """The newest stored prompt set (the Demo project is seeded with its own), else prompts cut
+    before the anchor terms."""
+    stored = list_artifacts(store, project.id, ArtifactKind.PROMPT_SET)
+    if stored:
+        return evaluate.read_prompts(stored[0].path.read_bytes(), stored[0].path.name)
+    sets = whp.label_sets(store, project)
+    if not sets:
+        raise UnlearnError("No prompts: give a prompt file, or generate a label set first.")
+    dictionary = whp.label_set_dictionary(sets[0])
+    return evaluate.anchor_cut_prompts(whp.forget_texts(store, project), list(dictionary))
+
+
+def rule_judge(store: Store, project: ProjectInfo) -> RuleJudge:
+    """Unique terms: the dictionary's anchors and any given judge terms; themes: statistics."""
+    terms: set[str] = set()
+    for label_set in whp.label_sets(store, project)[:1]:
+        terms |= set(whp.label_set_dictionary(label_set))
+    for given in list_artifacts(store, project.id, ArtifactKind.JUDGE_TERMS)[:1]:
+        terms |= {row["term"] for row in json.loads(given.path.read_text())}
+    forget = whp.forget_texts(store, project)
+    themes = distinctive_words(forget, project_texts(store, project.id, DocRole.RETAIN))
+    return RuleJudge(terms, [w for w in themes if w not in {t.lower() for t in terms}])
+
+
+def project_judge(store: Store, project: ProjectInfo, kind: str = "auto"):
+    """The LLM judge (rules as its fallback) when an endpoint is set or asked for, else rules."""
+    if kind not in JUDGES:
+        raise UnlearnError(f"Unknown judge {kind!r}; choose {', '.join(JUDGES)}.")
+    rules = rule_judge(store, project)
+    if kind == "rules":
+        return rules
+    from pipelines.llm import client_from_env
+    from pipelines.store.llm_calls import StoredCallLog
+
+    client = client_from_env(StoredCallLog(store))
+    if client is None:
+        if kind == "llm":
+            raise UnlearnError("The LLM judge needs an endpoint: set UNLEARN_LLM_MODEL.")
+        return rules
+    return LLMJudge(client, project.target_description, fallback=rules)
+
+
+def familiarity_probe(store: Store, project: ProjectInfo, tokenizer, limit: int = 16):
+    """A training probe: probability familiarity on the dev prompts (None without prompts)."""
+    from pipelines.evaluation.robustness import mean_probability
+
+    try:
+        prompts = evaluate.with_split(default_prompts(store, project))
+    except UnlearnError:
+        return None
+    dev = [p for p in prompts if p.split == "dev" and p.expected][:limit]
+    if not dev:
+        return None
+    return lambda model: {"prob_familiarity": mean_probability(model, tokenizer, dev)}
+
+
+def held_out_retain(store: Store, project: ProjectInfo) -> list[str]:
+    """Retain text no training stage sees (see pipelines/splits.py)."""
+    return split_paragraphs(project_texts(store, project.id, DocRole.RETAIN)).held_out
+
+
+def run(
+    store: Store,
+    project: ProjectInfo,
+    refs: Sequence[str],
+    out_dir: Path,
+    *,
+    prompts: Sequence[evaluate.EvalPrompt] | None = None,
+    config: evaluate.EvalConfig | None = None,
+    judge_kind: str = "auto",
+    robustness: RobustnessConfig | None = None,
+    utility_tasks: Sequence[str] = (),
+    progress: Callable[[str], None] | None = None,
+) -> dict:
+    """Evaluate each model (the first is the baseline) and write report.json and report.html."""
+    config = config or evaluate.EvalConfig()
+    prompts = list(prompts or default_prompts(store, project))
+    judge = project_judge(store, project, judge_kind)
+    retain = held_out_retain(store, project)
+    forget = whp.forget_texts(store, project)
+    client = getattr(judge, "client", None)
+    results = []
+    for ref in refs:
+        source = resolve_model(store, project, ref)
+        loaded = models.load(ModelConfig(source=source), models_dir=store.settings.models_dir)
+        result = evaluate.evaluate_model(
+            ref, loaded.model, loaded.tokenizer, prompts, judge, retain, config, progress
+        )
+        if robustness is not None:
+            scored = [p for p in prompts if p.split == "test"] or prompts
+            result.robustness = probe(
+                loaded.model, loaded.tokenizer, scored, forget, robustness, client
+            )
+            if progress:
+                progress(f"{ref}: robustness probes")
+        if utility_tasks:
+            result.utility = run_tasks(loaded.model, loaded.tokenizer, utility_tasks)
+        results.append(result)
+        _card_results(Path(source), result)
+    meta = {
+        "project": project.name,
+        "judge": judge.name,
+        "judge_failures": len(getattr(judge, "failures", [])),
+        "prompts": len(prompts),
+        "retain_text": "held-out paragraphs (20%)",
+        "robustness": asdict(robustness) if robustness else None,
+        "utility_tasks": list(utility_tasks),
+    }
+    curves = {ref: _training_curve(resolve_model(store, project, ref)) for ref in refs}
+    meta |= {"config": config.__dict__, "models": list(refs)}
+    built = report.build(results, meta, {ref: c for ref, c in curves.items() if c})
+    report.write(built, out_dir)
+    return built
+
+
+def _training_curve(source: str) -> list:
+    """The familiarity probes recorded while one of our models trained, if any."""
+    record = Path(source) / "unlearn_training.json"
+    return json.loads(record.read_text()).get("probes", []) if record.is_file() else []
+
+
+def _card_results(model_dir: Path, result: evaluate.ModelResult) -> None:
+    """An evaluated model folder of ours gets the figures in its model card."""
+    if (model_dir / "unlearn_training.json").exists():
+        model_card.add_results(model_dir, report.result_summary(result))

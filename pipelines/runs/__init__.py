@@ -1,0 +1,1 @@
+"""Runs: pipeline stages as jobs, the worker, run reports."""

@@ -1,0 +1,332 @@
+"""The heavy stages as project-level runs: job configs, defaults per model size, one registry."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+from pipelines import models
+from pipelines.anchors.dictionary import default_dictionary_path, dictionary_for
+from pipelines.corpus.splits import split_paragraphs
+from pipelines.evaluation.evaluate import EvalConfig
+from pipelines.evaluation.robustness import RobustnessConfig
+from pipelines.evaluation.utility import resolve_tasks
+from pipelines.store import Store
+from pipelines.store.access import authorize
+from pipelines.store.documents import project_texts
+from pipelines.store.projects import ProjectInfo, list_artifacts, register_artifact
+from pipelines.training import objectives
+from pipelines.training import unlearn as finetune
+from pipelines.training.loop import (
+    TrainConfig,
+    TrainControl,
+    TrainingStopped,
+    is_main_process,
+    process_state,
+    total_steps,
+)
+from pipelines.types import Actor, ArtifactKind, DocRole, UnlearnError
+from pipelines.whp import examples as label_examples
+from pipelines.whp import project as whp
+from pipelines.whp.labels import LabelConfig
+from pipelines.whp.reinforce import ReinforceConfig
+
+
+@dataclass(frozen=True)
+class Launch:
+    """How training processes start: 1 = in the job's own process; more = `accelerate launch`."""
+
+    num_processes: int = 1
+    accelerate_config: str = ""  # an accelerate config file: DeepSpeed, FSDP, several machines
+
+
+@dataclass(frozen=True)
+class TrainJob:
+    """teach and reinforce: plain language modelling on the forget corpus."""
+
+    reinforce: ReinforceConfig = field(default_factory=ReinforceConfig)
+    launch: Launch = field(default_factory=Launch)
+
+
+@dataclass(frozen=True)
+class LabelsJob:
+    dictionary: str = ""  # JSON file; "" = the newest published version
+    labels: LabelConfig = field(default_factory=LabelConfig)
+    launch: Launch = field(default_factory=Launch)  # label generation runs in one process
+
+
+@dataclass(frozen=True)
+class UnlearnJob:
+    unlearn: finetune.UnlearnConfig = field(default_factory=finetune.UnlearnConfig)
+    label_set: int | None = None  # whp: the label set's artefact id; None: the newest
+    launch: Launch = field(default_factory=Launch)
+
+
+@dataclass(frozen=True)
+class EvaluateJob:
+    models: str = "start,unlearned"  # comma list; the first is the baseline (see eval_project)
+    prompts_file: str = ""  # JSONL; empty: the project's default prompts
+    judge: str = "auto"  # auto (the LLM if configured, else rules) | rules | llm
+    robustness: bool = False  # reframed, paraphrased, in-context prompts; relearning probe
+    relearn_steps: int = 8
+    utility_tasks: str = "auto"  # lm-eval tasks, comma list; auto: the local ones if installed
+    eval: EvalConfig = field(default_factory=EvalConfig)
+
+
+@dataclass
+class StageContext:
+    """What a running job hands its stage: training control, a folder, a progress reporter."""
+
+    job_id: int
+    job_dir: Path
+    control: TrainControl
+    report: Callable[[int, int, str], None]  # (done, total, what) for stages without a loop
+
+    def checkpoint_dir(self) -> Path:
+        return self.job_dir / "checkpoints"
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    summary: str
+    config_type: type
+    run: Callable[[Store, Actor, ProjectInfo, object, StageContext], dict]
+    trains: bool = True  # may run under accelerate launch
+
+
+def _control(ctx: StageContext) -> TrainControl:
+    return replace(ctx.control, checkpoint_dir=ctx.checkpoint_dir())
+
+
+def _teach(store, actor, project, job: TrainJob, ctx: StageContext) -> dict:
+    artifact = whp.teach_project(store, actor, project, job.reinforce, control=_control(ctx))
+    return {"artifact": artifact, "kind": ArtifactKind.TAUGHT}
+
+
+def _reinforce(store, actor, project, job: TrainJob, ctx: StageContext) -> dict:
+    artifact = whp.reinforce_project(store, actor, project, job.reinforce, control=_control(ctx))
+    return {"artifact": artifact, "kind": ArtifactKind.REINFORCED}
+
+
+def _labels(store, actor, project, job: LabelsJob, ctx: StageContext) -> dict:
+
+    def report(what: str):
+        def progress(done: int, total: int) -> None:
+            ctx.report(done, total, what)
+            if ctx.control.should_stop():
+                raise TrainingStopped(f"stopped during {what} at block {done} of {total}")
+
+        return progress
+
+    artifact, summary = whp.generate_project_labels(
+        store,
+        actor,
+        project,
+        dictionary_for(store, project, job.dictionary),
+        job.labels,
+        out_name=f"labels-job{ctx.job_id}",  # a resumed job continues the same label run
+        progress=report("labels"),
+        review_progress=report("review items"),
+    )
+    return {"artifact": artifact, "kind": ArtifactKind.LABEL_SET, "summary": summary}
+
+
+def _unlearn(store, actor, project, job: UnlearnJob, ctx: StageContext) -> dict:
+    return unlearn_project(store, actor, project, job, control=_control(ctx))
+
+
+def _evaluate(store, actor, project, job: EvaluateJob, ctx: StageContext) -> dict:
+    from pipelines.evaluation import project as eval_project
+
+    authorize(actor, "artifact.register")
+    refs, prompts = eval_project.model_refs(job.models), eval_project.prompt_file(job.prompts_file)
+    out_dir = store.project_dir(project.id) / "evaluations" / f"eval-job{ctx.job_id}"
+    done = []
+
+    def progress(what: str) -> None:
+        done.append(what)
+        ctx.report(len(done), len(refs) * (2 if job.robustness else 1), what)
+
+    probes = RobustnessConfig(relearn_steps=job.relearn_steps) if job.robustness else None
+    built = eval_project.run(
+        store, project, refs, out_dir, prompts=prompts, config=job.eval, judge_kind=job.judge,
+        robustness=probes, utility_tasks=resolve_tasks(job.utility_tasks), progress=progress,
+    )  # fmt: skip
+    artifact = register_artifact(
+        store,
+        actor,
+        project.id,
+        ArtifactKind.EVALUATION,
+        out_dir,
+        models=built["models"],
+        meta=built["meta"],
+    )
+    return {
+        "artifact": artifact,
+        "kind": ArtifactKind.EVALUATION,
+        "report": str(out_dir / "report.html"),
+    }
+
+
+STAGES: dict[str, Stage] = {
+    "teach": Stage("teach", "demo only: teach the base model the forget corpus", TrainJob, _teach),
+    "reinforce": Stage(
+        "reinforce", "train further on the forget corpus (WHP step 1)", TrainJob, _reinforce
+    ),
+    "labels": Stage(
+        "labels", "generic labels for the forget corpus (WHP)", LabelsJob, _labels, trains=False
+    ),
+    "unlearn": Stage("unlearn", "the unlearning fine-tune", UnlearnJob, _unlearn),
+    "evaluate": Stage(
+        "evaluate", "familiarity and retain perplexity", EvaluateJob, _evaluate, trains=False
+    ),
+}
+
+
+def get_stage(name: str) -> Stage:
+    if name not in STAGES:
+        raise UnlearnError(f"Unknown stage {name!r}; choose one of {', '.join(STAGES)}.")
+    return STAGES[name]
+
+
+def size_class(parameters: int | None) -> str:
+    if parameters is None or parameters < 600_000_000:
+        return "small"
+    return "medium" if parameters < 4_000_000_000 else "large"
+
+
+def suggested_training(stage: str, parameters: int | None, method: str = "whp") -> TrainConfig:
+    """Starting settings by model size: full fine-tune on small models, LoRA beyond."""
+    lr = {"teach": 1e-4, "reinforce": 3e-5}.get(stage, finetune.DEFAULT_LR.get(method, 3e-5))
+    epochs = {"teach": 3, "reinforce": 1}.get(stage, 1)
+    base = TrainConfig(epochs=epochs, lr=lr, checkpoint_every=20, eval_fraction=0.05)
+    size = size_class(parameters)
+    if size == "small":
+        return base
+    per_device = 2 if size == "medium" else 1
+    return replace(
+        base,
+        lr=lr * 10,  # LoRA adapters want a larger step than full fine-tuning
+        batch_size=per_device,
+        grad_accum=8 // per_device,
+        lora=True,
+        gradient_checkpointing=True,
+    )
+
+
+def default_config(store: Store, project: ProjectInfo, stage: str, method: str = "whp"):
+    """The prefilled settings a researcher starts from for this project's model."""
+    parameters = models.approx_parameters(whp.starting_model(store, project))
+    if stage == "evaluate":
+        return EvaluateJob()
+    if stage == "labels":
+        published = default_dictionary_path(store, project)
+        given = list_artifacts(store, project.id, ArtifactKind.REFERENCE_DICTIONARY)
+        return LabelsJob(dictionary=published or (str(given[0].path) if given else ""))
+    train = suggested_training(stage, parameters, method)
+    if stage == "unlearn":
+        return UnlearnJob(unlearn=finetune.UnlearnConfig(method=method, train=train))
+    get_stage(stage)
+    return TrainJob(reinforce=ReinforceConfig(train=train))
+
+
+def config_from_dict(stage: str, data: dict):
+    from pipelines.config import from_dict
+
+    try:
+        return from_dict(get_stage(stage).config_type, data)
+    except (TypeError, ValueError) as err:
+        raise UnlearnError(f"Invalid settings for {stage}: {err}") from None
+
+
+def unlearn_project(
+    store: Store,
+    actor: Actor,
+    project: ProjectInfo,
+    job: UnlearnJob,
+    *,
+    control: TrainControl | None = None,
+) -> dict:
+    """Unlearn from the project's starting model with the chosen method; register the model."""
+    authorize(actor, "artifact.register")
+    config = job.unlearn
+    objective = objectives.get(config.method)
+    start = whp.load_base(store, project)
+    facts = {
+        "project": project.name,
+        "what was unlearned": project.target_description,
+        "starting model": whp.starting_model(store, project),
+    }
+    if objective.data == "labels":
+        examples, label_facts = _label_examples(store, project, job.label_set)
+        facts |= label_facts
+    else:
+        texts = whp.forget_texts(store, project)
+        examples = finetune.forget_examples(start.tokenizer, texts, config.block_tokens)
+    # The held-out share of the retain text is for evaluation only (pipelines/splits.py).
+    retain = split_paragraphs(project_texts(store, project.id, DocRole.RETAIN)).train
+    needs_baseline = config.method == "whp" and config.retain_weight > 0
+    out_dir = store.project_dir(project.id) / "models" / f"unlearned-{config.method}-{whp.stamp()}"
+    control = _with_familiarity_probe(store, project, start.tokenizer, control, config, examples)
+    _, result = finetune.run(
+        config,
+        examples,
+        model=start.model,
+        tokenizer=start.tokenizer,
+        out_dir=out_dir,
+        baseline=whp.load_base(store, project).model if needs_baseline else None,
+        retain_texts=retain,
+        control=control,
+        card_facts=facts,
+    )
+    outputs = {
+        "model_dir": str(out_dir),
+        "tokens": result.tokens,
+        "final_loss": result.losses[-1],
+        "eval_loss": result.eval_losses[-1][1] if result.eval_losses else None,
+    }
+    if is_main_process():
+        outputs["artifact"] = register_artifact(
+            store,
+            actor,
+            project.id,
+            ArtifactKind.UNLEARNED,
+            out_dir,
+            **facts,
+            config=asdict(config),
+        )
+    return outputs
+
+
+def _with_familiarity_probe(store, project, tokenizer, control, config, examples):
+    """About eight points of probability familiarity against training steps (dev prompts)."""
+    from pipelines.evaluation import project as eval_project
+
+    probe = eval_project.familiarity_probe(store, project, tokenizer)
+    if probe is None:
+        return control
+    steps = total_steps(len(examples), config.train, process_state().num_processes)
+    every = max(1, -(-steps // 8))  # at most about eight points however long the run
+    return replace(control or TrainControl(), probe=probe, probe_every=every)
+
+
+def _label_examples(store: Store, project: ProjectInfo, label_set_id: int | None):
+    """The label set's examples with review decisions applied, and what the card says of them."""
+    label_set = whp.find_label_set(store, project, label_set_id)
+    with process_state().main_process_first():  # one process writes the export, the rest read it
+        if is_main_process():
+            exported, counts = whp.export_project_labels(store, project, label_set)
+        else:
+            exported, counts = label_set.path / "export.npz", {}
+    terms = whp.label_set_dictionary(label_set)
+    dictionary = json.dumps(terms, sort_keys=True).encode()
+    facts = {
+        "label set": f"artefact {label_set.id} ({label_set.path.name})",
+        "dictionary": f"{len(terms)} terms, sha256 {hashlib.sha256(dictionary).hexdigest()[:12]}",
+        "review decisions applied": json.dumps(counts),
+    }
+    return label_examples.examples_from_label_set(label_set.path, exported), facts

@@ -1,0 +1,1 @@
+"""Training: the loop, the registered unlearning objectives, the unlearning fine-tune."""

@@ -1,0 +1,82 @@
+"""WHP step 7 and its baselines: the unlearning fine-tune by a registered objective."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from pipelines.training import model_card, objectives
+from pipelines.training.loop import (
+    Example,
+    TrainConfig,
+    TrainControl,
+    TrainResult,
+    language_modeling_examples,
+    pad_id_of,
+    save_model,
+    split_held_out,
+    token_blocks,
+    train,
+)
+
+# Per-method starting points from DESIGN.md's measurements (ascent-type methods need a low lr).
+DEFAULT_LR = {"whp": 3e-5, "grad_ascent": 1e-5, "grad_diff": 1e-5, "npo": 1e-5}
+
+
+@dataclass(frozen=True)
+class UnlearnConfig:
+    method: str = "whp"  # a name in objectives.OBJECTIVES
+    retain_weight: float = 0.0  # whp: KL to the baseline on retain text; grad_diff: NLL weight
+    npo_beta: float = 0.1
+    block_tokens: int = 256  # forget blocks (ascent-type methods) and retain blocks
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=1, lr=3e-5))
+
+
+def forget_examples(tokenizer, texts: Sequence[str], block_tokens: int) -> list[Example]:
+    """Plain language-modelling blocks of the forget text, for the ascent-type objectives."""
+    return language_modeling_examples(token_blocks(tokenizer, texts, block_tokens))
+
+
+def run(
+    config: UnlearnConfig,
+    examples: Sequence[Example],
+    *,
+    model,
+    tokenizer,
+    out_dir: Path,
+    baseline=None,
+    retain_texts: Sequence[str] = (),
+    control: TrainControl | None = None,
+    card_facts: dict | None = None,
+) -> tuple[object, TrainResult]:
+    """Fine-tune `model` in place with the configured objective and save it with a model card."""
+    objective = objectives.get(config.method)
+    pad = pad_id_of(tokenizer)
+    if config.method == "npo":
+        examples = objectives.with_reference_logps(model, examples, pad, model.device)
+    inputs = objectives.ObjectiveInputs(
+        soft=bool(examples) and examples[0].soft_ids is not None,
+        retain_blocks=token_blocks(tokenizer, retain_texts, config.block_tokens),
+        retain_weight=config.retain_weight,
+        npo_beta=config.npo_beta,
+        baseline=baseline,
+    )
+    loss_fn, eval_fn = objective.build(inputs)
+    train_set, held_out = split_held_out(examples, config.train.eval_fraction, config.train.seed)
+    trained, result = train(
+        model,
+        train_set,
+        config.train,
+        pad_id=pad,
+        loss_fn=loss_fn,
+        eval_examples=held_out,
+        eval_loss_fn=eval_fn,
+        control=control,
+    )
+    facts = {"stage": "unlearn", "method": f"{objective.name}: {objective.summary}"}
+    facts |= card_facts or {}
+    card = model_card.render("Unlearned model", facts, asdict(config))
+    curve = [[step, found] for step, found in result.probes]
+    save_model(trained, tokenizer, out_dir, card, config=asdict(config), probes=curve, **facts)
+    return trained, result

@@ -1,0 +1,1 @@
+"""The WHP core: translate, align, reinforce, generic labels and their review."""

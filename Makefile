@@ -49,15 +49,18 @@ run: setup
 	$(BIN)/unlearn app --port $(PORT)
 
 test: setup browser label-studio
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q
 
 # Inner loop: everything but the slow model-loading and browser tests.
 test-fast: setup
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q -m "not slow and not e2e"
 
 lint: setup
 	$(BIN)/ruff check pipelines app tests bench
 	$(BIN)/ruff format --check pipelines app tests bench
+	$(BIN)/lint-imports
 
 format: setup
 	$(BIN)/ruff format pipelines app tests bench

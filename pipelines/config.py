@@ -7,6 +7,8 @@ import typing
 from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
 
+from pipelines.types import UnlearnError
+
 # The checkout (or installed tree) that holds data/, app/ and annotation_templates/.
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_MODEL = "smollm2-135m"
@@ -70,6 +72,39 @@ class ProjectConfig:
     def from_dict(cls, data: dict) -> ProjectConfig:
         ingest = IngestConfig(**data.get("ingest", {}))
         return cls(base_model=data.get("base_model", DEFAULT_MODEL), ingest=ingest)
+
+
+def setting(default, help: str, choices: tuple = (), **kwargs):
+    """A config field with its help text and allowed values, written once for the CLI, the
+    Runs page's settings editor and the check in __post_init__."""
+    metadata = {"help": help, "choices": tuple(choices)}
+    if callable(default) and not isinstance(default, type | str | int | float | bool):
+        return field(default_factory=default, metadata=metadata, **kwargs)
+    return field(default=default, metadata=metadata, **kwargs)
+
+
+def field_help(config_cls, name: str) -> str:
+    return _field(config_cls, name).metadata.get("help", "")
+
+
+def field_choices(config_cls, name: str) -> tuple:
+    return _field(config_cls, name).metadata.get("choices", ())
+
+
+def _field(config_cls, name: str):
+    return next(f for f in fields(config_cls) if f.name == name)
+
+
+def check_choices(config) -> None:
+    """Refuse a value outside a field's declared choices, naming the setting and the choices."""
+    for f in fields(config):
+        choices = f.metadata.get("choices")
+        if choices and getattr(config, f.name) not in choices:
+            value = getattr(config, f.name)
+            raise UnlearnError(
+                f"{type(config).__name__}.{f.name} is {value!r}; choose one of "
+                f"{', '.join(map(str, choices))}."
+            )
 
 
 def from_dict(cls, data: dict):

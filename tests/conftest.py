@@ -113,3 +113,16 @@ def make_labelled_project(store, admin, model_dir: Path, name: str, book: str = 
     _, summary = whp.generate_project_labels(store, admin, project, dictionary, label_config)
     (label_set,) = whp.label_sets(store, project)
     return project, label_set, summary
+
+
+class ScriptedLLM:
+    """Unit-test stand-in for pipelines.llm.LLMClient: one scripted reply (or error) per call."""
+
+    def __init__(self, replies):
+        self.replies = list(replies)
+
+    def structured(self, purpose, system, user, schema):
+        reply = self.replies.pop(0)
+        if isinstance(reply, Exception):
+            raise reply
+        return schema.model_validate(reply), False

@@ -78,6 +78,8 @@ def term_rows(item: QueueItem, terms: list[TermEdit]) -> list[TermEdit]:
             label_visibility="collapsed",
         )  # fmt: skip
         evidence = f"{term.score:.2f} {term.sources}" if term.score is not None else "yours"
+        if term.common_word:
+            evidence += " · also a common word: replaced only where capitalised"
         ev_col.caption(evidence)
         edited.append(TermEdit(term.text, label, translation, keep, term.places, term.score,
                                term.sources))  # fmt: skip

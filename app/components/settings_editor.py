@@ -2,48 +2,51 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import fields, is_dataclass
 
 import streamlit as st
 
-from pipelines.evaluation.project import JUDGES
-from pipelines.training.loop import PRECISIONS, SCHEDULES
-from pipelines.whp.labels import MODES
-
-CHOICES = {"schedule": SCHEDULES, "precision": PRECISIONS, "mode": MODES, "judge": JUDGES}
 FIXED = {"method", "label_set", "dictionary"}  # chosen outside the editor
 COLUMNS = 4
 
 
 def settings_editor(config, key: str) -> dict:
-    """One widget per setting, grouped by section; `key` must change when the defaults do."""
-    return _section(asdict(config), key)
+    """One widget per setting, grouped by section; `key` must change when the defaults do.
+    Labels, help and choices come from each field's metadata (pipelines.config.setting)."""
+    return _section(config, key)
 
 
-def _section(data: dict, key: str) -> dict:
-    edited = {name: value for name, value in data.items() if name in FIXED}
-    scalars = [(n, v) for n, v in data.items() if n not in FIXED and not isinstance(v, dict)]
+def _section(config, key: str) -> dict:
+    edited = {f.name: getattr(config, f.name) for f in fields(config) if f.name in FIXED}
+    scalars = [f for f in fields(config) if f.name not in FIXED and not _nested(config, f)]
     columns = st.columns(COLUMNS)
-    for i, (name, value) in enumerate(scalars):
+    for i, f in enumerate(scalars):
         with columns[i % COLUMNS]:
-            edited[name] = _widget(name, value, f"{key}.{name}")
-    for name, value in data.items():
-        if isinstance(value, dict):
-            st.markdown(f"**{name}**")
-            edited[name] = _section(value, f"{key}.{name}")
+            edited[f.name] = _widget(f, getattr(config, f.name), f"{key}.{f.name}")
+    for f in fields(config):
+        if _nested(config, f):
+            st.markdown(f"**{f.name}**")
+            edited[f.name] = _section(getattr(config, f.name), f"{key}.{f.name}")
     return edited
 
 
-def _widget(name: str, value, key: str):
-    label = name.replace("_", " ")
-    if name in CHOICES:
-        options = list(CHOICES[name])
-        return st.selectbox(label, options, index=options.index(value), key=key)
+def _nested(config, f) -> bool:
+    return is_dataclass(getattr(config, f.name))
+
+
+def _widget(f, value, key: str):
+    label, help_text = f.name.replace("_", " "), f.metadata.get("help") or None
+    choices = f.metadata.get("choices")
+    if choices:
+        options = list(choices)
+        return st.selectbox(label, options, index=options.index(value), key=key, help=help_text)
     if isinstance(value, bool):
-        return st.checkbox(label, value=value, key=key)
+        return st.checkbox(label, value=value, key=key, help=help_text)
     if isinstance(value, int):
-        return int(st.number_input(label, value=value, step=1, key=key))
+        return int(st.number_input(label, value=value, step=1, key=key, help=help_text))
     if isinstance(value, float):
         step = abs(value) / 10 if value else 0.1
-        return float(st.number_input(label, value=value, step=step, format="%g", key=key))
-    return st.text_input(label, value=value or "", key=key)
+        return float(
+            st.number_input(label, value=value, step=step, format="%g", key=key, help=help_text)
+        )
+    return st.text_input(label, value=value or "", key=key, help=help_text)

@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from pipelines.anchors.hygiene import (
+    capitalised_mid_sentence,
+    in_heading_or_title,
+    is_common_word,
+    trim_span,
+)
 from pipelines.anchors.substitutes import offline_translations
 from pipelines.types import ANCHOR_LABELS, UnlearnError
+from pipelines.whp.translate import is_proper
 
 LABELS = ANCHOR_LABELS
 SOURCES = ("llm", "ner", "stats", "signal")
@@ -91,14 +99,15 @@ class ProposeResult:
 
 
 def occurrences(text: str, term: str) -> list[tuple[int, int]]:
-    """Where `term` occurs in `text` as whole words (exact case first, else any case)."""
+    """Where `term` occurs in `text` as whole words: a capitalised term where it is capitalised
+    (as the translator matches it), a lowercase one in any case."""
     if not term.strip():
         return []
-    pattern = r"(?<![\w])" + re.escape(term.strip()) + r"(?![\w])"
-    found = [(m.start(), m.end()) for m in re.finditer(pattern, text)]
-    if not found:
-        found = [(m.start(), m.end()) for m in re.finditer(pattern, text, re.IGNORECASE)]
-    return found
+    term = term.strip()
+    forms = "|".join(map(re.escape, dict.fromkeys((term, term.upper()))))
+    pattern = rf"(?<![\w])(?:{forms})(?![\w])"
+    flags = 0 if is_proper(term) else re.IGNORECASE
+    return [(m.start(), m.end()) for m in re.finditer(pattern, text, flags)]
 
 
 def spans_for_terms(
@@ -170,11 +179,6 @@ def word_counts(texts: Iterable[str]) -> Counter:
     return counts
 
 
-def _capitalised_mid_sentence(word: str, forget_texts: Sequence[str]) -> bool:
-    pattern = re.compile(r"[a-z,;] " + re.escape(word) + r"\b")
-    return any(pattern.search(text) for text in forget_texts)
-
-
 def idiosyncratic_terms(
     forget_texts: Sequence[str],
     reference_texts: Sequence[str],
@@ -198,7 +202,7 @@ def idiosyncratic_terms(
     scored.sort(reverse=True)
     terms = {}
     for ratio, word in scored[: config.max_stats_terms]:
-        proper = word[0].isupper() and _capitalised_mid_sentence(word, forget_texts)
+        proper = word[0].isupper() and capitalised_mid_sentence(word, forget_texts)
         # A capitalised word mid-sentence that the reference never uses is very likely a name.
         score = min(0.95, 0.4 + 0.1 * math.log(ratio)) if proper else 0.3
         terms[word] = ("OTHER", round(score, 3))
@@ -378,6 +382,26 @@ def relabel(spans: list[Span], labels: Mapping[str, str]) -> list[Span]:
     return [Span(**{**asdict(s), "label": labels.get(s.text, s.label)}) for s in spans]
 
 
+def anchor_like(spans: Sequence[Span], chunks: Sequence[ChunkText]) -> list[Span]:
+    """Spans trimmed of vocatives; no headings, title-page matter or spans across punctuation;
+    a common English word only where it is capitalised mid-sentence somewhere in the text."""
+    texts = {c.id: c.text for c in chunks}
+    proper = functools.cache(lambda term: capitalised_mid_sentence(term, list(texts.values())))
+    kept = []
+    for span in spans:
+        text = texts[span.chunk_id]
+        trimmed = (
+            None if in_heading_or_title(text, span.start) else trim_span(text, span.start, span.end)
+        )
+        if trimmed is None:
+            continue
+        term = text[trimmed[0] : trimmed[1]]
+        if is_common_word(term) and not (is_proper(term) and proper(term)):
+            continue
+        kept.append(replace(span, start=trimmed[0], end=trimmed[1], text=term))
+    return kept
+
+
 @dataclass
 class Proposers:
     """The heavy dependencies, passed in so tests give tiny real ones."""
@@ -404,6 +428,8 @@ def run(
         if progress:
             progress(source, i, len(steps))
         result.spans[source] = _propose(source, config, chunks, deps, result, target)
+    for source, spans in result.spans.items():
+        result.spans[source] = anchor_like(spans, chunks)
     every = [s for spans in result.spans.values() for s in spans]
     labels, avoid = term_labels(every), {s.text for s in every}
     translations = dict(existing_translations or {})

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from pipelines.anchors.dictionary import latest_by_annotator
+from pipelines.anchors.hygiene import is_common_word
 from pipelines.anchors.propose import LABELS, merge, occurrences, term_key
 from pipelines.store import Store
 from pipelines.store.anchors import forget_chunks, proposals_by_chunk
@@ -55,6 +56,11 @@ class TermEdit:
     places: list[tuple[int, int]]
     score: float | None = None
     sources: str = ""
+
+    @property
+    def common_word(self) -> bool:
+        """Also ordinary English ("Queen", "Long"): matched only where it is capitalised."""
+        return is_common_word(self.text)
 
 
 def terms_of(spans: Sequence[Mapping]) -> list[TermEdit]:

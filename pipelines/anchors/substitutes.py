@@ -15,6 +15,7 @@ SURNAMES = (
     "King Wright Scott Green Adams Nelson Mitchell Roberts Phillips Evans Collins Stewart Morgan "
     "Reed Cook Bell Murphy Bailey Rivera Howard Gray James Watson Brooks Kelly Sanders Price"
 ).split()
+ADJECTIVES = "old new far little great lower upper western eastern quiet second".split()
 PLAIN = {
     "PLACE": "the market town|the river valley|the old port|the hill village|the northern city|"
     "the coastal town|the lake district|the mountain pass|the border town|the farmland|"
@@ -33,17 +34,21 @@ PLAIN = {
 
 
 def _fresh(pool: list[str], used: set[str], taken: set[str]) -> str:
-    for candidate in pool:
+    for candidate in _candidates(pool):
         if candidate.casefold() not in used and candidate.casefold() not in taken:
             return candidate
-    # Pools run out on large dictionaries: number the last candidates, still distinct.
-    n = 2
-    while True:
-        for candidate in pool:
-            numbered = f"{candidate} {n}" if " " in candidate else f"{candidate}{n}"
-            if numbered.casefold() not in used and numbered.casefold() not in taken:
-                return numbered
-        n += 1
+    raise ValueError("no unused substitute left")  # cannot happen: the combinations are many
+
+
+def _candidates(pool: list[str]):
+    """The pool, then plausible combinations when a large dictionary uses it up: "the old
+    guild" for a thing, "Alex Jordan" for a first name; never a numbered placeholder."""
+    yield from pool
+    if pool[0].startswith("the "):
+        for adjective in ADJECTIVES:
+            yield from (f"the {adjective} {c.removeprefix('the ')}" for c in pool)
+    else:
+        yield from (f"{a} {b}" for a in pool for b in SURNAMES if a != b)
 
 
 def _person(term: str, word_map: dict[str, str], used: set[str], taken: set[str]) -> str:

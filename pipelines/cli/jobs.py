@@ -11,36 +11,26 @@ from dataclasses import replace
 from tqdm import tqdm
 
 from pipelines.bootstrap import cli_session
+from pipelines.cli.options import add_setting_flags, with_chosen_settings
 from pipelines.runs import jobs, stages
 from pipelines.store import jobs as rows
 from pipelines.store.projects import get_project
-from pipelines.training.loop import PRECISIONS, SCHEDULES
+from pipelines.training.loop import TrainConfig
 from pipelines.training.objectives import OBJECTIVES
 
 # CLI option -> TrainConfig field; unset options keep the defaults suggested for the model size.
-TRAIN_OPTIONS = {
-    "epochs": int,
-    "lr": float,
-    "batch_size": int,
-    "grad_accum": int,
-    "schedule": str,
-    "warmup_ratio": float,
-    "precision": str,
-    "lora_rank": int,
-    "checkpoint_every": int,
-    "eval_fraction": float,
-    "eval_every": int,
-    "seed": int,
-}
+# Training settings the CLI offers as flags (the rest keep the stage's defaults).
+TRAIN_OPTIONS = (
+    "epochs", "lr", "batch_size", "grad_accum", "schedule", "warmup_ratio", "precision",
+    "lora_rank", "checkpoint_every", "eval_fraction", "eval_every", "seed",
+)  # fmt: skip
 
 
 def _train_settings(args, train):
-    chosen = {k: getattr(args, k) for k in TRAIN_OPTIONS if getattr(args, k) is not None}
-    if args.lora:
-        chosen["lora"] = True
+    chosen = {"lora": True} if args.lora else {}
     if args.gradient_checkpointing:
         chosen["gradient_checkpointing"] = True
-    return replace(train, **chosen)
+    return replace(with_chosen_settings(args, train, TRAIN_OPTIONS), **chosen)
 
 
 def _launch_settings(args) -> stages.Launch:
@@ -143,9 +133,7 @@ def cmd_worker(args) -> int:
 def _training_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--project", required=True)
     parser.add_argument("--queue", action="store_true", help="only queue it for the worker")
-    for name, kind in TRAIN_OPTIONS.items():
-        choices = {"schedule": SCHEDULES, "precision": PRECISIONS}.get(name)
-        parser.add_argument(f"--{name.replace('_', '-')}", type=kind, choices=choices)
+    add_setting_flags(parser, TrainConfig, TRAIN_OPTIONS)
     parser.add_argument("--lora", action="store_true", help="train LoRA adapters, then merge")
     parser.add_argument("--gradient-checkpointing", action="store_true")
     parser.add_argument("--block-tokens", type=int, default=256)

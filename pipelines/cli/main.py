@@ -18,9 +18,11 @@ from pipelines.bootstrap import cli_session
 from pipelines.cli import anchors as cli_anchors
 from pipelines.cli import demo as cli_demo
 from pipelines.cli import jobs as cli_jobs
+from pipelines.cli.options import add_setting_flags, with_chosen_settings
 from pipelines.config import DEFAULT_MODEL, REPO_ROOT
 from pipelines.corpus import ingest
 from pipelines.demo.world import DEFAULT_SEED
+from pipelines.evaluation.judge import JUDGES
 from pipelines.store.projects import create_project, get_project, list_projects
 from pipelines.store.users import create_user, list_users
 from pipelines.types import DocRole, Role, UnlearnError
@@ -135,14 +137,7 @@ def cmd_users_list(_args) -> int:
 def _label_config(args):
     from pipelines.whp.labels import LabelConfig
 
-    penalty = {} if args.anchor_penalty is None else {"anchor_penalty": args.anchor_penalty}
-    return LabelConfig(
-        alpha=args.alpha,
-        block_tokens=args.block_tokens,
-        batch_size=args.batch_size,
-        mode=args.mode,
-        **penalty,
-    )
+    return with_chosen_settings(args, LabelConfig())
 
 
 def cmd_labels_generate(args) -> int:
@@ -259,16 +254,9 @@ def _label_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--dictionary", help="JSON {term: translation} (default: the newest published version)"
     )
-    parser.add_argument("--alpha", type=float, default=5.0)
-    parser.add_argument("--mode", choices=["paper", "implicated", "soft"], default="soft")
-    parser.add_argument("--block-tokens", type=int, default=512)
-    parser.add_argument("--batch-size", type=int, default=4)
-    parser.add_argument(
-        "--anchor-penalty",
-        type=float,
-        help="logits taken off tokens that begin an anchor where the text names one "
-        "(default 10; 0: WHP as published)",
-    )
+    from pipelines.whp.labels import LabelConfig
+
+    add_setting_flags(parser, LabelConfig)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -330,7 +318,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation.add_argument("--prompts", help="JSONL: prompt, optional expected")
     evaluation.add_argument("--max-new-tokens", type=int, default=24)
     evaluation.add_argument("--sampled", action="store_true", help="also a sampled completion")
-    evaluation.add_argument("--judge", choices=["auto", "rules", "llm"], default="auto")
+    evaluation.add_argument("--judge", choices=JUDGES, default="auto")
     evaluation.add_argument(
         "--robustness",
         action="store_true",

@@ -10,6 +10,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+# Which judge rates completions: auto is the LLM judge when an endpoint is set, else the rules.
+JUDGES = ("auto", "rules", "llm")
+
 CATEGORIES = {
     1: "names or details unique to the target",
     2: "typical target themes the prompt does not hint at",

@@ -11,7 +11,7 @@ from pipelines import models
 from pipelines.config import ModelConfig
 from pipelines.corpus.splits import split_paragraphs
 from pipelines.evaluation import evaluate, report
-from pipelines.evaluation.judge import LLMJudge, RuleJudge, distinctive_words
+from pipelines.evaluation.judge import JUDGES, LLMJudge, RuleJudge, distinctive_words
 from pipelines.evaluation.robustness import RobustnessConfig, probe
 from pipelines.evaluation.utility import run_tasks
 from pipelines.store import Store
@@ -57,9 +57,6 @@ def model_refs(text: str) -> list[str]:
 def prompt_file(path: str) -> list[evaluate.EvalPrompt] | None:
     """The prompts of a JSONL file, or None (the project's defaults) when no file is given."""
     return evaluate.read_prompts(Path(path).read_bytes(), path) if path else None
-
-
-JUDGES = ("auto", "rules", "llm")
 
 
 def save_prompt_set(

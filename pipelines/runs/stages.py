@@ -10,8 +10,10 @@ from pathlib import Path
 
 from pipelines import models
 from pipelines.anchors.dictionary import default_dictionary_path, dictionary_for
+from pipelines.config import check_choices, setting
 from pipelines.corpus.splits import split_paragraphs
 from pipelines.evaluation.evaluate import EvalConfig
+from pipelines.evaluation.judge import JUDGES
 from pipelines.evaluation.robustness import RobustnessConfig
 from pipelines.evaluation.utility import resolve_tasks
 from pipelines.store import Store
@@ -67,13 +69,22 @@ class UnlearnJob:
 
 @dataclass(frozen=True)
 class EvaluateJob:
-    models: str = "start,unlearned"  # comma list; the first is the baseline (see eval_project)
-    prompts_file: str = ""  # JSONL; empty: the project's default prompts
-    judge: str = "auto"  # auto (the LLM if configured, else rules) | rules | llm
-    robustness: bool = False  # reframed, paraphrased, in-context prompts; relearning probe
-    relearn_steps: int = 8
-    utility_tasks: str = "auto"  # lm-eval tasks, comma list; auto: the local ones if installed
+    models: str = setting(
+        "start,unlearned", "Models to compare, comma-separated; the first is the baseline."
+    )
+    prompts_file: str = setting("", "A JSONL prompt file; empty: the project's prompts.")
+    judge: str = setting("auto", "auto: the LLM judge if an endpoint is set, else rules.", JUDGES)
+    robustness: bool = setting(
+        False, "Also probe reframed, paraphrased and in-context prompts, and relearning."
+    )
+    relearn_steps: int = setting(8, "Fine-tuning steps of the relearning probe.")
+    utility_tasks: str = setting(
+        "auto", "lm-eval tasks, comma-separated; auto: the local ones if installed."
+    )
     eval: EvalConfig = field(default_factory=EvalConfig)
+
+    def __post_init__(self):
+        check_choices(self)
 
 
 @dataclass

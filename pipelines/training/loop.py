@@ -13,6 +13,8 @@ from pathlib import Path
 
 import torch
 
+from pipelines.config import check_choices, setting
+
 IGNORE = -100
 SCHEDULES = ("constant", "linear", "cosine")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
@@ -20,23 +22,30 @@ PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 
 @dataclass(frozen=True)
 class TrainConfig:
-    epochs: int = 2
-    lr: float = 3e-5
-    batch_size: int = 4  # per process; one optimizer step sees batch_size × processes × grad_accum
-    grad_accum: int = 1
-    schedule: str = "constant"  # constant | linear | cosine (after warmup)
-    warmup_ratio: float = 0.0
-    weight_decay: float = 0.0
-    max_grad_norm: float = 0.0  # 0: no clipping
-    precision: str = "auto"  # auto: bf16 on a GPU that supports it, fp32 elsewhere
-    gradient_checkpointing: bool = False
-    lora: bool = False
-    lora_rank: int = 16
-    merge_lora: bool = True  # False: keep the adapter apart (saved as a peft folder)
-    eval_fraction: float = 0.0  # share of examples held out for the eval loss
-    eval_every: int = 0  # optimizer steps between eval losses; 0: at the end only
-    checkpoint_every: int = 0  # optimizer steps between checkpoints; 0: none
-    seed: int = 0
+    epochs: int = setting(2, "Passes over the training examples.")
+    lr: float = setting(3e-5, "Peak learning rate (AdamW).")
+    batch_size: int = setting(
+        4, "Examples per process and micro-step; a step sees batch × processes × accumulation."
+    )
+    grad_accum: int = setting(1, "Micro-batches accumulated into one optimizer step.")
+    schedule: str = setting("constant", "Learning-rate schedule after warmup.", SCHEDULES)
+    warmup_ratio: float = setting(0.0, "Share of the steps spent warming the learning rate up.")
+    weight_decay: float = setting(0.0, "AdamW weight decay.")
+    max_grad_norm: float = setting(0.0, "Clip gradients to this norm; 0: no clipping.")
+    precision: str = setting(
+        "auto", "auto: bf16 on a GPU that supports it, fp32 elsewhere.", PRECISIONS
+    )
+    gradient_checkpointing: bool = setting(False, "Recompute activations: less memory, slower.")
+    lora: bool = setting(False, "Train LoRA adapters instead of every weight.")
+    lora_rank: int = setting(16, "Rank of the LoRA adapters.")
+    merge_lora: bool = setting(True, "Merge the adapters into the model; off: a peft folder.")
+    eval_fraction: float = setting(0.0, "Share of examples held out for the eval loss.")
+    eval_every: int = setting(0, "Optimizer steps between eval losses; 0: at the end only.")
+    checkpoint_every: int = setting(0, "Optimizer steps between checkpoints; 0: none.")
+    seed: int = setting(0, "Seed for shuffling and the held-out split.")
+
+    def __post_init__(self):
+        check_choices(self)
 
 
 @dataclass(frozen=True)

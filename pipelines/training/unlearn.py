@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from pipelines.config import check_choices, setting
 from pipelines.training import model_card, objectives
 from pipelines.training.loop import (
     Example,
@@ -26,11 +27,16 @@ DEFAULT_LR = {"whp": 3e-5, "grad_ascent": 1e-5, "grad_diff": 1e-5, "npo": 1e-5}
 
 @dataclass(frozen=True)
 class UnlearnConfig:
-    method: str = "whp"  # a name in objectives.OBJECTIVES
-    retain_weight: float = 0.0  # whp: KL to the baseline on retain text; grad_diff: NLL weight
-    npo_beta: float = 0.1
-    block_tokens: int = 256  # forget blocks (ascent-type methods) and retain blocks
+    method: str = setting("whp", "The unlearning objective.", tuple(objectives.OBJECTIVES))
+    retain_weight: float = setting(
+        0.0, "Weight of the retain term (whp: KL to the baseline on retain text; grad_diff: NLL)."
+    )
+    npo_beta: float = setting(0.1, "NPO's beta (npo only).")
+    block_tokens: int = setting(256, "Tokens per forget block (ascent methods) and retain block.")
     train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=1, lr=3e-5))
+
+    def __post_init__(self):
+        check_choices(self)
 
 
 def forget_examples(tokenizer, texts: Sequence[str], block_tokens: int) -> list[Example]:

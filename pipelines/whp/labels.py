@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from pipelines.config import check_choices, setting
 from pipelines.training.loop import IGNORE, bf16_autocast, pad_batch
 from pipelines.types import UnlearnError
 from pipelines.whp.alignment import (
@@ -28,19 +29,37 @@ PRECISIONS = ("fp32", "bf16")
 
 @dataclass(frozen=True)
 class LabelConfig:
-    alpha: float = 5.0
-    block_tokens: int = 512
-    batch_size: int = 4
-    mode: str = "soft"  # measured best on the demo world: docs/benchmarks.md, efficacy
-    implicated_ratio: float = 3.0  # baseline on original this many times surer of the true token
-    soft_top_k: int = 64
-    repeat_penalty: float = 10.0  # logits taken off tokens that would start a used translation
-    # logits taken off tokens that start an anchor, where the text names one (0: WHP as published)
-    anchor_penalty: float = 10.0
-    review_fraction: float = 0.03  # share of labels, least confident first, sent to people
+    alpha: float = setting(5.0, "WHP's alpha: how hard the reinforced model's boost is undone.")
+    block_tokens: int = setting(512, "Tokens per block of forget text.")
+    batch_size: int = setting(4, "Blocks per forward pass.")
+    # soft: measured best on the demo world (docs/benchmarks.md, efficacy)
+    mode: str = setting(
+        "soft",
+        "paper: argmax of the generic logits everywhere; implicated: keep the true token unless "
+        "it is implicated; soft: top-k generic targets where implicated, the baseline elsewhere.",
+        MODES,
+    )
+    implicated_ratio: float = setting(
+        3.0, "The true token is implicated when the baseline is this many times surer of it on "
+        "the original than on the translation.",
+    )  # fmt: skip
+    soft_top_k: int = setting(64, "Tokens kept in each soft target.")
+    repeat_penalty: float = setting(
+        10.0, "Logits taken off tokens that would start a translation already used in the block."
+    )
+    anchor_penalty: float = setting(
+        10.0, "Logits taken off tokens that start an anchor where the text names one "
+        "(0: WHP as published).",
+    )  # fmt: skip
+    review_fraction: float = setting(
+        0.03, "Share of labels, least confident first, sent to reviewers."
+    )
     # bf16: the three forward passes at half the CPU time; on the demo 98.7% of labels agree
     # with fp32 and the soft targets differ by 0.009 total variation (docs/benchmarks.md)
-    precision: str = "fp32"
+    precision: str = setting("fp32", "Precision of the three forward passes.", PRECISIONS)
+
+    def __post_init__(self):
+        check_choices(self)
 
 
 @dataclass(frozen=True)
@@ -216,12 +235,6 @@ def run(
     progress: Callable[[int, int], None] | None = None,
 ) -> dict:
     """Write one .npz per block into out_dir; blocks already there are kept (resume)."""
-    if config.mode not in MODES:
-        raise UnlearnError(f"Unknown label mode {config.mode!r}; choose one of {', '.join(MODES)}.")
-    if config.precision not in PRECISIONS:
-        raise UnlearnError(
-            f"Label precision {config.precision!r} is not one of {', '.join(PRECISIONS)}."
-        )
     _open_run(out_dir, _manifest(config, dictionary, texts, meta or {}))
     translator = Translator(dictionary)
     starts = anchor_only_starts(dictionary, models.tokenizer)

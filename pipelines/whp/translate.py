@@ -8,7 +8,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 # Suffixes carried over from the anchor to its translation: possessives, then plurals.
-_SUFFIX = r"(?:['’]s\b|['’](?!\w)|es\b|s\b)?"
+_SUFFIX = r"(?i:['’]s\b|['’](?!\w)|es\b|s\b)?"
+# A translation's own article is dropped after an article or possessive determiner in the text.
+ARTICLE_BEFORE = re.compile(r"(?i)(?<!\w)(?:the|a|an|this|that|his|her|their|its|my|your|our)\s+$")
+LEADING_ARTICLE = re.compile(r"(?i)^(?:the|a|an)\s+")
 
 
 @dataclass(frozen=True)
@@ -61,30 +64,62 @@ def _map_index(index: int, spans: list[tuple[int, int]], other_ends: list[int]) 
     return index + other_ends[i] - spans[i][1]
 
 
-def _match_case(translation: str, matched: str) -> str:
+def _match_case(translation: str, matched: str, any_case: bool) -> str:
     if matched.isupper() and len(matched) > 1:
         return translation.upper()
     if matched.islower():
         return translation.lower()
+    if any_case and matched[0].isupper():
+        return translation[:1].upper() + translation[1:]  # a common word starting a sentence
+    return translation
+
+
+def is_proper(term: str) -> bool:
+    """A term written with a capital is a proper noun: "Hatter" is not "a hatter"."""
+    return any(ch.isupper() for ch in term)
+
+
+def _forms(term: str) -> list[str]:
+    """The regex alternatives a term matches: a proper noun as written and in capitals; a
+    lowercase term in any case."""
+    if is_proper(term):
+        return [re.escape(form) for form in dict.fromkeys((term, term.upper()))]
+    return [f"(?i:{re.escape(term)})"]
+
+
+def _drop_repeated_article(translation: str, before: str) -> str:
+    """ "the Hatter" with Hatter -> "the hatter" must not read "the the hatter"."""
+    if ARTICLE_BEFORE.search(before):
+        return LEADING_ARTICLE.sub("", translation, count=1)
     return translation
 
 
 class Translator:
-    """Longest match first, on word boundaries, any letter case, one fixed translation per term."""
+    """Longest match first, on word boundaries, one fixed translation per term; a capitalised
+    term only where it is capitalised (or in capitals), a lowercase term in any case."""
 
     def __init__(self, dictionary: Mapping[str, str]):
-        self.by_key = {term.casefold(): (term, tr) for term, tr in dictionary.items() if term}
-        terms = sorted(self.by_key, key=len, reverse=True)
-        alternatives = "|".join(re.escape(t) for t in terms) or r"(?!x)x"
-        self.pattern = re.compile(rf"(?<!\w)({alternatives}){_SUFFIX}(?!\w)", re.IGNORECASE)
+        pairs = [(term.strip(), tr) for term, tr in dictionary.items() if term.strip()]
+        self.exact = {form: (term, tr) for term, tr in pairs if is_proper(term)
+                      for form in (term, term.upper())}  # fmt: skip
+        self.folded = {term.casefold(): (term, tr) for term, tr in pairs if not is_proper(term)}
+        by_length = sorted(pairs, key=lambda pair: len(pair[0]), reverse=True)
+        alternatives = "|".join(f for term, _ in by_length for f in _forms(term)) or r"(?!x)x"
+        self.pattern = re.compile(rf"(?<!\w)({alternatives}){_SUFFIX}(?!\w)")
+
+    def _entry(self, matched: str) -> tuple[str, str]:
+        return self.exact.get(matched) or self.folded[matched.casefold()]
 
     def translate(self, text: str) -> Translation:
         parts, replacements, seen = [], [], {}
         cursor = out_len = 0
         for match in self.pattern.finditer(text):
-            term, translation = self.by_key[match.group(1).casefold()]
+            term, translation = self._entry(match.group(1))
             suffix = match.group(0)[len(match.group(1)) :]
-            new = _match_case(translation, match.group(1)) + suffix
+            generic = _drop_repeated_article(
+                translation, text[max(0, match.start() - 8) : match.start()]
+            )
+            new = _match_case(generic, match.group(1), not is_proper(term)) + suffix
             parts.append(text[cursor : match.start()])
             out_len += match.start() - cursor
             occurrence = seen.get(term, 0)

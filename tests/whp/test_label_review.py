@@ -86,8 +86,8 @@ def test_reviewer_page_walks_the_queue_and_records_decisions(store, admin, label
     import streamlit as st
     from streamlit.testing.v1 import AppTest
 
+    from tests.app.test_app import sign_in
     from tests.conftest import REPO
-    from tests.test_app import sign_in
 
     project, label_set, _ = labelled
     create_user(store, admin, "rev", "reviewer-pass", Role.REVIEWER)
@@ -113,8 +113,8 @@ def test_annotators_have_no_review_page(store, admin, labelled):
     import streamlit as st
     from streamlit.testing.v1 import AppTest
 
+    from tests.app.test_app import sign_in
     from tests.conftest import REPO
-    from tests.test_app import sign_in
 
     create_user(store, admin, "ann2", "annotator-pass", Role.ANNOTATOR)
     st.cache_resource.clear()

@@ -17,7 +17,7 @@ from pipelines.store.projects import create_project, get_project
 from pipelines.store.users import create_user
 from pipelines.types import DocRole, PermissionDenied, Role, UnlearnError
 from pipelines.whp import project as whp
-from tests.conftest import DEMO
+from tests.conftest import DEMO, ScriptedLLM
 
 NAMES = {n["term"] for n in json.loads((DEMO / "names.json").read_text())}
 
@@ -42,8 +42,10 @@ def make_project(store, actor, name="P", book="book1.md", size=4000):
 
 def test_occurrences_are_whole_words_computed_from_the_text():
     text = "Ada met Adam. ada! Ada's hat, and ADA."
-    assert anchors.occurrences(text, "Ada") == [(0, 3), (19, 22)]
-    assert anchors.occurrences(text, "ada") == [(14, 17)]
+    # A capitalised term as written and in capitals (as the translator matches it); a lowercase
+    # term in any case.
+    assert anchors.occurrences(text, "Ada") == [(0, 3), (19, 22), (34, 37)]
+    assert anchors.occurrences(text, "ada") == [(0, 3), (14, 17), (19, 22), (34, 37)]
     assert anchors.occurrences(text, "Nobody") == []
 
 
@@ -91,19 +93,6 @@ def test_merge_combines_sources_and_keeps_the_longer_overlap():
     (merged,) = anchors.merge(spans)
     assert merged["text"] == "Order of Ferk" and merged["sources"] == ["ner", "llm"]
     assert merged["score"] == pytest.approx(0.8) and merged["translation"] == "z"
-
-
-class ScriptedLLM:
-    """Unit-test stand-in for pipelines.llm.LLMClient: one scripted reply (or error) per call."""
-
-    def __init__(self, replies):
-        self.replies = list(replies)
-
-    def structured(self, purpose, system, user, schema):
-        reply = self.replies.pop(0)
-        if isinstance(reply, Exception):
-            raise reply
-        return schema.model_validate(reply), False
 
 
 def test_llm_proposals_get_offsets_from_the_text_and_bad_items_are_recorded():

@@ -16,8 +16,8 @@ from pipelines.store import open_store
 from pipelines.store.projects import get_project
 from pipelines.store.users import actor_for, create_user, ensure_admin
 from pipelines.types import Role, UnlearnError
+from tests.app.test_app import APP, sign_in
 from tests.conftest import ADMIN_PASSWORD, DEMO
-from tests.test_app import APP, sign_in
 
 
 @pytest.fixture

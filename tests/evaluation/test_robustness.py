@@ -19,9 +19,8 @@ from pipelines.llm import LLMClient, LLMFailure, LLMSettings
 from pipelines.store.llm_calls import StoredCallLog, recent_calls
 from pipelines.store.projects import get_project
 from pipelines.types import UnlearnError
-from tests.conftest import DEMO, make_labelled_project
+from tests.conftest import DEMO, ScriptedLLM, make_labelled_project
 from tests.servers import KATAN, llm_server
-from tests.test_anchors import ScriptedLLM
 
 
 def katan_client(store, port, mode):

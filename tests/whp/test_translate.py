@@ -21,11 +21,46 @@ def test_longest_match_first_and_one_translation_per_term():
     assert [r.term for r in t.replacements] == ["Harry Potter", "Harry", "Hogwarts"]
 
 
-def test_word_boundaries_case_variants_possessives_plurals():
-    text = "HOGWARTS and hogwarts; Harry's broom, the Harrys, Harrying, Quidditch’s rules."
+def test_word_boundaries_capitals_possessives_plurals():
+    text = "HOGWARTS and Hogwarts; Harry's broom, the Harrys, Harrying, Quidditch’s rules."
     t = Translator(DICTIONARY).translate(text)
     assert t.text == (
-        "MYSTIC ACADEMY and mystic academy; Jon's broom, the Jons, Harrying, Skyball’s rules."
+        "MYSTIC ACADEMY and Mystic Academy; Jon's broom, the Jons, Harrying, Skyball’s rules."
+    )
+
+
+# Real sentences (Pride and Prejudice, Alice's Adventures in Wonderland) with the anchors whose
+# translation rewrote ordinary English before case mattered.
+REAL = {
+    "Long": "Rowan", "Hill": "the union", "Pride": "the wooden staff", "Hatter": "the hatmaker",
+    "White Rabbit": "the grey hare", "Queen": "the duchess of Lorn", "hookah": "pipe",
+}  # fmt: skip
+
+
+def test_a_capitalised_anchor_leaves_the_common_word_alone():
+    t = Translator(REAL).translate("A long walk up the hill; his pride was hurt.")
+    assert t.text == "A long walk up the hill; his pride was hurt." and not t.replacements
+
+
+def test_a_proper_noun_is_replaced_where_capitalised_and_in_capitals_with_possessives():
+    text = "Mrs. Long called. THE HATTER'S tea; the Hatter’s watch; a hatter by trade."
+    t = Translator(REAL).translate(text)
+    assert (
+        t.text == "Mrs. Rowan called. THE HATMAKER'S tea; the hatmaker’s watch; a hatter by trade."
+    )
+
+
+def test_a_lowercase_anchor_matches_any_case():
+    t = Translator(REAL).translate("The hookah. Hookah smoke. HOOKAH!")
+    assert t.text == "The pipe. Pipe smoke. PIPE!"
+
+
+def test_no_doubled_article_after_an_article_or_determiner():
+    text = "the White Rabbit ran; a Queen came; his Hatter; Hill said; went up to Hill."
+    t = Translator(REAL).translate(text)
+    assert t.text == (
+        "the grey hare ran; a duchess of Lorn came; his hatmaker; the union said; "
+        "went up to the union."
     )
 
 
@@ -35,7 +70,7 @@ def test_inserted_text_is_never_translated_again():
 
 
 def test_occurrences_are_counted_per_term():
-    t = Translator(DICTIONARY).translate("Harry, Hogwarts, Harry, harry.")
+    t = Translator(DICTIONARY).translate("Harry, Hogwarts, Harry, HARRY, harry.")
     assert [(r.term, r.occurrence) for r in t.replacements] == [
         ("Harry", 0),
         ("Hogwarts", 0),

@@ -8,8 +8,10 @@ from pathlib import Path
 from tqdm import tqdm
 
 from pipelines.bootstrap import cli_session
+from pipelines.demo import book
 from pipelines.demo import run as demo_run
 from pipelines.training.loop import TrainProgress
+from pipelines.types import UnlearnError
 
 TARGETS = {"prob_familiarity_drop": 0.80, "retain_ppl_change": 0.10}
 
@@ -59,6 +61,8 @@ def cmd_demo(args) -> int:
     config = replace(config, labels=replace(config.labels, **labels))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    if args.book:
+        return run_book(args, config, store, actor, out)
     bars = Bars()
     try:
         summary = demo_run.run(
@@ -76,6 +80,35 @@ def cmd_demo(args) -> int:
     print_summary(summary)
     print(f"Wrote {out / 'report.json'} and {out / 'report.html'}")
     return 0
+
+
+def run_book(args, config, store, actor, out: Path) -> int:
+    if not args.facts:
+        raise UnlearnError("--book needs --facts: a JSONL file of fact prompts by group.")
+    bars = Bars()
+    try:
+        summary = book.run(
+            config, Path(args.book), Path(args.facts), Path(args.other_text), args.chapters,
+            out, store, actor, on_stage=bars.stage, on_train=bars.train, on_blocks=bars.count,
+        )  # fmt: skip
+    finally:
+        bars.close()
+    print_book_summary(summary)
+    print(f"Wrote {out / 'report.json'}")
+    return 0
+
+
+def print_book_summary(s: dict) -> None:
+    print(f"\n{s['book']}, chapters {s['forget_chapters']} forgotten, {s['model']}, "
+          f"{s['dictionary_terms']} anchor terms")  # fmt: skip
+    print(f"{'':40} {'before':>8} {'after':>8} {'change':>8} {'target':>8}")
+    names = {**book.GROUP_NAMES, "perplexity": "perplexity on another text"}
+    for key, name in names.items():
+        before, after = s["before"][key], s["after"][key]
+        change, target = s["change"].get(key), book.TARGETS[key]
+        print(f"{name:40} {before:8.4f} {after:8.4f} {change:+8.1%} {target:+8.0%}")
+    print(f"{s['wall_seconds'] / 60:.1f} min; stages (s): "
+          + ", ".join(f"{k} {v:.0f}" for k, v in s["stages"].items()))  # fmt: skip
 
 
 def print_summary(s: dict) -> None:
@@ -106,4 +139,10 @@ def add_parsers(sub) -> None:
     demo.add_argument("--alpha", type=float, help="WHP's alpha for the generic labels")
     demo.add_argument("--label-mode", choices=["soft", "paper", "implicated"])
     demo.add_argument("--anchor-penalty", type=float, help="0 gives WHP's labels as published")
+    demo.add_argument("--book", help="a real book the model knows (plain text, CHAPTER headings)")
+    demo.add_argument("--facts", help="JSONL fact prompts: group (forget, kept, general, "
+                      "fiction), prompt, answer")  # fmt: skip
+    demo.add_argument("--chapters", default="6-7", help="the chapters to forget (e.g. 6-7)")
+    demo.add_argument("--other-text", default=str(book.OTHER_TEXT),
+                      help="text in another register: stats reference and perplexity")  # fmt: skip
     demo.set_defaults(func=cmd_demo)

@@ -48,6 +48,7 @@ class DemoConfig:
         epochs=2, lr=1e-4, batch_size=1, grad_accum=4, precision=PRECISION
     )
     accept_score: float = 0.5
+    ingest: IngestConfig = IngestConfig()
     max_new_tokens: int = 16
     eval_batch: int = 32  # greedy decoding is memory-bound: 32 prompts cost about what 8 do
 
@@ -107,19 +108,7 @@ def run(
     train = lambda c: ReinforceConfig(block_tokens=config.block_tokens, train=c)  # noqa: E731
     watch.run("teach", lambda: whp.teach_project(store, actor, project, train(config.teach),
                                                  control=control))  # fmt: skip
-    proposals = anchors.ProposeConfig(sources=("ner", "stats"))
-    watch.run("propose", lambda: anchor_project.propose_project(store, actor, project, proposals))
-    watch.run("accept", lambda: dictionary.accept_all(store, actor, project, config.accept_score))
-    version = watch.run("publish", lambda: dictionary.publish(store, actor, project))
-    watch.run("reinforce", lambda: whp.reinforce_project(
-        store, actor, project, train(config.reinforce), control=control))  # fmt: skip
-    terms = dictionary.dictionary_for(store, project)
-    watch.run("labels", lambda: whp.generate_project_labels(
-        store, actor, project, terms, config.labels, progress=on_blocks))  # fmt: skip
-    job = stages.UnlearnJob(unlearn=unlearn_config(config))
-    watch.run(
-        "unlearn", lambda: stages.unlearn_project(store, actor, project, job, control=control)
-    )
+    version = forget_loop(store, actor, project, config, watch, control, on_blocks)
     prompts = demo_prompts(whp.forget_texts(store, project))
     eval_config = evaluate.EvalConfig(
         max_new_tokens=config.max_new_tokens, batch_size=config.eval_batch
@@ -133,6 +122,25 @@ def run(
     built |= summary
     (out_dir / "report.json").write_text(json.dumps(built, indent=1, default=str))
     return summary
+
+
+def forget_loop(store, actor, project, config: DemoConfig, watch: Stopwatch, control, on_blocks):
+    """Propose → accept → publish → reinforce → labels → unlearn; the published version."""
+    train = lambda c: ReinforceConfig(block_tokens=config.block_tokens, train=c)  # noqa: E731
+    proposals = anchors.ProposeConfig(sources=("ner", "stats"))
+    watch.run("propose", lambda: anchor_project.propose_project(store, actor, project, proposals))
+    watch.run("accept", lambda: dictionary.accept_all(store, actor, project, config.accept_score))
+    version = watch.run("publish", lambda: dictionary.publish(store, actor, project))
+    watch.run("reinforce", lambda: whp.reinforce_project(
+        store, actor, project, train(config.reinforce), control=control))  # fmt: skip
+    terms = dictionary.dictionary_for(store, project)
+    watch.run("labels", lambda: whp.generate_project_labels(
+        store, actor, project, terms, config.labels, progress=on_blocks))  # fmt: skip
+    job = stages.UnlearnJob(unlearn=unlearn_config(config))
+    watch.run(
+        "unlearn", lambda: stages.unlearn_project(store, actor, project, job, control=control)
+    )
+    return version
 
 
 def unlearn_config(config: DemoConfig) -> finetune.UnlearnConfig:

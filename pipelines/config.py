@@ -77,22 +77,7 @@ class ProjectConfig:
 def setting(default, help: str, choices: tuple = (), **kwargs):
     """A config field with its help text and allowed values, written once for the CLI, the
     Runs page's settings editor and the check in __post_init__."""
-    metadata = {"help": help, "choices": tuple(choices)}
-    if callable(default) and not isinstance(default, type | str | int | float | bool):
-        return field(default_factory=default, metadata=metadata, **kwargs)
-    return field(default=default, metadata=metadata, **kwargs)
-
-
-def field_help(config_cls, name: str) -> str:
-    return _field(config_cls, name).metadata.get("help", "")
-
-
-def field_choices(config_cls, name: str) -> tuple:
-    return _field(config_cls, name).metadata.get("choices", ())
-
-
-def _field(config_cls, name: str):
-    return next(f for f in fields(config_cls) if f.name == name)
+    return field(default=default, metadata={"help": help, "choices": tuple(choices)}, **kwargs)
 
 
 def check_choices(config) -> None:

@@ -1,10 +1,12 @@
-"""The offline anchor dictionary on a real book: precision and recall against a gold list, and
-how many ordinary-word occurrences its translation rewrites, case-aware against case-blind.
+"""The offline anchor dictionary on a real book, as propose, accept-all and publish make it:
+conflicts left by accept-all, precision and recall against a gold list, and how many
+ordinary-word occurrences its translation rewrites, case-aware against case-blind.
 
     .venv/bin/python -m bench.book_dictionary --book ../shared/data/books/alice.txt \
         --chapters 6-7 --gold bench/books/alice/gold_anchors_ch6-7.json
 
-Last line: JSON with terms, precision, recall, rewrites (case-aware), rewrites_case_blind and
+Last line: JSON with terms, conflicts_after_accept_all, precision, recall, rewrites
+(case-aware), rewrites_case_blind and
 ordinary_rewrites (occurrences replaced where the text does not name the anchor).
 """
 
@@ -12,25 +14,35 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
+import tempfile
 from pathlib import Path
 
+from pipelines.anchors import dictionary
+from pipelines.anchors import project as anchor_project
 from pipelines.anchors import propose as anchors
-from pipelines.corpus.ingest import chunk_spans
-from pipelines.demo.book import OTHER_TEXT, pick_chapters
+from pipelines.demo.book import RETAIN_TEXT, book_project, pick_chapters
+from pipelines.demo.run import DemoConfig
 from pipelines.whp.translate import Translator
 
 
-def proposed_dictionary(text: str, reference: str) -> dict[str, str]:
-    """What `anchors propose` (ner, stats) and `accept-all` publish: one translation per term."""
-    chunks = [anchors.ChunkText(i, text[a:b]) for i, (a, b) in enumerate(chunk_spans(text))]
-    deps = anchors.Proposers(reference_texts=[reference])
-    result = anchors.run(anchors.ProposeConfig(), chunks, deps)
-    terms: dict[str, str] = {}
-    for spans in result.spans.values():
-        for span in spans:
-            terms.setdefault(span.text, span.translation)
-    return terms
+def published_dictionary(book: Path, text: str, chapters: str) -> tuple[dict[str, dict], int]:
+    """What `anchors propose` (default sources), `accept-all` and `publish` give, in a scratch
+    store: term -> entry, and how many terms were in conflict before publishing."""
+    os.environ["UNLEARN_HOME"] = tempfile.mkdtemp(prefix="book-dictionary-")
+    from pipelines.bootstrap import cli_session
+
+    store, actor = cli_session()
+    project = book_project(store, actor, DemoConfig(), book, text, RETAIN_TEXT, chapters)
+    anchor_project.propose_project(store, actor, project, anchors.ProposeConfig())
+    dictionary.accept_all(store, actor, project)
+    in_conflict = len(dictionary.conflicts(dictionary.consolidate(store, project)))
+    if in_conflict:
+        return {}, in_conflict
+    version = dictionary.publish(store, actor, project)
+    entries = dictionary.read_version(version.path)["terms"]
+    return {e["term"]: e for e in entries}, 0
 
 
 def case_blind_rewrites(text: str, terms) -> int:
@@ -42,19 +54,22 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--book", required=True)
     parser.add_argument("--chapters", default="6-7")
-    parser.add_argument("--gold", required=True)
+    parser.add_argument("--gold", default="", help="a JSON list of the chapters' own terms")
     args = parser.parse_args()
     text = pick_chapters(Path(args.book).read_text(encoding="utf-8"), args.chapters)
-    gold = {g.casefold() for g in json.loads(Path(args.gold).read_text())}
+    gold = {g.casefold() for g in json.loads(Path(args.gold).read_text())} if args.gold else set()
     gold_present = {g for g in gold if g in text.casefold()}
-    terms = proposed_dictionary(text, OTHER_TEXT.read_text(encoding="utf-8"))
+    entries, in_conflict = published_dictionary(Path(args.book), text, args.chapters)
+    terms = {term: e["translation"] for term, e in entries.items()}
     found = {t.casefold() for t in terms}
     translation = Translator(terms).translate(text)
     ordinary = [r for r in translation.replacements if not text[r.src_start].isupper()]
-    for term, generic in sorted(terms.items()):
-        print(f"{term:24} -> {generic:22} {'gold' if term.casefold() in gold else 'NOT GOLD'}")
+    for term, e in sorted(entries.items()):
+        gold_mark = "gold" if term.casefold() in gold else "NOT GOLD"
+        print(f"{term:24} {e['label']:8} -> {e['translation']:22} {gold_mark}")
     print(json.dumps({
         "terms": len(terms),
+        "conflicts_after_accept_all": in_conflict,
         "precision": round(len(found & gold) / max(1, len(found)), 3),
         "recall": round(len(found & gold_present) / max(1, len(gold_present)), 3),
         "rewrites": len(translation.replacements),

@@ -90,20 +90,65 @@ def latest_by_annotator(store: Store, project: ProjectInfo) -> dict[int, dict[st
 def accept_all(
     store: Store, actor: Actor, project: ProjectInfo, min_score: float = 0.5
 ) -> tuple[int, int]:
-    """Headless: accept every merged proposal at or above a score, chunk by chunk."""
+    """Headless: accept every merged proposal at or above a score, chunk by chunk, each term with
+    one label and translation across the project, so accepting never makes a conflict. Chunks
+    the actor edited by hand keep their edits."""
     from pipelines.anchors.propose import merge
 
     proposals = proposals_by_chunk(store, project.id)
     chunks = {c.id: c.text for c in forget_chunks(store, project.id)}
+    edited = hand_edited(store, project, actor)
+    kept = {
+        chunk_id: [s for s in merge(spans) if s["score"] >= min_score]
+        for chunk_id, spans in proposals.items()
+        if chunk_id in chunks and chunk_id not in edited
+    }
+    readings = project_readings(consolidate(store, project), kept.values())
     n_chunks = n_spans = 0
-    for chunk_id, spans in proposals.items():
-        kept = [s for s in merge(spans) if s["score"] >= min_score]
-        if kept and chunk_id in chunks:
+    for chunk_id, spans in kept.items():
+        spans = [dict(s, **readings[term_key(s["text"])]) for s in spans]
+        spans = [s for s in spans if s["decision"] == "accept"]
+        if spans:
             submit_chunk(
-                store, actor, project, chunk_id, chunks[chunk_id], kept, origin="accept-all"
+                store, actor, project, chunk_id, chunks[chunk_id], spans, origin="accept-all"
             )
-            n_chunks, n_spans = n_chunks + 1, n_spans + len(kept)
+            n_chunks, n_spans = n_chunks + 1, n_spans + len(spans)
     return n_chunks, n_spans
+
+
+def hand_edited(store: Store, project: ProjectInfo, actor: Actor) -> set[int]:
+    """Chunks whose newest submission by this actor is their own work, not accept-all's."""
+    return {
+        chunk_id
+        for chunk_id, by_annotator in latest_by_annotator(store, project).items()
+        if actor.username in by_annotator
+        and by_annotator[actor.username].get("origin") != "accept-all"
+    }
+
+
+def project_readings(terms: Mapping[str, Term], chunk_spans) -> dict[str, dict]:
+    """term key -> decision, label and translation for accept-all: a reviewer's settlement, else
+    what people already accepted, else the majority label and translation over every chunk."""
+    labels: dict[str, Counter] = defaultdict(Counter)
+    translations: dict[str, Counter] = defaultdict(Counter)
+    for spans in chunk_spans:
+        for span in spans:
+            labels[term_key(span["text"])][span["label"]] += 1
+            translations[term_key(span["text"])][span["translation"]] += 1
+    out = {}
+    for key in labels:
+        term = terms.get(key)
+        if term is not None and (term.settlement or term.translations):
+            decision = term.settlement["decision"] if term.settlement else "accept"
+            out[key] = {"decision": decision, "label": term.label, "translation": term.translation}
+            continue
+        typed = [label for label, _ in labels[key].most_common() if label != "OTHER"]
+        out[key] = {
+            "decision": "accept",
+            "label": (typed or ["OTHER"])[0],
+            "translation": translations[key].most_common(1)[0][0],
+        }
+    return out
 
 
 # ---------- consolidation ----------

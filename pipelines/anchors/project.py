@@ -51,7 +51,8 @@ def propose_project(
     deps: anchors.Proposers | None = None,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> anchors.ProposeResult:
-    """Run the proposers, replace each source's stored spans, and keep a report of the run."""
+    """Run the proposers, replace each source's stored spans, and keep a report of the run.
+    Terms a reviewer settled follow the settlement; rejected ones are not proposed again."""
     deps = deps or anchors.Proposers()
     if not deps.reference_texts:
         deps.reference_texts = project_texts(store, project.id, DocRole.RETAIN)
@@ -67,6 +68,7 @@ def propose_project(
         project_chunks(store, project),
         deps,
         existing_translations=stored_translations(store, project, set(config.sources)),
+        settled=dictionary.settlements(store, project),
         target=project.target_description,
         progress=progress,
     )

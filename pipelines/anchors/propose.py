@@ -13,12 +13,15 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from pipelines.anchors.hygiene import (
+    WORLD_PLACE_ZIPF,
     capitalised_mid_sentence,
     in_heading_or_title,
     is_common_word,
     trim_span,
+    zipf,
 )
 from pipelines.anchors.substitutes import offline_translations
+from pipelines.anchors.usage import head_word, speaks, titled
 from pipelines.types import ANCHOR_LABELS, UnlearnError
 from pipelines.whp.translate import is_proper
 
@@ -37,6 +40,9 @@ NER_LABELS = {
     "LAW": "CONCEPT",
     "LANGUAGE": "CONCEPT",
 }
+# Nationalities, creeds and languages that general English has a word for ("English",
+# "French") are the world's knowledge, not the text's; invented ones stay proposals.
+GENERAL_KINDS = {"NORP", "LANGUAGE"}
 NER_SCORE = 0.6  # the small spaCy model gives no per-entity confidence
 POSSESSIVE = re.compile(r"['’]s$")
 WORD = re.compile(r"[^\W\d_][\w'’-]*[^\W_]|[^\W\d_]", re.UNICODE)
@@ -141,8 +147,17 @@ def propose_ner(chunks: Sequence[ChunkText], nlp) -> list[Span]:
                 continue
             start, end = tokens[0].idx, tokens[-1].idx + len(tokens[-1].text)
             text = chunk.text[start:end]
+            if text.islower() or is_general_knowledge(ent.label_, label, text):
+                continue  # "saucepans" is no name; "English" and "Paris" are everyone's
             spans.append(Span(chunk.id, start, end, text, label, NER_SCORE, "ner"))
     return spans
+
+
+def is_general_knowledge(spacy_label: str, label: str, text: str) -> bool:
+    """A real language, nationality or well-known place rather than the text's own."""
+    if spacy_label in GENERAL_KINDS:
+        return is_common_word(text)
+    return label == "PLACE" and zipf(text) >= WORLD_PLACE_ZIPF
 
 
 def _trimmed(ent) -> list:
@@ -344,42 +359,70 @@ def merge(spans: Iterable[dict]) -> list[dict]:
     return kept_spans
 
 
-def assign_translations(
-    spans: list[Span], existing: Mapping[str, str], avoid: Iterable[str] = ()
-) -> list[Span]:
-    """Fill empty translations offline, one consistent substitute per term across chunks."""
-    labels: dict[str, str] = {}
-    keep: dict[str, str] = {}
-    for span in spans:
-        labels.setdefault(span.text, span.label)
-        if span.translation:
-            keep.setdefault(span.text, span.translation)
-    for term in labels:
-        if term in existing and term not in keep:
-            keep[term] = existing[term]
-    table = offline_translations(labels, keep=keep, avoid=avoid)
-    return [
-        span if span.translation else Span(**{**asdict(span), "translation": table[span.text]})
-        for span in spans
-    ]
-
-
-def term_labels(spans: Iterable[Span]) -> dict[str, str]:
-    """One label per term: the most frequent typed label any proposer gave it, else OTHER."""
+def term_labels(spans: Iterable[Span], speaking: Iterable[str] = ()) -> dict[str, str]:
+    """One label per term key: PERSON for a character who speaks, else the most frequent typed
+    label any proposer gave the term in any chunk, else OTHER."""
     votes: dict[str, Counter] = defaultdict(Counter)
     for span in spans:
-        votes[span.text][span.label] += 1 if span.label != "OTHER" else 0
+        votes[term_key(span.text)][span.label] += 1 if span.label != "OTHER" else 0
         if span.label == "PERSON" and " " in span.text:  # "Ada Quill" makes "Quill" a person too
             for word in span.text.split():
-                votes[word]["PERSON"] += 2
+                votes[term_key(word)]["PERSON"] += 2
+    speaking = set(speaking)
     return {
-        text: next((label for label, n in c.most_common() if n > 0), "OTHER")
-        for text, c in votes.items()
+        key: "PERSON"
+        if key in speaking
+        else next((lb for lb, n in c.most_common() if n > 0), "OTHER")
+        for key, c in votes.items()
     }
 
 
-def relabel(spans: list[Span], labels: Mapping[str, str]) -> list[Span]:
-    return [Span(**{**asdict(s), "label": labels.get(s.text, s.label)}) for s in spans]
+def surface_forms(spans: Iterable[Span]) -> dict[str, str]:
+    """term key -> the form the text uses most ("Cheshire Cat" over "Cheshire cat")."""
+    seen: dict[str, Counter] = defaultdict(Counter)
+    for span in spans:
+        seen[term_key(span.text)][span.text] += 1
+    return {key: forms.most_common(1)[0][0] for key, forms in seen.items()}
+
+
+def one_reading_per_term(
+    spans: Sequence[Span],
+    texts: Sequence[str],
+    existing: Mapping[str, str],
+    settled: Mapping[str, Mapping],
+) -> dict[str, tuple[str, str] | None]:
+    """term key -> (label, translation) shared by all its spans across the project, or None
+    where a reviewer rejected the term. A reviewer's settlement comes first, then a translation
+    already given (by the LLM or a source not rerun), then the offline substitute of its type."""
+    corpus = "\n".join(texts)
+    forms = surface_forms(spans)
+    speaking = [key for key, form in forms.items() if speaks(form, [corpus])]
+    labels = term_labels(spans, speaking)
+    for key, form in forms.items():  # a full name whose head is a person is that person
+        if labels.get(term_key(head_word(form))) == "PERSON":
+            labels[key] = "PERSON"
+    translations = {term_key(t): tr for t, tr in existing.items()}
+    for span in spans:
+        if span.translation:
+            translations.setdefault(term_key(span.text), span.translation)
+    for key, settlement in settled.items():
+        labels[key] = settlement.get("label") or labels.get(key, "OTHER")
+        translations[key] = settlement.get("translation") or translations.get(key, "")
+    persons = {form for key, form in forms.items() if labels.get(key) == "PERSON"}
+    titles = {form for form in persons if titled(form, [corpus])}
+    title_keys = {term_key(form) for form in titles}
+    titles |= {form for form in persons if term_key(head_word(form)) in title_keys}
+    table = offline_translations(
+        {form: labels.get(key, "OTHER") for key, form in forms.items()},
+        keep={form: translations[key] for key, form in forms.items() if translations.get(key)},
+        avoid=forms.values(),
+        titled=titles,
+    )
+    rejected = {key for key, s in settled.items() if s.get("decision") == "reject"}
+    return {
+        key: None if key in rejected else (labels.get(key, "OTHER"), table[form])
+        for key, form in forms.items()
+    }
 
 
 def anchor_like(spans: Sequence[Span], chunks: Sequence[ChunkText]) -> list[Span]:
@@ -396,7 +439,9 @@ def anchor_like(spans: Sequence[Span], chunks: Sequence[ChunkText]) -> list[Span
         if trimmed is None:
             continue
         term = text[trimmed[0] : trimmed[1]]
-        if is_common_word(term) and not (is_proper(term) and proper(term)):
+        # a capitalised word only ever at a sentence start is no name ("Treacle," said ...)
+        single_capitalised = is_proper(term) and " " not in term
+        if (is_common_word(term) or single_capitalised) and not (is_proper(term) and proper(term)):
             continue
         kept.append(replace(span, start=trimmed[0], end=trimmed[1], text=term))
     return kept
@@ -418,10 +463,12 @@ def run(
     deps: Proposers,
     *,
     existing_translations: Mapping[str, str] | None = None,
+    settled: Mapping[str, Mapping] | None = None,
     target: str = "",
     progress: Callable[[str, int, int], None] | None = None,
 ) -> ProposeResult:
-    """Run each configured proposer over the chunks; every span gets a translation."""
+    """Run each configured proposer over the chunks; every span of a term gets the term's one
+    label and translation (`settled`: term key -> a reviewer's decision, label, translation)."""
     result = ProposeResult()
     steps = list(config.sources)
     for i, source in enumerate(steps):
@@ -431,12 +478,15 @@ def run(
     for source, spans in result.spans.items():
         result.spans[source] = anchor_like(spans, chunks)
     every = [s for spans in result.spans.values() for s in spans]
-    labels, avoid = term_labels(every), {s.text for s in every}
-    translations = dict(existing_translations or {})
+    readings = one_reading_per_term(
+        every, [c.text for c in chunks], existing_translations or {}, settled or {}
+    )
     for source, spans in result.spans.items():
-        spans = assign_translations(relabel(spans, labels), translations, avoid)
-        translations.update({s.text: s.translation for s in spans})
-        result.spans[source] = spans
+        result.spans[source] = [
+            replace(s, label=reading[0], translation=reading[1])
+            for s in spans
+            if (reading := readings[term_key(s.text)]) is not None
+        ]
     if progress:
         progress("done", len(steps), len(steps))
     return result

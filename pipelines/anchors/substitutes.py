@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from pipelines.anchors.usage import head_word
+
 # Gender-neutral first names and plain surnames: a person's name parts map word by word, so
 # "Ada Quill" and "Quill" get the same surname.
 FIRST_NAMES = (
@@ -15,6 +17,13 @@ SURNAMES = (
     "King Wright Scott Green Adams Nelson Mitchell Roberts Phillips Evans Collins Stewart Morgan "
     "Reed Cook Bell Murphy Bailey Rivera Howard Gray James Watson Brooks Kelly Sanders Price"
 ).split()
+# A character named by a title worn with "the" ("the Hatter", "the Duchess") becomes another
+# title, so "the Hatter said" reads "the Baker said", never "the Taylor said".
+CHARACTERS = (
+    "the Baker|the Tailor|the Weaver|the Sailor|the Gardener|the Shepherd|the Carpenter|"
+    "the Potter|the Fisher|the Merchant|the Teacher|the Farmer|the Clerk|the Porter|the Drummer|"
+    "the Painter|the Cobbler|the Butcher|the Smith|the Glazier|the Mason|the Chemist"
+).split("|")
 ADJECTIVES = "old new far little great lower upper western eastern quiet second".split()
 PLAIN = {
     "PLACE": "the market town|the river valley|the old port|the hill village|the northern city|"
@@ -68,24 +77,36 @@ def offline_translations(
     terms: Mapping[str, str],
     keep: Mapping[str, str] | None = None,
     avoid: Iterable[str] = (),
+    titled: Iterable[str] = (),
 ) -> dict[str, str]:
-    """term -> generic substitute for every (term -> label); `keep` holds fixed translations."""
-    keep = dict(keep or {})
+    """term -> generic substitute for every (term -> label); `keep` holds fixed translations;
+    `titled` persons ("the Hatter") get a title, and a titled full name's head word ("Cat" of
+    "Cheshire Cat", "Queen" of "Queen of Hearts") gets the full name's substitute."""
+    keep, titled = dict(keep or {}), set(titled)
     taken = {t.casefold() for t in terms} | {t.casefold() for t in avoid}
     used = {v.casefold() for v in keep.values()}
     word_map: dict[str, str] = {}
     for term, translation in keep.items():  # reuse a person's fixed parts for their other forms
         if terms.get(term) == "PERSON" and len(term.split()) == len(translation.split()):
             word_map.update(zip(map(str.casefold, term.split()), translation.split(), strict=True))
-    out = {}
+    out: dict[str, str] = {}
+    by_key = {t.casefold(): t for t in terms}
     # Multi-word names first, so "Ada Quill" fixes "Quill" before "Quill" comes on its own.
     for term in sorted(terms, key=lambda t: (-len(t.split()), t)):
+        if term in out:
+            continue
         if term in keep:
             out[term] = keep[term]
-        elif terms[term] == "PERSON":
+        elif terms[term] == "PERSON" and term not in titled:
             out[term] = _person(term, word_map, used, taken)
         else:
-            pool = PLAIN.get(terms[term], PLAIN["OTHER"]).split("|")
-            out[term] = _fresh(pool, used, taken)
+            out[term] = _fresh(_pool(terms[term]), used, taken)
             used.add(out[term].casefold())
+        head = by_key.get(head_word(term).casefold(), term)
+        if term in titled and head != term and terms[head] == "PERSON" and head not in keep:
+            out.setdefault(head, out[term])
     return out
+
+
+def _pool(label: str) -> list[str]:
+    return CHARACTERS if label == "PERSON" else PLAIN.get(label, PLAIN["OTHER"]).split("|")

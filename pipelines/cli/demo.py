@@ -59,6 +59,8 @@ def cmd_demo(args) -> int:
     labels = {"alpha": args.alpha, "mode": args.label_mode, "anchor_penalty": args.anchor_penalty}
     labels = {k: v for k, v in labels.items() if v is not None}
     config = replace(config, labels=replace(config.labels, **labels))
+    if args.retain_weight is not None:
+        config = replace(config, retain_weight=args.retain_weight)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     if args.book:
@@ -89,7 +91,8 @@ def run_book(args, config, store, actor, out: Path) -> int:
     try:
         summary = book.run(
             config, Path(args.book), Path(args.facts), Path(args.other_text), args.chapters,
-            out, store, actor, on_stage=bars.stage, on_train=bars.train, on_blocks=bars.count,
+            Path(args.retain_text), out, store, actor,
+            on_stage=bars.stage, on_train=bars.train, on_blocks=bars.count,
         )  # fmt: skip
     finally:
         bars.close()
@@ -144,5 +147,8 @@ def add_parsers(sub) -> None:
                       "fiction), prompt, answer")  # fmt: skip
     demo.add_argument("--chapters", default="6-7", help="the chapters to forget (e.g. 6-7)")
     demo.add_argument("--other-text", default=str(book.OTHER_TEXT),
-                      help="text in another register: stats reference and perplexity")  # fmt: skip
+                      help="text in another register, for perplexity only")  # fmt: skip
+    demo.add_argument("--retain-text", default=str(book.RETAIN_TEXT),
+                      help="the retain document (stats reference and retain term)")  # fmt: skip
+    demo.add_argument("--retain-weight", type=float, help="weight of the whp retain term")
     demo.set_defaults(func=cmd_demo)

@@ -22,7 +22,8 @@ from pipelines.whp import project as whp
 
 # The Alice benchmark's inputs (written for it; the book itself is read from where it lies).
 BENCH_BOOKS = REPO_ROOT / "bench" / "books"
-OTHER_TEXT = BENCH_BOOKS / "alice" / "other_text.md"
+OTHER_TEXT = BENCH_BOOKS / "alice" / "other_text.md"  # perplexity only: never trained on
+RETAIN_TEXT = BENCH_BOOKS / "alice" / "retain_text.md"  # the project's retain document
 GROUPS = ("forget", "kept", "general", "fiction")
 GROUP_NAMES = {
     "forget": "facts stated in the forgotten chapters",
@@ -88,6 +89,7 @@ def run(
     facts_file: Path,
     other_text_file: Path,
     forget_chapters: str,
+    retain_text_file: Path,
     out_dir: Path,
     store: Store,
     actor,
@@ -99,7 +101,7 @@ def run(
     facts, other_text = read_facts(facts_file), other_text_file.read_text(encoding="utf-8")
     forget = pick_chapters(book.read_text(encoding="utf-8"), forget_chapters)
     watch = Stopwatch(callbacks.get("on_stage"))
-    project = _book_project(store, actor, config, book, forget, other_text_file, forget_chapters)
+    project = book_project(store, actor, config, book, forget, retain_text_file, forget_chapters)
     control = TrainControl(progress=callbacks.get("on_train"))
     version = forget_loop(store, actor, project, config, watch, control, callbacks.get("on_blocks"))
     unlearned = str(whp.list_artifacts(store, project.id, ArtifactKind.UNLEARNED)[0].path)
@@ -118,12 +120,13 @@ def run(
     return summary
 
 
-def _book_project(store, actor, config, book, forget, other_text_file, spec):
+def book_project(store, actor, config, book: Path, forget: str, retain_file: Path, spec: str):
+    """A project whose forget document is the chosen chapters and retain document another text."""
     name = f"Book run {book.stem} {whp.stamp()}"
     project = create_project(store, actor, name, config.model, f"The book {book.stem}")
     uploads = {
         DocRole.FORGET: ingest.Upload(f"{book.stem}-chapters-{spec}.txt", forget.encode()),
-        DocRole.RETAIN: ingest.Upload(other_text_file.name, other_text_file.read_bytes()),
+        DocRole.RETAIN: ingest.Upload(retain_file.name, retain_file.read_bytes()),
     }
     for role, upload in uploads.items():
         ingest.run(config.ingest, [upload], store=store, actor=actor, project_id=project.id,

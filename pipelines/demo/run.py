@@ -47,6 +47,7 @@ class DemoConfig:
     unlearn: TrainConfig = TrainConfig(
         epochs=2, lr=1e-4, batch_size=1, grad_accum=4, precision=PRECISION
     )
+    retain_weight: float = 0.0  # the whp retain term: KL to the baseline on retain text
     accept_score: float = 0.5
     ingest: IngestConfig = IngestConfig()
     max_new_tokens: int = 16
@@ -126,26 +127,46 @@ def run(
 
 def forget_loop(store, actor, project, config: DemoConfig, watch: Stopwatch, control, on_blocks):
     """Propose → accept → publish → reinforce → labels → unlearn; the published version."""
-    train = lambda c: ReinforceConfig(block_tokens=config.block_tokens, train=c)  # noqa: E731
+    version = dictionary_and_reinforce(store, actor, project, config, watch, control)
+    label_set = labels_stage(store, actor, project, config.labels, watch, on_blocks)
+    unlearn_stage(store, actor, project, unlearn_config(config), label_set, watch, control)
+    return version
+
+
+def dictionary_and_reinforce(store, actor, project, config: DemoConfig, watch: Stopwatch, control):
+    """Propose (offline), accept, publish, then reinforce; the published version."""
     proposals = anchors.ProposeConfig(sources=("ner", "stats"))
     watch.run("propose", lambda: anchor_project.propose_project(store, actor, project, proposals))
     watch.run("accept", lambda: dictionary.accept_all(store, actor, project, config.accept_score))
     version = watch.run("publish", lambda: dictionary.publish(store, actor, project))
+    reinforce = ReinforceConfig(block_tokens=config.block_tokens, train=config.reinforce)
     watch.run("reinforce", lambda: whp.reinforce_project(
-        store, actor, project, train(config.reinforce), control=control))  # fmt: skip
+        store, actor, project, reinforce, control=control))  # fmt: skip
+    return version
+
+
+def labels_stage(store, actor, project, labels: LabelConfig, watch: Stopwatch, on_blocks) -> int:
+    """Generic labels with the published dictionary; the label set's artefact id."""
     terms = dictionary.dictionary_for(store, project)
-    watch.run("labels", lambda: whp.generate_project_labels(
-        store, actor, project, terms, config.labels, progress=on_blocks))  # fmt: skip
-    job = stages.UnlearnJob(unlearn=unlearn_config(config))
-    watch.run(
+    label_set, _ = watch.run("labels", lambda: whp.generate_project_labels(
+        store, actor, project, terms, labels, progress=on_blocks))  # fmt: skip
+    return label_set
+
+
+def unlearn_stage(store, actor, project, unlearn, label_set: int, watch: Stopwatch, control):
+    """The unlearning fine-tune on one label set; the stage's outputs (model_dir, artifact)."""
+    job = stages.UnlearnJob(unlearn=unlearn, label_set=label_set)
+    return watch.run(
         "unlearn", lambda: stages.unlearn_project(store, actor, project, job, control=control)
     )
-    return version
 
 
 def unlearn_config(config: DemoConfig) -> finetune.UnlearnConfig:
     return finetune.UnlearnConfig(
-        method="whp", block_tokens=config.block_tokens, train=config.unlearn
+        method="whp",
+        block_tokens=config.block_tokens,
+        train=config.unlearn,
+        retain_weight=config.retain_weight,
     )
 
 

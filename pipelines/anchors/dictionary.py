@@ -5,12 +5,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import zlib
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import combinations
+from pathlib import Path
 
 from pipelines.anchors.propose import LABELS, term_key
 from pipelines.store import Store
@@ -416,10 +418,9 @@ def publish(store: Store, actor: Actor, project: ProjectInfo) -> Version:
 
 def _save_version(store, actor, project, entries: list[dict], source: str) -> Version:
     check_entries(entries)
-    number = max((v.version for v in versions(store, project)), default=0) + 1
     folder = store.project_dir(project.id) / "dictionaries"
     folder.mkdir(exist_ok=True)
-    path = folder / f"v{number}.json"
+    number, path = _claim_version(folder)
     document = {
         "project": project.name,
         "version": number,
@@ -431,7 +432,7 @@ def _save_version(store, actor, project, entries: list[dict], source: str) -> Ve
     tmp = path.with_suffix(".partial")
     tmp.write_text(json.dumps(document, indent=1, ensure_ascii=False), encoding="utf-8")
     tmp.replace(path)
-    register_artifact(
+    artifact = register_artifact(
         store,
         actor,
         project.id,
@@ -441,7 +442,21 @@ def _save_version(store, actor, project, entries: list[dict], source: str) -> Ve
         n_terms=len(entries),
         source=source,
     )
-    return versions(store, project)[0]
+    return next(v for v in versions(store, project) if v.id == artifact)
+
+
+def _claim_version(folder: Path) -> tuple[int, Path]:
+    """The next version number, claimed by creating its file exclusively: two people publishing
+    or importing at once get two numbers, never one."""
+    taken = [int(p.stem[1:]) for p in folder.glob("v*.json") if p.stem[1:].isdigit()]
+    number = max(taken, default=0) + 1
+    while True:
+        path = folder / f"v{number}.json"
+        try:
+            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o640))
+            return number, path
+        except FileExistsError:
+            number += 1
 
 
 def check_entries(entries: Sequence[Mapping]) -> None:

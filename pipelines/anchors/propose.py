@@ -44,6 +44,7 @@ NER_LABELS = {
 # "French") are the world's knowledge, not the text's; invented ones stay proposals.
 GENERAL_KINDS = {"NORP", "LANGUAGE"}
 NER_SCORE = 0.6  # the small spaCy model gives no per-entity confidence
+DEAD_ENDPOINT_CHUNKS = 3  # the LLM proposer stops when this many chunks fail before any answer
 POSSESSIVE = re.compile(r"['’]s$")
 WORD = re.compile(r"[^\W\d_][\w'’-]*[^\W_]|[^\W\d_]", re.UNICODE)
 
@@ -308,13 +309,19 @@ def propose_llm(
     system = SYSTEM.format(labels=", ".join(LABELS))
     if target:
         system += f"\nThe text to forget: {target}"
-    spans = []
-    for chunk in chunks:
+    spans, answered = [], False
+    for n, chunk in enumerate(chunks, 1):
         try:
             reply, cached = client.structured("anchors.propose", system, chunk.text, LLMAnchors)
         except LLMFailure as err:
             result.failures.append({"chunk_id": chunk.id, "source": "llm", "reason": str(err)})
+            if not answered and n >= DEAD_ENDPOINT_CHUNKS:
+                raise UnlearnError(
+                    f"The LLM endpoint failed on the first {n} chunks ({err}); stopped, and the "
+                    "stored LLM proposals were kept as they were."
+                ) from err
             continue
+        answered = True
         result.cached_calls += int(cached)
         for item in reply.terms:
             found = occurrences(chunk.text, item.term)

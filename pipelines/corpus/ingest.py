@@ -8,6 +8,7 @@ import json
 import re
 import tempfile
 import unicodedata
+import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -174,7 +175,23 @@ def extract_text(upload: Upload, config: IngestConfig) -> str:
         raise IngestError(
             f"{upload.name}: {_size(len(upload.data))} is over the {_size(config.max_bytes)} limit."
         )
+    if suffix == ".epub":
+        _check_unpacked_size(upload, config.max_bytes)
     return _EXTRACTORS[suffix](upload.data, upload.name)
+
+
+def _check_unpacked_size(upload: Upload, limit: int) -> None:
+    """An EPUB is a zip: refuse one that would unpack past the upload limit (a zip bomb) before
+    anything is decompressed. zipfile reads no more than each member's declared size."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(upload.data)) as archive:
+            unpacked = sum(member.file_size for member in archive.infolist())
+    except zipfile.BadZipFile as err:
+        raise IngestError(f"{upload.name}: not a readable EPUB ({err}).") from None
+    if unpacked > limit:
+        raise IngestError(
+            f"{upload.name}: unpacks to {_size(unpacked)}, over the {_size(limit)} limit."
+        )
 
 
 # ---------------------------------------------------------------- normalizing and chunking

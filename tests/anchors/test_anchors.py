@@ -115,6 +115,29 @@ def test_llm_proposals_get_offsets_from_the_text_and_bad_items_are_recorded():
     assert "does not occur in the chunk" in reasons[0] and "timed out" in reasons[1]
 
 
+def test_a_dead_llm_endpoint_stops_early_and_keeps_the_stored_llm_proposals(store, admin):
+    from pipelines.llm import LLMFailure
+
+    project = make_project(store, admin)
+    chunk = next(c for c in forget_chunks(store, project.id) if "Thumsath" in c.text)
+    thumsath = {"term": "Thumsath", "label": "PERSON", "translation": "Helen"}
+    config = anchors.ProposeConfig(sources=("llm",), max_llm_chunks=1)
+    first = [{"terms": [thumsath]}] + [{"terms": []}] * 100
+    anchor_project.propose_project(
+        store, admin, project, config, anchors.Proposers(client=ScriptedLLM(first))
+    )
+    before = proposals_by_chunk(store, project.id)
+    assert any(s["text"] == "Thumsath" for s in before.get(chunk.id, []))
+    down = ScriptedLLM([LLMFailure("connection refused (after 4 attempts)")] * 100)
+    with pytest.raises(UnlearnError, match="kept as they were"):
+        anchor_project.propose_project(
+            store, admin, project, anchors.ProposeConfig(sources=("llm",)),
+            anchors.Proposers(client=down),
+        )  # fmt: skip
+    assert len(down.replies) == 100 - anchors.DEAD_ENDPOINT_CHUNKS  # it gave up early
+    assert proposals_by_chunk(store, project.id) == before
+
+
 def test_propose_project_stores_spans_with_translations_and_a_report(store, admin, nlp):
     project = make_project(store, admin)
     config = anchors.ProposeConfig(sources=("ner", "stats"))

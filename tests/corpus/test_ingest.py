@@ -77,6 +77,18 @@ def test_markdown_jsonl_pdf_and_epub_are_read(store, researcher, project, tmp_pa
     assert "The lantern burned." in texts["book.epub"] and "Second para." in texts["book.epub"]
 
 
+def zip_bomb() -> bytes:
+    """A small zip whose one member inflates far past the size limit."""
+    import io
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("META-INF/container.xml", b"\0" * 200_000)
+    assert len(out.getvalue()) < 1000
+    return out.getvalue()
+
+
 @pytest.mark.parametrize(
     ("upload", "message"),
     [
@@ -89,6 +101,7 @@ def test_markdown_jsonl_pdf_and_epub_are_read(store, researcher, project, tmp_pa
         (ingest.Upload("bad2.jsonl", b'{"body": "no text"}\n'), 'line 1 has no string "text"'),
         (ingest.Upload("bad.pdf", b"%PDF-1.4 garbage"), "PDF"),
         (ingest.Upload("bad.epub", b"PK not a zip"), "not a readable EPUB"),
+        (ingest.Upload("bomb.epub", zip_bomb()), "unpacks to"),
     ],
 )
 def test_bad_uploads_are_refused_and_nothing_is_stored(store, researcher, project, upload, message):

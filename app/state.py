@@ -6,6 +6,7 @@ import streamlit as st
 
 from pipelines import bootstrap
 from pipelines.store import Store
+from pipelines.store.access import current_actor
 from pipelines.types import Actor
 
 
@@ -24,7 +25,17 @@ def store() -> Store:
 
 
 def actor() -> Actor | None:
-    return st.session_state.get("actor")
+    """The signed-in person as the store has them now: a changed role applies on the next
+    click, and a deactivated account is signed out."""
+    signed_in = st.session_state.get("actor")
+    if signed_in is None:
+        return None
+    now = current_actor(store(), signed_in)
+    if now is None:
+        st.session_state.pop("actor", None)
+    else:
+        st.session_state["actor"] = now
+    return now
 
 
 def require_actor() -> Actor:

@@ -401,7 +401,7 @@ def entries_from_terms(terms: Mapping[str, Term]) -> list[dict]:
 
 def publish(store: Store, actor: Actor, project: ProjectInfo) -> Version:
     """Freeze the consolidated dictionary as a new version; unsettled conflicts block it."""
-    authorize(actor, "dictionary.publish")
+    authorize(store, actor, "dictionary.publish")
     terms = consolidate(store, project)
     open_conflicts = conflicts(terms)
     if open_conflicts:
@@ -559,7 +559,7 @@ def import_dictionary(
     store: Store, actor: Actor, project: ProjectInfo, data: bytes, name: str
 ) -> Version:
     """Publish an imported file as a new version, after the same checks as a published one."""
-    authorize(actor, "dictionary.publish")
+    authorize(store, actor, "dictionary.publish")
     entries = parse_import(data, name)
     if not entries:
         raise UnlearnError(f"{name}: no entries.")

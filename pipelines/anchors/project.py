@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, field
 from pipelines.anchors import dictionary, label_studio
 from pipelines.anchors import propose as anchors
 from pipelines.store import Store
+from pipelines.store.access import authorize
 from pipelines.store.anchors import forget_chunks, proposals_by_chunk, replace_proposals
 from pipelines.store.documents import project_texts
 from pipelines.store.projects import (
@@ -52,7 +53,9 @@ def propose_project(
     progress: Callable[[str, int, int], None] | None = None,
 ) -> anchors.ProposeResult:
     """Run the proposers, replace each source's stored spans, and keep a report of the run.
-    Terms a reviewer settled follow the settlement; rejected ones are not proposed again."""
+    Terms a reviewer settled follow the settlement; rejected ones are not proposed again.
+    The permission is checked first: a refused run makes no LLM request."""
+    authorize(store, actor, "anchors.propose")
     deps = deps or anchors.Proposers()
     if not deps.reference_texts:
         deps.reference_texts = project_texts(store, project.id, DocRole.RETAIN)

@@ -15,6 +15,7 @@ from pipelines.evaluation.judge import JUDGES, LLMJudge, RuleJudge, distinctive_
 from pipelines.evaluation.robustness import RobustnessConfig, probe
 from pipelines.evaluation.utility import run_tasks
 from pipelines.store import Store
+from pipelines.store.access import authorize
 from pipelines.store.documents import project_texts
 from pipelines.store.projects import (
     ProjectInfo,
@@ -77,7 +78,9 @@ def save_prompt_set(
 def build_prompts(
     store: Store, actor, project: ProjectInfo, source: str, file: str = "", passages: int = 10
 ) -> tuple[int, list[str]]:
-    """A new prompt set from the LLM (WHP's method), from anchor cuts, or from a JSONL file."""
+    """A new prompt set from the LLM (WHP's method), from anchor cuts, or from a JSONL file;
+    the permission is checked before any paid request or file is made."""
+    authorize(store, actor, "artifact.register")
     failures: list[str] = []
     if source == "llm":
         from pipelines.llm import client_from_env

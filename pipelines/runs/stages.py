@@ -153,7 +153,7 @@ def _unlearn(store, actor, project, job: UnlearnJob, ctx: StageContext) -> dict:
 def _evaluate(store, actor, project, job: EvaluateJob, ctx: StageContext) -> dict:
     from pipelines.evaluation import project as eval_project
 
-    authorize(actor, "artifact.register")
+    authorize(store, actor, "artifact.register")
     refs, prompts = eval_project.model_refs(job.models), eval_project.prompt_file(job.prompts_file)
     out_dir = store.project_dir(project.id) / "evaluations" / f"eval-job{ctx.job_id}"
     done = []
@@ -263,7 +263,7 @@ def unlearn_project(
     control: TrainControl | None = None,
 ) -> dict:
     """Unlearn from the project's starting model with the chosen method; register the model."""
-    authorize(actor, "artifact.register")
+    authorize(store, actor, "artifact.register")
     config = job.unlearn
     objective = objectives.get(config.method)
     start = whp.load_base(store, project)

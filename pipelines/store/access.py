@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from pipelines.store.tables import AuditEvent
+from pipelines.store.tables import AuditEvent, User
 from pipelines.types import Actor, PermissionDenied, Role
 
 _EVERYONE = frozenset(Role)
@@ -26,17 +26,33 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
 }
 
 
+def current_actor(store, actor: Actor) -> Actor | None:
+    """The actor with the role stored now; None once the account is deactivated or gone."""
+    with store.session() as s:
+        user = s.get(User, actor.user_id)
+        if user is None or not user.active:
+            return None
+        return Actor(user.id, user.username, Role(user.role))
+
+
 def can(actor: Actor, action: str) -> bool:
     return actor.role in PERMISSIONS[action]
 
 
-def authorize(actor: Actor, action: str) -> None:
-    """Refuse the action unless the actor's role allows it (the UI hiding a page is not enough)."""
-    if not can(actor, action):
-        raise PermissionDenied(
-            f"{actor.username} ({actor.role}) may not {action.replace('.', ' ')}; "
-            f"allowed roles: {', '.join(sorted(PERMISSIONS[action]))}."
-        )
+def authorize(store, actor: Actor, action: str) -> None:
+    """Refuse the action unless the actor's current role allows it (the UI hiding a page is not
+    enough). The role is read from the store, so a role changed or an account deactivated
+    since sign-in counts at once; a refusal is written to the audit log."""
+    now = current_actor(store, actor)
+    if now is not None and can(now, action):
+        return
+    held = Role(now.role).value if now is not None else "deactivated"
+    with store.session() as s:
+        audit(s, actor, "permission.denied", "action", None, refused=action, role=held)
+    raise PermissionDenied(
+        f"{actor.username} ({held}) may not {action.replace('.', ' ')}; "
+        f"allowed roles: {', '.join(sorted(PERMISSIONS[action]))}."
+    )
 
 
 def audit(

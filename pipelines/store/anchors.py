@@ -32,7 +32,7 @@ def replace_proposals(
     store: Store, actor: Actor, project_id: int, source: str, spans: Iterable[dict]
 ) -> int:
     """Swap one source's proposals for a new run's; annotators' submissions are not touched."""
-    authorize(actor, "anchors.propose")
+    authorize(store, actor, "anchors.propose")
     rows = [AnchorProposal(project_id=project_id, source=source, **span) for span in spans]
     with store.session() as s:
         s.execute(

@@ -44,7 +44,7 @@ def add_document(
     store: Store, actor: Actor, project_id: int, role: DocRole, doc: PreparedDocument
 ) -> int | None:
     """Store a document and all its chunks, or nothing; None when the content is already there."""
-    authorize(actor, "document.ingest")
+    authorize(store, actor, "document.ingest")
     with store.session() as s:
         duplicate = select(Document.id).where(
             Document.project_id == project_id, Document.sha256 == doc.sha256

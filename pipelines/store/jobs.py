@@ -52,7 +52,7 @@ def _info(job: Job) -> JobInfo:
 
 def enqueue_job(store: Store, actor: Actor, project_id: int, stage: str, config: dict) -> int:
     """A new queued job with its fully resolved config (stored, so the run is reproducible)."""
-    authorize(actor, "job.launch")
+    authorize(store, actor, "job.launch")
     with store.session() as s:
         job = Job(project_id=project_id, stage=stage, config=config, created_by=actor.user_id)
         s.add(job)
@@ -126,7 +126,7 @@ def finish_job(
 
 def request_cancel(store: Store, actor: Actor, job_id: int) -> str:
     """A queued job is cancelled at once; a running one is asked to stop at its next step."""
-    authorize(actor, "job.control")
+    authorize(store, actor, "job.control")
     with store.session() as s:
         job = _existing(s, job_id)
         if job.state == QUEUED:
@@ -139,7 +139,7 @@ def request_cancel(store: Store, actor: Actor, job_id: int) -> str:
 
 def resume_job(store: Store, actor: Actor, job_id: int) -> None:
     """Queue a failed or cancelled job again; it continues from its last checkpoint."""
-    authorize(actor, "job.control")
+    authorize(store, actor, "job.control")
     with store.session() as s:
         job = _existing(s, job_id)
         if job.state not in (FAILED, CANCELLED):
@@ -152,7 +152,7 @@ def resume_job(store: Store, actor: Actor, job_id: int) -> None:
 
 
 def delete_job(store: Store, actor: Actor, job_id: int) -> None:
-    authorize(actor, "job.control")
+    authorize(store, actor, "job.control")
     with store.session() as s:
         job = _existing(s, job_id)
         if job.state == RUNNING:

@@ -43,7 +43,7 @@ def _info(project: Project, counts: dict[str, int] | None = None) -> ProjectInfo
 def create_project(
     store: Store, actor: Actor, name: str, base_model: str, target_description: str = ""
 ) -> ProjectInfo:
-    authorize(actor, "project.create")
+    authorize(store, actor, "project.create")
     name = name.strip()
     if not name:
         raise UnlearnError("A project needs a name.")
@@ -99,7 +99,7 @@ def update_project(
     config: ProjectConfig | None = None,
 ) -> ProjectInfo:
     """Compare-and-set on the version: an edit made from a stale copy is refused, not merged."""
-    authorize(actor, "project.edit")
+    authorize(store, actor, "project.edit")
     changes: dict = {"version": expected_version + 1, "updated_at": utcnow()}
     if target_description is not None:
         changes["target_description"] = target_description
@@ -125,7 +125,7 @@ def register_artifact(
     store: Store, actor: Actor, project_id: int, kind: str, path: Path, **meta
 ) -> int:
     """Record a large on-disk artefact (model, label file) kept under the project's folder."""
-    authorize(actor, "artifact.register")
+    authorize(store, actor, "artifact.register")
     relative = Path(path).resolve().relative_to(store.project_dir(project_id).resolve())
     with store.session() as s:
         artifact = Artifact(
@@ -157,7 +157,7 @@ def submit(
     action: str = "annotation.submit",
 ) -> int:
     """Store one person's decision as a new row; earlier rows, theirs or others', stay intact."""
-    authorize(actor, action)
+    authorize(store, actor, action)
     with store.session() as s:
         row = Submission(
             project_id=project_id,

@@ -29,7 +29,7 @@ def _check_new_credentials(username: str, password: str) -> None:
 
 
 def create_user(store: Store, actor: Actor, username: str, password: str, role: Role) -> Actor:
-    authorize(actor, "user.manage")
+    authorize(store, actor, "user.manage")
     _check_new_credentials(username, password)
     with store.session() as s:
         if s.scalar(select(User).where(User.username == username)):
@@ -42,7 +42,7 @@ def create_user(store: Store, actor: Actor, username: str, password: str, role: 
 
 
 def set_role(store: Store, actor: Actor, username: str, role: Role) -> None:
-    authorize(actor, "user.manage")
+    authorize(store, actor, "user.manage")
     with store.session() as s:
         user = _get_user(s, username)
         old = user.role

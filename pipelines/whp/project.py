@@ -95,7 +95,7 @@ def teach_project(
 
 
 def _train_on_forget_text(store, actor, project, config, kind: str, control) -> int:
-    authorize(actor, "artifact.register")
+    authorize(store, actor, "artifact.register")
     stage = "teach" if kind == ArtifactKind.TAUGHT else "reinforce"
     texts = forget_texts(store, project)
     start = (
@@ -162,7 +162,7 @@ def generate_project_labels(
     compare_block: int | None = None,
 ) -> tuple[int, dict]:
     """Run label generation (resuming a same-named run) and register the label set."""
-    authorize(actor, "artifact.register")
+    authorize(store, actor, "artifact.register")
     reinforced_dir = latest_reinforced(store, project)
     out_dir = store.project_dir(project.id) / "labels" / (out_name or f"labels-{stamp()}")
     meta = {"base_model": starting_model(store, project), "reinforced_model": str(reinforced_dir)}

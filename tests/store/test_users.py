@@ -41,3 +41,41 @@ def test_short_passwords_and_duplicate_users_are_refused(store, admin):
         create_user(store, admin, "short", "abc", Role.ANNOTATOR)
     with pytest.raises(UnlearnError, match="already exists"):
         create_user(store, admin, "admin", "long-enough-1", Role.ANNOTATOR)
+
+
+def test_a_role_change_applies_to_a_signed_in_person_and_refusals_are_audited(store, admin):
+    from pipelines.store.projects import create_project
+    from pipelines.store.tables import AuditEvent
+
+    signed_in = create_user(store, admin, "rhea", "rhea-secret-1", Role.RESEARCHER)
+    create_project(store, signed_in, "Before", "smollm2-135m")
+    set_role(store, admin, "rhea", Role.ANNOTATOR)  # `signed_in` still says researcher
+    with pytest.raises(PermissionDenied, match=r"rhea \(annotator\)"):
+        create_project(store, signed_in, "After", "smollm2-135m")
+    with store.session() as s:
+        user = s.scalar(select(User).where(User.username == "rhea"))
+        user.active = False
+    with pytest.raises(PermissionDenied, match="deactivated"):
+        create_project(store, signed_in, "After", "smollm2-135m")
+    with store.session() as s:
+        denied = s.scalars(select(AuditEvent).where(AuditEvent.action == "permission.denied"))
+        assert [(e.username, e.detail["refused"]) for e in denied] == [
+            ("rhea", "project.create"),
+            ("rhea", "project.create"),
+        ]
+
+
+def test_a_refused_llm_proposal_run_makes_no_request(store, admin, annotator):
+    from pipelines.anchors import project as anchor_project
+    from pipelines.anchors import propose as anchors
+    from pipelines.store.projects import create_project
+    from tests.conftest import ScriptedLLM
+
+    project = create_project(store, admin, "P", "smollm2-135m")
+    client = ScriptedLLM([{"terms": []}] * 5)
+    with pytest.raises(PermissionDenied):
+        anchor_project.propose_project(
+            store, annotator, project, anchors.ProposeConfig(sources=("llm",)),
+            anchors.Proposers(client=client),
+        )  # fmt: skip
+    assert len(client.replies) == 5

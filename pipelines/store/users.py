@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 
 from argon2 import PasswordHasher
@@ -15,6 +16,7 @@ from pipelines.types import Actor, AuthError, NotFound, Role, UnlearnError
 
 _hasher = PasswordHasher()
 MIN_PASSWORD_LENGTH = 8
+USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{1,63}")
 
 
 def _actor(user: User) -> Actor:
@@ -22,8 +24,15 @@ def _actor(user: User) -> Actor:
 
 
 def _check_new_credentials(username: str, password: str) -> None:
-    if not username.strip():
-        raise UnlearnError("A username is required.")
+    if not USERNAME.fullmatch(username):
+        raise UnlearnError(
+            "A username is 2-64 characters: letters, digits, dot, dash or underscore, starting "
+            "with a letter or digit (no spaces)."
+        )
+    _check_password(password)
+
+
+def _check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise UnlearnError(f"Passwords need at least {MIN_PASSWORD_LENGTH} characters.")
 
@@ -32,9 +41,9 @@ def create_user(store: Store, actor: Actor, username: str, password: str, role: 
     authorize(store, actor, "user.manage")
     _check_new_credentials(username, password)
     with store.session() as s:
-        if s.scalar(select(User).where(User.username == username)):
-            raise UnlearnError(f"User {username!r} already exists.")
-        user = User(username=username.strip(), password_hash=_hasher.hash(password), role=role)
+        if s.scalar(select(User).where(func.lower(User.username) == username.lower())):
+            raise UnlearnError(f"A user named {username!r} already exists (names ignore case).")
+        user = User(username=username, password_hash=_hasher.hash(password), role=role)
         s.add(user)
         s.flush()
         audit(s, actor, "user.create", "user", user.id, username=user.username, role=str(role))
@@ -46,8 +55,39 @@ def set_role(store: Store, actor: Actor, username: str, role: Role) -> None:
     with store.session() as s:
         user = _get_user(s, username)
         old = user.role
+        if role != Role.ADMIN:
+            _keep_an_admin(s, user, f"make {username} a {Role(role).value}")
         user.role = role
         audit(s, actor, "user.set_role", "user", user.id, old=old, new=str(role))
+
+
+def set_active(store: Store, actor: Actor, username: str, active: bool) -> None:
+    """Deactivate (signs the person out and refuses every action) or reactivate an account."""
+    authorize(store, actor, "user.manage")
+    with store.session() as s:
+        user = _get_user(s, username)
+        if not active:
+            _keep_an_admin(s, user, f"deactivate {username}")
+        user.active = active
+        audit(s, actor, "user.set_active", "user", user.id, active=active)
+
+
+def reset_password(store: Store, actor: Actor, username: str, password: str) -> None:
+    authorize(store, actor, "user.manage")
+    _check_password(password)
+    with store.session() as s:
+        user = _get_user(s, username)
+        user.password_hash = _hasher.hash(password)
+        audit(s, actor, "user.reset_password", "user", user.id)
+
+
+def _keep_an_admin(session, user: User, what: str) -> None:
+    """Refuse a change that would leave no active admin."""
+    admins = session.scalars(
+        select(User.id).where(User.role == Role.ADMIN.value, User.active.is_(True))
+    ).all()
+    if user.role == Role.ADMIN.value and user.active and list(admins) == [user.id]:
+        raise UnlearnError(f"Cannot {what}: it is the only active admin. Make another admin first.")
 
 
 def _get_user(session, username: str) -> User:

@@ -79,3 +79,34 @@ def test_a_refused_llm_proposal_run_makes_no_request(store, admin, annotator):
             anchors.Proposers(client=client),
         )  # fmt: skip
     assert len(client.replies) == 5
+
+
+def test_usernames_are_validated_and_unique_ignoring_case(store, admin):
+    create_user(store, admin, "rev", "rev-secret-1", Role.REVIEWER)
+    for bad in (" rev", "a b", "", "x", "<script>"):
+        with pytest.raises(UnlearnError, match="username"):
+            create_user(store, admin, bad, "long-enough-1", Role.REVIEWER)
+    with pytest.raises(UnlearnError, match="already exists"):
+        create_user(store, admin, "REV", "long-enough-1", Role.REVIEWER)
+    assert [u["username"] for u in list_users(store)] == ["admin", "rev"]
+
+
+def test_the_last_admin_stays_and_accounts_can_be_deactivated_and_reset(store, admin):
+    from pipelines.store.users import reset_password, set_active
+
+    with pytest.raises(UnlearnError, match="only active admin"):
+        set_role(store, admin, "admin", Role.ANNOTATOR)
+    with pytest.raises(UnlearnError, match="only active admin"):
+        set_active(store, admin, "admin", False)
+    create_user(store, admin, "bob", "bob-secret-1", Role.ANNOTATOR)
+    set_active(store, admin, "bob", False)
+    with pytest.raises(AuthError):
+        authenticate(store, "bob", "bob-secret-1")
+    set_active(store, admin, "bob", True)
+    reset_password(store, admin, "bob", "new-secret-2")
+    assert authenticate(store, "bob", "new-secret-2").username == "bob"
+    with pytest.raises(AuthError):
+        authenticate(store, "bob", "bob-secret-1")
+    set_role(store, admin, "bob", Role.ADMIN)
+    set_role(store, admin, "admin", Role.RESEARCHER)  # another admin exists now
+    assert {u["username"]: u["role"] for u in list_users(store)}["admin"] == "researcher"

@@ -43,7 +43,10 @@ def resolve_model(store: Store, project: ProjectInfo, ref: str) -> str:
     if ref in NAMED:
         found = list_artifacts(store, project.id, NAMED[ref])
         if not found:
-            raise UnlearnError(f"Project {project.name!r} has no {ref} model yet.")
+            raise UnlearnError(
+                f"Project {project.name!r} has no {ref} model yet; run the stage that makes it "
+                "first, or compare other models."
+            )
         return str(found[0].path)
     if ref.isdigit():
         return str(artifact_path(store, int(ref)))

@@ -36,7 +36,8 @@ def job_dir(store: Store, job_id: int) -> Path:
 def launch(store: Store, actor: Actor, project: ProjectInfo, stage: str, config) -> int:
     """Queue a stage with its config (a stage config dataclass or its dict form)."""
     data = config if isinstance(config, dict) else asdict(config)
-    stages.config_from_dict(stage, data)  # refuse bad settings now, not in the worker
+    job = stages.config_from_dict(stage, data)  # refuse bad settings now, not in the worker
+    stages.check_inputs(store, project, stage, job)  # and jobs whose inputs are missing
     return rows.enqueue_job(store, actor, project.id, stage, data)
 
 

@@ -198,6 +198,28 @@ STAGES: dict[str, Stage] = {
 }
 
 
+def check_inputs(store: Store, project: ProjectInfo, stage: str, job) -> None:
+    """Refuse, at launch, a job that could only fail: the inputs it reads are not there yet.
+    Each check is the stage's own lookup, which raises the message the stage would."""
+    from pipelines.evaluation import project as eval_project
+
+    if stage in ("teach", "reinforce", "labels", "unlearn"):
+        whp.forget_texts(store, project)
+    if stage == "labels":
+        whp.latest_reinforced(store, project)
+        dictionary_for(store, project, job.dictionary)
+    if stage == "unlearn":
+        method = job.unlearn.method
+        if objectives.get(method).data == "labels":
+            whp.find_label_set(store, project, job.label_set)
+        wants_retain = method == "grad_diff" or job.unlearn.retain_weight > 0
+        if wants_retain and not project_texts(store, project.id, DocRole.RETAIN):
+            raise UnlearnError(f"{method} with a retain term needs retain documents; add some.")
+    if stage == "evaluate":
+        for ref in eval_project.model_refs(job.models):
+            eval_project.resolve_model(store, project, ref)
+
+
 def get_stage(name: str) -> Stage:
     if name not in STAGES:
         raise UnlearnError(f"Unknown stage {name!r}; choose one of {', '.join(STAGES)}.")

@@ -244,7 +244,8 @@ def find_label_set(store: Store, project: ProjectInfo, artifact_id: int | None) 
     sets = label_sets(store, project)
     chosen = [a for a in sets if artifact_id in (None, a.id)]
     if not chosen:
-        raise UnlearnError(f"Project {project.name!r} has no label set {artifact_id or ''}".strip())
+        which = f"label set {artifact_id}" if artifact_id else "label set"
+        raise UnlearnError(f"Project {project.name!r} has no {which}; run the labels stage first.")
     return chosen[0]
 
 

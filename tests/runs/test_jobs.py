@@ -7,7 +7,7 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import replace
+from dataclasses import asdict, replace
 
 import pytest
 import torch
@@ -94,9 +94,22 @@ def test_bad_settings_are_refused_before_queueing(store, admin, tiny_model_dir):
     assert rows.list_jobs(store) == []
 
 
+def test_a_job_that_could_only_fail_is_refused_at_launch(store, admin, tiny_model_dir):
+    project = small_project(store, admin, tiny_model_dir)
+    with pytest.raises(UnlearnError, match="no reinforced model"):
+        jobs.launch(store, admin, project, "labels", stages.LabelsJob(dictionary="/nope.json"))
+    with pytest.raises(UnlearnError, match="no label set"):
+        jobs.launch(store, admin, project, "unlearn", stages.UnlearnJob())
+    with pytest.raises(UnlearnError, match="no unlearned model"):
+        jobs.launch(store, admin, project, "evaluate", stages.EvaluateJob())
+    assert rows.list_jobs(store, project.id) == []
+
+
 def test_a_failing_job_shows_its_error_and_log(store, admin, tiny_model_dir):
     project = small_project(store, admin, tiny_model_dir)
-    job_id = jobs.launch(store, admin, project, "labels", stages.LabelsJob(dictionary="/nope.json"))
+    # queued before its input went missing: the launch check cannot catch it
+    config = asdict(stages.LabelsJob(dictionary="/nope.json"))
+    job_id = rows.enqueue_job(store, admin, project.id, "labels", config)
     job = jobs.run_here(store, job_id)
     assert job.state == rows.FAILED
     assert "Could not read the dictionary /nope.json" in job.error

@@ -30,7 +30,7 @@ def actor() -> Actor | None:
     signed_in = st.session_state.get("actor")
     if signed_in is None:
         return None
-    now = current_actor(store(), signed_in)
+    now = current_actor(store(), signed_in.user_id)
     if now is None:
         st.session_state.pop("actor", None)
     else:

@@ -10,7 +10,12 @@ import streamlit as st
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `streamlit run` from any directory
 
 from app import state  # noqa: E402
-from app.components.auth import login_form, sign_out_button  # noqa: E402
+from app.components.auth import (  # noqa: E402
+    login_form,
+    restore_session,
+    sign_out_button,
+    write_pending_cookie,
+)
 from pipelines.types import Role  # noqa: E402
 
 PAGES = Path(__file__).parent / "app_pages"
@@ -48,9 +53,11 @@ def pages_for(role: Role) -> dict[str, list[st.Page]]:
 
 st.set_page_config(page_title="Unlearn Studio", page_icon=":material/psychology:", layout="wide")
 state.started()
+restore_session()
 current = state.actor()
 if current is None:
     st.navigation([st.Page(login_form, title="Sign in")]).run()
 else:
+    write_pending_cookie()
     sign_out_button()
     st.navigation(pages_for(current.role)).run()

@@ -22,13 +22,17 @@ class Settings:
     home: Path
     database_url: str
     headless_user: str = "admin"
+    session_hours: float = 12.0  # how long a sign-in survives reloads (UNLEARN_SESSION_HOURS)
 
     @classmethod
     def from_env(cls) -> Settings:
         home = Path(os.environ.get("UNLEARN_HOME", ".unlearn")).resolve()
         url = os.environ.get("UNLEARN_DATABASE_URL") or f"sqlite:///{home / 'unlearn.db'}"
         return cls(
-            home=home, database_url=url, headless_user=os.environ.get("UNLEARN_USER", "admin")
+            home=home,
+            database_url=url,
+            headless_user=os.environ.get("UNLEARN_USER", "admin"),
+            session_hours=float(os.environ.get("UNLEARN_SESSION_HOURS", "12")),
         )
 
     @property

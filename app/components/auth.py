@@ -1,12 +1,27 @@
-"""Sign-in form and sign-out button; they own the `actor` session-state key."""
+"""Sign-in form, sign-out button and the session cookie; they own the `actor` session key."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
 
 import streamlit as st
 
 from app import state
+from pipelines.store.sessions import open_session, revoke, session_actor
 from pipelines.store.users import authenticate
 from pipelines.types import AuthError
+
+COOKIE = "unlearn_session"
+
+
+def restore_session() -> None:
+    """Sign a reloaded page (or a bookmarked URL) in from its session cookie, if still valid."""
+    if st.session_state.get("actor") is not None:
+        return
+    token = st.context.cookies.get(COOKIE)
+    signed_in = session_actor(state.store(), token)
+    if signed_in is not None:
+        st.session_state["actor"], st.session_state["session_token"] = signed_in, token
 
 
 def login_form() -> None:
@@ -18,16 +33,34 @@ def login_form() -> None:
         submitted = st.form_submit_button("Sign in")
     if submitted:
         try:
-            st.session_state["actor"] = authenticate(state.store(), username, password)
+            signed_in = authenticate(state.store(), username, password)
         except AuthError as err:
             st.error(str(err))
         else:
+            token = open_session(state.store(), signed_in)
+            st.session_state["actor"], st.session_state["session_token"] = signed_in, token
+            st.session_state["cookie_to_set"] = token
             st.rerun()
+
+
+def write_pending_cookie() -> None:
+    """Hand a new session's token to the browser (on the run after sign-in, so that the cookie
+    component is drawn rather than cut short by the rerun)."""
+    token = st.session_state.pop("cookie_to_set", None)
+    if token is None:
+        return
+    import extra_streamlit_components as stx
+
+    hours = state.store().settings.session_hours
+    stx.CookieManager(key="session_cookies").set(
+        COOKIE, token, key="set_session", expires_at=datetime.now(UTC) + timedelta(hours=hours)
+    )
 
 
 def sign_out_button() -> None:
     current = state.actor()
     st.sidebar.write(f"Signed in as **{current.username}** ({current.role})")
     if st.sidebar.button("Sign out", key="sign_out"):
+        revoke(state.store(), token=st.session_state.get("session_token"))
         st.session_state.clear()
         st.rerun()

@@ -26,10 +26,10 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
 }
 
 
-def current_actor(store, actor: Actor) -> Actor | None:
-    """The actor with the role stored now; None once the account is deactivated or gone."""
+def current_actor(store, user_id: int) -> Actor | None:
+    """The person with the role stored now; None once the account is deactivated or gone."""
     with store.session() as s:
-        user = s.get(User, actor.user_id)
+        user = s.get(User, user_id)
         if user is None or not user.active:
             return None
         return Actor(user.id, user.username, Role(user.role))
@@ -43,7 +43,7 @@ def authorize(store, actor: Actor, action: str) -> None:
     """Refuse the action unless the actor's current role allows it (the UI hiding a page is not
     enough). The role is read from the store, so a role changed or an account deactivated
     since sign-in counts at once; a refusal is written to the audit log."""
-    now = current_actor(store, actor)
+    now = current_actor(store, actor.user_id)
     if now is not None and can(now, action):
         return
     held = Role(now.role).value if now is not None else "deactivated"

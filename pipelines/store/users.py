@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from pipelines.store import Store, row_or_missing
 from pipelines.store.access import audit, authorize
+from pipelines.store.sessions import revoke
 from pipelines.store.tables import User
 from pipelines.types import Actor, AuthError, NotFound, Role, UnlearnError
 
@@ -70,6 +71,8 @@ def set_active(store: Store, actor: Actor, username: str, active: bool) -> None:
             _keep_an_admin(s, user, f"deactivate {username}")
         user.active = active
         audit(s, actor, "user.set_active", "user", user.id, active=active)
+    if not active:
+        revoke(store, user_id=user.id)
 
 
 def reset_password(store: Store, actor: Actor, username: str, password: str) -> None:
@@ -79,6 +82,7 @@ def reset_password(store: Store, actor: Actor, username: str, password: str) -> 
         user = _get_user(s, username)
         user.password_hash = _hasher.hash(password)
         audit(s, actor, "user.reset_password", "user", user.id)
+    revoke(store, user_id=user.id)  # signed-in browsers sign in again with the new password
 
 
 def _keep_an_admin(session, user: User, what: str) -> None:

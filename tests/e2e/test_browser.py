@@ -144,3 +144,20 @@ def test_researcher_runs_kills_resumes_and_downloads(
     (folder,) = (tmp_path / "model").iterdir()
     assert AutoModelForCausalLM.from_pretrained(folder) is not None
     assert "Unlearned model" in (folder / "README.md").read_text()
+
+
+def test_a_reload_or_a_bookmarked_url_keeps_people_signed_in_until_they_sign_out(server, page):
+    sign_in(page, server, "admin", ADMIN_PASSWORD)
+    settle(page)  # the run after sign-in hands the session cookie to the browser
+    page.wait_for_function("() => document.cookie.includes('unlearn_session=')")
+    page.reload()
+    page.get_by_text("Signed in as").wait_for()
+    page.goto(f"{server}/runs")  # a typed or bookmarked address
+    page.get_by_role("tab", name="Launch").wait_for()
+    assert page.get_by_text("Page not found").count() == 0
+    page.screenshot(path=SHOTS / "06-deep-link-after-reload.png")
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("button", name="Sign in").wait_for()
+    page.reload()  # the cookie is still there, but its session was revoked on the server
+    page.get_by_role("button", name="Sign in").wait_for()
+    assert page.get_by_text("Signed in as").count() == 0

@@ -34,9 +34,10 @@ def test_migrations_from_empty_create_every_table(store):
         "jobs",
         "llm_calls",
         "anchor_proposals",
+        "sign_in_sessions",
     }
     assert expected <= tables
-    assert current_revision(store.engine) == "0003"
+    assert current_revision(store.engine) == "0004"
 
 
 def test_reopening_a_migrated_store_keeps_data(store, admin):

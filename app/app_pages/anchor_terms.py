@@ -3,10 +3,20 @@
 import streamlit as st
 
 from app import state
-from app.components.anchor_chunk import add_term_form, draft, highlighted, legend, term_rows
+from app.components.anchor_chunk import (
+    add_term_form,
+    draft,
+    forget_draft,
+    highlighted,
+    keep_draft,
+    legend,
+    term_rows,
+)
 from app.components.project_picker import pick_forget_project
 from pipelines.anchors.dictionary import submit_chunk
-from pipelines.anchors.queue import queue, spans_from_terms
+from pipelines.anchors.queue import DRAFT_KIND, queue, spans_from_terms
+from pipelines.store.documents import list_documents
+from pipelines.store.drafts import drafted_items
 from pipelines.types import UnlearnError
 
 actor = state.require_actor()
@@ -20,8 +30,11 @@ st.progress(done / len(items), text=f"You have submitted {done} of {len(items)} 
 if not any(i.spans for i in items):
     st.info("No proposals yet: a researcher runs them on the Anchor dictionary page.")
 
+names = {d.id: d.source_name for d in list_documents(store, project.id)}
+drafted = drafted_items(store, actor, project.id, DRAFT_KIND)
 labels = {
-    i.chunk_id: f"{'✓ ' if i.done else ''}document {i.document_id} · chunk {i.seq + 1} · "
+    i.chunk_id: f"{'✓ ' if i.done else ''}{'✎ ' if i.chunk_id in drafted else ''}"
+    f"{names.get(i.document_id, i.document_id)} · chunk {i.seq + 1} · "
     f"uncertainty {i.uncertainty:.2f}"
     for i in items
 }
@@ -32,9 +45,12 @@ chunk_id = st.selectbox(
     key=f"anchor_chunk_{project.id}",
 )
 item = next(i for i in items if i.chunk_id == chunk_id)
-terms = draft(item)
+terms = draft(store, actor, item)
 passage = st.container(border=True)  # filled below, once the term rows give the current edits
 edited = term_rows(item, terms) if terms else []
+keep_draft(store, actor, project, item, edited)
+if item.chunk_id in drafted or edited != terms:
+    st.caption("✎ Your edits are saved as a draft as you make them; Submit makes them count.")
 passage.markdown(legend(), unsafe_allow_html=True)
 passage.markdown(highlighted(item.text, edited), unsafe_allow_html=True)
 add_term_form(item, edited)
@@ -43,7 +59,7 @@ if st.button("Submit this chunk", type="primary", key="anchor_submit"):
     try:
         submit_chunk(store, actor, project, item.chunk_id, item.text,
                      spans_from_terms(item.text, edited), origin="app")  # fmt: skip
-        st.session_state.pop(f"anchor_draft_{item.chunk_id}", None)
+        forget_draft(store, actor, item)
         st.session_state.pop(f"anchor_chunk_{project.id}", None)  # on to the next in the queue
         st.toast(f"Saved {sum(len(t.places) for t in edited if t.keep)} spans.")
         st.rerun()

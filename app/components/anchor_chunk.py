@@ -7,7 +7,16 @@ import html
 import streamlit as st
 
 from pipelines.anchors.propose import LABELS, term_key
-from pipelines.anchors.queue import QueueItem, TermEdit, add_term, terms_of
+from pipelines.anchors.queue import (
+    DRAFT_KIND,
+    QueueItem,
+    TermEdit,
+    add_term,
+    draft_payload,
+    terms_from_draft,
+    terms_of,
+)
+from pipelines.store.drafts import drop_draft, load_draft, save_draft
 from pipelines.types import UnlearnError
 
 COLORS = {
@@ -46,12 +55,31 @@ def highlighted(text: str, terms: list[TermEdit]) -> str:
     return f"<div style='font-family:serif;font-size:1.05rem;line-height:1.8'>{body}</div>"
 
 
-def draft(item: QueueItem) -> list[TermEdit]:
-    """The annotator's working copy of this chunk's terms, kept across reruns."""
+def draft(store, actor, item: QueueItem) -> list[TermEdit]:
+    """The annotator's working copy of this chunk's terms: this session's, else the draft saved
+    on the server (another tab, a reload, yesterday), else their submission or the proposals."""
     key = f"anchor_draft_{item.chunk_id}"
     if key not in st.session_state:
-        st.session_state[key] = terms_of(item.spans)
+        saved = load_draft(store, actor, DRAFT_KIND, item.chunk_id)
+        st.session_state[key] = terms_from_draft(saved) if saved else terms_of(item.spans)
+        st.session_state[f"anchor_saved_{item.chunk_id}"] = st.session_state[key]
     return st.session_state[key]
+
+
+def keep_draft(store, actor, project, item: QueueItem, edited: list[TermEdit]) -> None:
+    """Save the edits as they are made: for this session, and on the server when they differ
+    from what was last saved there (or first shown)."""
+    st.session_state[f"anchor_draft_{item.chunk_id}"] = edited
+    saved = f"anchor_saved_{item.chunk_id}"
+    if edited != st.session_state.get(saved):
+        save_draft(store, actor, project.id, DRAFT_KIND, item.chunk_id, draft_payload(edited))
+        st.session_state[saved] = edited
+
+
+def forget_draft(store, actor, item: QueueItem) -> None:
+    for key in (f"anchor_draft_{item.chunk_id}", f"anchor_saved_{item.chunk_id}"):
+        st.session_state.pop(key, None)
+    drop_draft(store, actor, DRAFT_KIND, item.chunk_id)
 
 
 def term_rows(item: QueueItem, terms: list[TermEdit]) -> list[TermEdit]:
@@ -91,9 +119,11 @@ def add_term_form(item: QueueItem, terms: list[TermEdit]) -> None:
     with st.form(f"add_term_{item.chunk_id}", clear_on_submit=True):
         st.markdown("**Add a term the proposers missed**")
         words, label, translation, button = st.columns([2.4, 1.3, 2.4, 1])
-        phrase = words.text_input("Words from the chunk", key="add_phrase")
-        chosen = label.selectbox("Label", LABELS, key="add_label")
-        generic = translation.text_input("Generic translation", key="add_translation")
+        phrase = words.text_input("Words from the chunk", key=f"add_phrase_{item.chunk_id}")
+        chosen = label.selectbox("Label", LABELS, key=f"add_label_{item.chunk_id}")
+        generic = translation.text_input(
+            "Generic translation", key=f"add_translation_{item.chunk_id}"
+        )
         button.write("")
         if button.form_submit_button("Add term"):
             try:

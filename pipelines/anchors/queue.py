@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from pipelines.anchors.dictionary import latest_by_annotator
 from pipelines.anchors.hygiene import is_common_word
@@ -61,6 +61,19 @@ class TermEdit:
     def common_word(self) -> bool:
         """Also ordinary English ("Queen", "Long"): matched only where it is capitalised."""
         return is_common_word(self.text)
+
+
+DRAFT_KIND = "anchors"  # an annotator's unsubmitted edits of one chunk
+
+
+def draft_payload(terms: Sequence[TermEdit]) -> dict:
+    return {"terms": [asdict(t) for t in terms]}
+
+
+def terms_from_draft(payload: Mapping) -> list[TermEdit]:
+    return [
+        TermEdit(**{**t, "places": [tuple(p) for p in t["places"]]}) for t in payload["terms"]
+    ]
 
 
 def terms_of(spans: Sequence[Mapping]) -> list[TermEdit]:

@@ -132,3 +132,42 @@ def test_annotators_reviewer_and_researcher_build_the_dictionary(
     shot(page, "24-dictionary-label-studio.png")
     back = dictionary.latest_by_annotator(store, project)[item.chunk_id][f"ls:{LS_USER}"]
     assert back["spans"] == ann1
+
+
+def test_an_annotators_edits_survive_switching_chunks_and_a_reload(
+    store, admin, people, server, page
+):
+    from pipelines.anchors import project as anchor_project
+
+    project = get_project(store, "Demo")
+    config = anchors.ProposeConfig(sources=("ner",))
+    anchor_project.propose_project(store, admin, project, config)
+    item = annotation_queue.queue(store, project, "ann1")[0]
+    first = annotation_queue.terms_of(item.spans)[0]
+    open_page(page, server, "ann1", "Anchor terms")
+    box = page.get_by_role("textbox", name=f"translation of {first.text}", exact=True)
+    box.fill("Wren Calloway")
+    box.press("Enter")
+    settle(page)
+    page.locator('[data-testid="stCheckbox"] label').nth(1).click()  # drop the second term
+    settle(page)
+
+    def pick_chunk(n: int) -> None:
+        page.get_by_role("combobox", name="Chunk", exact=False).click()
+        page.get_by_role("option").nth(n).click()
+        settle(page)
+
+    def edits_are_there() -> None:
+        assert box.input_value() == "Wren Calloway"
+        assert not page.locator('[data-testid="stCheckbox"] input').nth(1).is_checked()
+
+    pick_chunk(1)  # another chunk, then back
+    pick_chunk(0)
+    edits_are_there()
+    page.reload()  # a new browser session: the draft comes from the server
+    page.get_by_role("button", name="Submit this chunk").wait_for()
+    settle(page)
+    edits_are_there()
+    page.get_by_text("saved as a draft", exact=False).wait_for()
+    shot(page, "26-anchor-terms-draft-restored.png")
+    assert dictionary.latest_by_annotator(store, project).get(item.chunk_id) is None  # a draft

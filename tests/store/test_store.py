@@ -35,6 +35,7 @@ def test_migrations_from_empty_create_every_table(store):
         "llm_calls",
         "anchor_proposals",
         "sign_in_sessions",
+        "drafts",
     }
     assert expected <= tables
     assert current_revision(store.engine) == "0004"

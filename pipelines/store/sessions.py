@@ -31,7 +31,7 @@ def open_session(store: Store, actor: Actor) -> str:
 def session_actor(store: Store, token: str | None) -> Actor | None:
     """The person a token signs in: None when it is unknown, expired, revoked or the account is
     deactivated."""
-    if not token:
+    if not isinstance(token, str) or not token:
         return None
     with store.session() as s:
         row = s.scalar(select(SignInSession).where(SignInSession.token_hash == _hash(token)))

@@ -6,11 +6,14 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
+from app import state
 from pipelines.anchors import dictionary
 from pipelines.anchors import project as anchor_project
 from pipelines.anchors import propose as anchors
 from pipelines.anchors.propose import LABELS
 from pipelines.llm import LLMSettings
+from pipelines.runs import jobs, stages
+from pipelines.store import jobs as job_rows
 from pipelines.store.access import can
 from pipelines.types import UnlearnError
 
@@ -133,19 +136,16 @@ def proposals_panel(store, actor, project) -> None:
     offered = [s for s in anchors.SOURCES if s != "llm" or settings]
     sources = st.multiselect("Proposers", offered, ["ner", "stats"], key="propose_sources")
     if st.button("Run proposers", key="propose_run", disabled=not sources):
-        bar = st.progress(0.0, text="starting")
-
-        def progress(source: str, done: int, total: int) -> None:
-            bar.progress(done / max(1, total), text=source)
-
         try:
-            config = anchors.ProposeConfig(sources=tuple(sources))
-            result = anchor_project.propose_project(
-                store, actor, project, config, progress=progress
+            job = stages.ProposeJob(sources=",".join(sources))
+            st.session_state[f"propose_job_{project.id}"] = jobs.launch(
+                store, actor, project, "propose", job
             )
-            st.success(", ".join(f"{s}: {n} spans" for s, n in result.counts().items()))
         except UnlearnError as err:
             st.error(str(err))
+    job_id = st.session_state.get(f"propose_job_{project.id}")
+    if job_id is not None:
+        st.fragment(_proposal_job, run_every=2)(job_id)
     report = anchor_project.latest_report(store, project)
     if report:
         st.caption(f"Last run: {report['counts']}")
@@ -179,3 +179,22 @@ def label_studio_panel(store, actor, project) -> None:
                 st.warning(failure)
     except UnlearnError as err:
         st.error(str(err))
+
+
+def _proposal_job(job_id: int) -> None:
+    """The proposers' job, live: a bar while it runs (in the worker, so the page stays free),
+    then its counts or its error."""
+    try:
+        job = job_rows.get_job(state.store(), job_id)
+    except UnlearnError:
+        return
+    if job.state in (job_rows.QUEUED, job_rows.RUNNING):
+        fraction = job.step / job.total if job.total else 0.0
+        st.progress(fraction, text=f"Proposers: {job.state} {job.message}".strip())
+    elif job.state == job_rows.SUCCEEDED:
+        counts = job.outputs.get("counts", {})
+        st.success(", ".join(f"{s}: {n} spans" for s, n in counts.items()) or "No spans.")
+        st.session_state.pop(f"propose_job_{job.project_id}", None)
+    else:
+        st.error(f"The proposers' run {job.id} {job.state}: {job.error}")
+        st.session_state.pop(f"propose_job_{job.project_id}", None)

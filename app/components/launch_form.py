@@ -11,12 +11,13 @@ from pipelines.types import UnlearnError
 from pipelines.whp import project as whp
 
 
-def _stage_choice() -> str:
+def _stage_choice(store, project) -> str:
     names = list(stages.STAGES)
     return st.selectbox(
         "Stage",
         names,
-        index=names.index("unlearn"),
+        index=names.index(stages.next_stage(store, project)),  # what the project needs next
+        help=f"The order: {' → '.join(stages.PIPELINE_ORDER)}.",
         format_func=lambda s: f"{s}: {stages.STAGES[s].summary}",
         key="run_stage",
     )
@@ -49,7 +50,7 @@ def _inputs(store, project, stage: str, method: str, defaults, prefix: str) -> d
 def launch_form(store, actor, projects) -> int | None:
     """Render the form; returns the queued job's id after a successful launch."""
     project = st.selectbox("Project", projects, format_func=lambda p: p.name, key="run_project")
-    stage = _stage_choice()
+    stage = _stage_choice(store, project)
     method = _method_choice() if stage == "unlearn" else "whp"
     defaults = stages.default_config(store, project, stage, method)
     prefix = f"cfg.{project.id}.{stage}.{method}"  # new defaults, new widgets

@@ -71,9 +71,7 @@ def draft_payload(terms: Sequence[TermEdit]) -> dict:
 
 
 def terms_from_draft(payload: Mapping) -> list[TermEdit]:
-    return [
-        TermEdit(**{**t, "places": [tuple(p) for p in t["places"]]}) for t in payload["terms"]
-    ]
+    return [TermEdit(**{**t, "places": [tuple(p) for p in t["places"]]}) for t in payload["terms"]]
 
 
 def terms_of(spans: Sequence[Mapping]) -> list[TermEdit]:

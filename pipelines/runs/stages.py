@@ -10,6 +10,8 @@ from pathlib import Path
 
 from pipelines import models
 from pipelines.anchors.dictionary import default_dictionary_path, dictionary_for
+from pipelines.anchors.project import propose_project
+from pipelines.anchors.propose import ProposeConfig
 from pipelines.config import check_choices, setting
 from pipelines.corpus.splits import split_paragraphs
 from pipelines.evaluation.evaluate import EvalConfig
@@ -18,6 +20,7 @@ from pipelines.evaluation.robustness import RobustnessConfig
 from pipelines.evaluation.utility import resolve_tasks
 from pipelines.store import Store
 from pipelines.store.access import authorize
+from pipelines.store.anchors import proposals_by_chunk
 from pipelines.store.documents import project_texts
 from pipelines.store.projects import ProjectInfo, list_artifacts, register_artifact
 from pipelines.training import objectives
@@ -43,6 +46,26 @@ class Launch:
 
     num_processes: int = 1
     accelerate_config: str = ""  # an accelerate config file: DeepSpeed, FSDP, several machines
+
+
+@dataclass(frozen=True)
+class ProposeJob:
+    """Anchor-term proposals for every forget chunk, run by the worker with progress."""
+
+    sources: str = setting(
+        "ner,stats", "Proposers, comma-separated: ner (spaCy), stats (idiosyncratic words), "
+        "llm (needs an endpoint), signal (needs a reinforced model).",
+    )  # fmt: skip
+    min_ratio: float = setting(
+        4.0, "stats: how many times more frequent in the forget text than in the retain text."
+    )
+
+    def config(self) -> ProposeConfig:
+        sources = tuple(s.strip() for s in self.sources.split(",") if s.strip())
+        return ProposeConfig(sources=sources, min_ratio=self.min_ratio)
+
+    def __post_init__(self):
+        self.config()  # unknown proposers are refused at launch
 
 
 @dataclass(frozen=True)
@@ -111,6 +134,14 @@ class Stage:
 
 def _control(ctx: StageContext) -> TrainControl:
     return replace(ctx.control, checkpoint_dir=ctx.checkpoint_dir())
+
+
+def _propose(store, actor, project, job: ProposeJob, ctx: StageContext) -> dict:
+    def progress(source: str, done: int, total: int) -> None:
+        ctx.report(done, total, f"proposer {source}")
+
+    result = propose_project(store, actor, project, job.config(), progress=progress)
+    return {"counts": result.counts(), "failures": len(result.failures)}
 
 
 def _teach(store, actor, project, job: TrainJob, ctx: StageContext) -> dict:
@@ -184,6 +215,9 @@ def _evaluate(store, actor, project, job: EvaluateJob, ctx: StageContext) -> dic
 
 
 STAGES: dict[str, Stage] = {
+    "propose": Stage(
+        "propose", "anchor-term proposals for annotators", ProposeJob, _propose, trains=False
+    ),
     "teach": Stage("teach", "demo only: teach the base model the forget corpus", TrainJob, _teach),
     "reinforce": Stage(
         "reinforce", "train further on the forget corpus (WHP step 1)", TrainJob, _reinforce
@@ -198,12 +232,32 @@ STAGES: dict[str, Stage] = {
 }
 
 
+# The whole loop, people's steps included, in order (shown wherever a next step is chosen).
+PIPELINE_ORDER = (
+    "propose anchors", "annotate (Anchor terms)", "publish the dictionary", "reinforce",
+    "generic labels", "review labels", "unlearn", "evaluate", "check verdicts", "report",
+)  # fmt: skip
+
+
+def next_stage(store: Store, project: ProjectInfo) -> str:
+    """What the project needs next, in the pipeline's order: proposals, the reinforced model,
+    labels (after a dictionary is published), the unlearned model, then evaluation."""
+    has = lambda kind: bool(list_artifacts(store, project.id, kind))  # noqa: E731
+    if not proposals_by_chunk(store, project.id):
+        return "propose"
+    if not has(ArtifactKind.REINFORCED):
+        return "reinforce"
+    if not has(ArtifactKind.LABEL_SET):
+        return "labels"
+    return "evaluate" if has(ArtifactKind.UNLEARNED) else "unlearn"
+
+
 def check_inputs(store: Store, project: ProjectInfo, stage: str, job) -> None:
     """Refuse, at launch, a job that could only fail: the inputs it reads are not there yet.
     Each check is the stage's own lookup, which raises the message the stage would."""
     from pipelines.evaluation import project as eval_project
 
-    if stage in ("teach", "reinforce", "labels", "unlearn"):
+    if stage in ("propose", "teach", "reinforce", "labels", "unlearn"):
         whp.forget_texts(store, project)
     if stage == "labels":
         whp.latest_reinforced(store, project)
@@ -253,6 +307,8 @@ def suggested_training(stage: str, parameters: int | None, method: str = "whp") 
 
 def default_config(store: Store, project: ProjectInfo, stage: str, method: str = "whp"):
     """The prefilled settings a researcher starts from for this project's model."""
+    if stage == "propose":
+        return ProposeJob()
     parameters = models.approx_parameters(whp.starting_model(store, project))
     if stage == "evaluate":
         return EvaluateJob()

@@ -105,6 +105,24 @@ def test_a_job_that_could_only_fail_is_refused_at_launch(store, admin, tiny_mode
     assert rows.list_jobs(store, project.id) == []
 
 
+def test_proposers_run_as_a_job_and_the_launch_form_offers_what_comes_next(
+    store, admin, tiny_model_dir
+):
+    from pipelines.store.anchors import proposals_by_chunk
+
+    project = small_project(store, admin, tiny_model_dir)
+    assert stages.next_stage(store, project) == "propose"
+    with pytest.raises(UnlearnError, match="Unknown proposer"):
+        jobs.launch(store, admin, project, "propose", stages.ProposeJob(sources="ner,magic"))
+    job_id = jobs.launch(store, admin, project, "propose", stages.ProposeJob())
+    job = jobs.run_here(store, job_id)
+    assert job.state == rows.SUCCEEDED and job.outputs["counts"]["ner"] > 0
+    assert job.step == job.total == 2  # progress reported per proposer
+    stored = proposals_by_chunk(store, project.id)
+    assert sum(len(v) for v in stored.values()) == sum(job.outputs["counts"].values())
+    assert stages.next_stage(store, project) == "reinforce"
+
+
 def test_a_failing_job_shows_its_error_and_log(store, admin, tiny_model_dir):
     project = small_project(store, admin, tiny_model_dir)
     # queued before its input went missing: the launch check cannot catch it

@@ -69,7 +69,10 @@ def conflicts_panel(store, actor, project, terms: dict) -> None:
     chosen = st.selectbox("Conflict to settle", names, key="conflict_term")
     term = open_conflicts[names.index(chosen)]
     st.markdown("; ".join(term.conflicts()))
-    st.caption(f"Annotators: {', '.join(term.annotators)}")
+    votes = dictionary.term_votes(store, project, term.key)
+    st.dataframe(pd.DataFrame(votes), hide_index=True, column_config={
+        "passage": st.column_config.TextColumn("passage", width="large"),
+    })  # fmt: skip
     with st.form(f"settle_{term.key}"):
         decision = st.radio(
             "Decision", ["accept", "reject"], horizontal=True, key="settle_decision"

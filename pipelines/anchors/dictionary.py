@@ -259,6 +259,36 @@ def consolidate(store: Store, project: ProjectInfo) -> dict[str, Term]:
     return terms
 
 
+def term_votes(store: Store, project: ProjectInfo, key: str, context: int = 160) -> list[dict]:
+    """Who chose what for one term, chunk by chunk, with the passage around its first use there:
+    what a reviewer reads before settling a conflict."""
+    chunks = {c.id: c.text for c in forget_chunks(store, project.id)}
+    proposals = proposals_by_chunk(store, project.id)
+    votes = []
+    for chunk_id, by_annotator in sorted(latest_by_annotator(store, project).items()):
+        for annotator, payload in sorted(by_annotator.items()):
+            mine = [s for s in payload["spans"] if term_key(s["text"]) == key]
+            removed = key in dropped(proposals.get(chunk_id, []), payload["spans"])
+            if not mine and not removed:
+                continue
+            where = (
+                mine[0]
+                if mine
+                else next(p for p in proposals[chunk_id] if term_key(p["text"]) == key)
+            )
+            text = chunks.get(chunk_id, "")
+            a, b = max(0, where["start"] - context), where["end"] + context
+            votes.append({
+                "annotator": annotator,
+                "chunk": chunk_id,
+                "choice": "kept" if mine else "removed",
+                "label": mine[0]["label"] if mine else "",
+                "translation": mine[0]["translation"] if mine else "",
+                "passage": ("…" if a else "") + " ".join(text[a:b].split()) + "…",
+            })  # fmt: skip
+    return votes
+
+
 def dropped(proposed: Sequence[Mapping], kept: Sequence[Mapping]) -> set[str]:
     """Terms of proposals that no kept span overlaps: what the annotator removed."""
     return {

@@ -184,6 +184,12 @@ def test_two_annotators_conflict_a_reviewer_settles_and_a_version_is_published(s
     terms = dictionary.consolidate(store, project)
     conflict = terms["thumsath"]
     assert conflict.status == "conflict" and "translations differ" in conflict.conflicts()[0]
+    votes = dictionary.term_votes(store, project, "thumsath")
+    assert [(v["annotator"], v["translation"]) for v in votes] == [
+        ("ann1", "Helen"),
+        ("ann2", "Maria"),
+    ]
+    assert all("Thumsath" in v["passage"] and v["chunk"] == chunk.id for v in votes)
     assert terms["skoholm"].status == "accepted" and len(terms["skoholm"].accepts) >= 2
     assert any(t.rejects for t in terms.values())  # proposals both annotators left out
     with pytest.raises(UnlearnError, match="conflict"):

@@ -25,7 +25,7 @@ with shown[0]:
 with shown[1]:
     panels.conflicts_panel(store, actor, project, terms)
 with shown[2]:
-    panels.versions_panel(store, actor, project)
+    panels.versions_panel(store, actor, project, terms)
 if len(shown) > 3:
     with shown[3]:
         panels.proposals_panel(store, actor, project)

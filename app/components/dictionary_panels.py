@@ -90,7 +90,13 @@ def conflicts_panel(store, actor, project, terms: dict) -> None:
                 st.error(str(err))
 
 
-def versions_panel(store, actor, project) -> None:
+def versions_panel(store, actor, project, terms: dict) -> None:
+    waiting = dictionary.unreviewed(terms)
+    if waiting:
+        st.warning(
+            f"{len(waiting)} proposed term(s) nobody has accepted or rejected yet would be left "
+            "out of a new version (annotators review them on Anchor terms)."
+        )
     if can(actor, "dictionary.publish"):
         if st.button("Publish a new version", type="primary", key="dict_publish"):
             try:

@@ -273,6 +273,8 @@ def test_accept_all_submits_proposals_above_the_score(store, admin, nlp):
     assert "Thumsath" in accepted
     version = dictionary.publish(store, admin, project)
     assert version.n_terms == len(accepted)
+    with pytest.raises(UnlearnError, match="Nothing changed since v1"):
+        dictionary.publish(store, admin, project)
 
 
 def test_the_reinforced_model_signal_ranks_words_by_log_prob_gain(tiny_model_dir):

@@ -10,6 +10,7 @@ from tqdm import tqdm
 from pipelines.bootstrap import cli_session
 from pipelines.demo import book
 from pipelines.demo import run as demo_run
+from pipelines.training import unlearn as finetune
 from pipelines.training.loop import TrainProgress
 from pipelines.types import UnlearnError
 
@@ -59,8 +60,11 @@ def cmd_demo(args) -> int:
     labels = {"alpha": args.alpha, "mode": args.label_mode, "anchor_penalty": args.anchor_penalty}
     labels = {k: v for k, v in labels.items() if v is not None}
     config = replace(config, labels=replace(config.labels, **labels))
-    if args.retain_weight is not None:
-        config = replace(config, retain_weight=args.retain_weight)
+    # a real book: the retain term measured best there (the demo world's runs had none)
+    book_default = finetune.DEFAULT_RETAIN_WEIGHT["whp"] if args.book else None
+    retain_weight = args.retain_weight if args.retain_weight is not None else book_default
+    if retain_weight is not None:
+        config = replace(config, retain_weight=retain_weight)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     if args.book:
@@ -150,5 +154,9 @@ def add_parsers(sub) -> None:
                       help="text in another register, for perplexity only")  # fmt: skip
     demo.add_argument("--retain-text", default=str(book.RETAIN_TEXT),
                       help="the retain document (stats reference and retain term)")  # fmt: skip
-    demo.add_argument("--retain-weight", type=float, help="weight of the whp retain term")
+    demo.add_argument(
+        "--retain-weight",
+        type=float,
+        help="weight of the whp retain term (default: 1 with --book, else 0)",
+    )
     demo.set_defaults(func=cmd_demo)

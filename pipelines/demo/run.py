@@ -39,9 +39,9 @@ class DemoConfig:
     teach: TrainConfig = TrainConfig(epochs=3, lr=1e-4, precision=PRECISION)
     reinforce: TrainConfig = TrainConfig(epochs=1, lr=3e-5, precision=PRECISION)
     block_tokens: int = 256
-    # alpha 15: 74% drop against 71% at alpha 5 (runs 1, 4); with the anchor penalty (on by
-    # default) and implicated ratio 1.5 the whole demo reaches 84.9% (run 14, docs/benchmarks.md)
-    labels: LabelConfig = LabelConfig(alpha=15.0, implicated_ratio=1.5, precision=PRECISION)
+    # the label stage's defaults (alpha 15: 74% drop against 71% at alpha 5, runs 1, 4; with the
+    # anchor penalty and implicated ratio 1.5 the whole demo reaches 84.9%, run 14)
+    labels: LabelConfig = LabelConfig(precision=PRECISION)
     # micro-batches of one 512-token block, four to an optimizer step: the same step as batch 4
     # in about 0.85 of its CPU time here (bench/step_shapes.py, docs/benchmarks.md)
     unlearn: TrainConfig = TrainConfig(

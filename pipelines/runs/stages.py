@@ -289,7 +289,7 @@ def size_class(parameters: int | None) -> str:
 def suggested_training(stage: str, parameters: int | None, method: str = "whp") -> TrainConfig:
     """Starting settings by model size: full fine-tune on small models, LoRA beyond."""
     lr = {"teach": 1e-4, "reinforce": 3e-5}.get(stage, finetune.DEFAULT_LR.get(method, 3e-5))
-    epochs = {"teach": 3, "reinforce": 1}.get(stage, 1)
+    epochs = {"teach": 3, "reinforce": 1}.get(stage, finetune.DEFAULT_EPOCHS.get(method, 1))
     base = TrainConfig(epochs=epochs, lr=lr, checkpoint_every=20, eval_fraction=0.05)
     size = size_class(parameters)
     if size == "small":
@@ -318,7 +318,10 @@ def default_config(store: Store, project: ProjectInfo, stage: str, method: str =
         return LabelsJob(dictionary=published or (str(given[0].path) if given else ""))
     train = suggested_training(stage, parameters, method)
     if stage == "unlearn":
-        return UnlearnJob(unlearn=finetune.UnlearnConfig(method=method, train=train))
+        has_retain = bool(project_texts(store, project.id, DocRole.RETAIN))
+        weight = finetune.DEFAULT_RETAIN_WEIGHT.get(method, 0.0) if has_retain else 0.0
+        config = finetune.UnlearnConfig(method=method, train=train, retain_weight=weight)
+        return UnlearnJob(unlearn=config)
     get_stage(stage)
     return TrainJob(reinforce=ReinforceConfig(train=train))
 

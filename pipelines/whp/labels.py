@@ -29,7 +29,9 @@ PRECISIONS = ("fp32", "bf16")
 
 @dataclass(frozen=True)
 class LabelConfig:
-    alpha: float = setting(5.0, "WHP's alpha: how hard the reinforced model's boost is undone.")
+    # alpha 15 and ratio 1.5: on the demo world they forget more than the paper's alpha 5 and
+    # ratio 3; on a real book alpha 30 did no better (docs/benchmarks.md)
+    alpha: float = setting(15.0, "WHP's alpha: how hard the reinforced model's boost is undone.")
     block_tokens: int = setting(512, "Tokens per block of forget text.")
     batch_size: int = setting(4, "Blocks per forward pass.")
     # soft: measured best on the demo world (docs/benchmarks.md, efficacy)
@@ -40,7 +42,7 @@ class LabelConfig:
         MODES,
     )
     implicated_ratio: float = setting(
-        3.0, "The true token is implicated when the baseline is this many times surer of it on "
+        1.5, "The true token is implicated when the baseline is this many times surer of it on "
         "the original than on the translation.",
     )  # fmt: skip
     soft_top_k: int = setting(64, "Tokens kept in each soft target.")

@@ -37,7 +37,7 @@ def test_reinforce_then_generate_and_inspect_labels(tiny_model_dir, tmp_path, ca
     (reinforced,) = list_artifacts(store, project.id, ArtifactKind.REINFORCED)
     (label_set,) = list_artifacts(store, project.id, ArtifactKind.LABEL_SET)
     assert (reinforced.path / "config.json").exists()
-    assert label_set.meta["summary"] == summary and label_set.meta["config"]["alpha"] == 5.0
+    assert label_set.meta["summary"] == summary and label_set.meta["config"]["alpha"] == 15.0
     compared = (label_set.path / "compare_block_2.jsonl").read_text().splitlines()
     assert any("reinforced" in json.loads(line) for line in compared)
     block = generic_labels.load_block(label_set.path, 0)

@@ -51,6 +51,8 @@ def cmd_app(args) -> int:
         "false",
         "--client.toolbarMode",
         "minimal",
+        "--client.showErrorDetails",
+        args.error_details,  # none: no traceback, path or type reaches a page (logs keep them)
     ]
     children = [subprocess.Popen(command, env=os.environ.copy())]
     if not args.no_worker:
@@ -267,6 +269,12 @@ def build_parser() -> argparse.ArgumentParser:
     app.add_argument("--host", default="127.0.0.1")
     app.add_argument("--port", type=int, default=8501)
     app.add_argument("--no-worker", action="store_true", help="do not start `unlearn worker`")
+    app.add_argument(
+        "--error-details",
+        default="none",
+        choices=["none", "type", "stacktrace", "full"],
+        help="what an unexpected error shows on the page (the log keeps it all)",
+    )
     app.set_defaults(func=cmd_app)
 
     project = sub.add_parser("project", help="create or list projects").add_subparsers(

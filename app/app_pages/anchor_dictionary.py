@@ -4,6 +4,7 @@ import streamlit as st
 
 from app import state
 from app.components import dictionary_panels as panels
+from app.components.checklist_view import pipeline_checklist
 from app.components.project_picker import pick_forget_project
 from pipelines.anchors import dictionary
 from pipelines.store.access import can
@@ -13,6 +14,7 @@ store = state.store()
 st.title("Anchor dictionary")
 
 project = pick_forget_project(store, "dict_project")
+pipeline_checklist(store, project)
 terms = dictionary.consolidate(store, project)
 n_conflicts = len(dictionary.conflicts(terms))
 

@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from app import state
+from app.components.checklist_view import pipeline_checklist
 from pipelines.corpus import ingest
 from pipelines.models import PACKAGED_MODELS
 from pipelines.store.access import can
@@ -67,6 +68,7 @@ project = next(p for p in projects if p.name == chosen)
 st.header(project.name)
 st.write(project.target_description or "_No target description yet._")
 st.caption(f"Base model: {project.base_model} · version {project.version}")
+pipeline_checklist(store, project)
 
 documents_tab, upload_tab, settings_tab = st.tabs(["Documents", "Upload", "Settings"])
 with settings_tab:

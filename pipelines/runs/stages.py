@@ -232,13 +232,6 @@ STAGES: dict[str, Stage] = {
 }
 
 
-# The whole loop, people's steps included, in order (shown wherever a next step is chosen).
-PIPELINE_ORDER = (
-    "propose anchors", "annotate (Anchor terms)", "publish the dictionary", "reinforce",
-    "generic labels", "review labels", "unlearn", "evaluate", "check verdicts", "report",
-)  # fmt: skip
-
-
 def next_stage(store: Store, project: ProjectInfo) -> str:
     """What the project needs next, in the pipeline's order: proposals, the reinforced model,
     labels (after a dictionary is published), the unlearned model, then evaluation."""

@@ -48,7 +48,9 @@ if who:
     st.caption(f"{who} is **{user['role']}**, {'active' if user['active'] else 'deactivated'}.")
     with st.form("change_role"):
         # opens on the person's current role, so submitting unchanged changes nothing
-        new_role = st.selectbox("Role", ROLES, index=ROLES.index(user["role"]), key="role_value")
+        new_role = st.selectbox(
+            "New role", ROLES, index=ROLES.index(user["role"]), key="role_value"
+        )
         if st.form_submit_button("Set role"):
             attempt(lambda: set_role(store, actor, who, Role(new_role)), f"{who} is {new_role}.")
     with st.form("reset_password", clear_on_submit=True):

@@ -161,3 +161,40 @@ def test_a_reload_or_a_bookmarked_url_keeps_people_signed_in_until_they_sign_out
     page.reload()  # the cookie is still there, but its session was revoked on the server
     page.get_by_role("button", name="Sign in").wait_for()
     assert page.get_by_text("Signed in as").count() == 0
+
+
+def test_a_demoted_researcher_loses_the_research_menu_at_once(store, admin, server, page):
+    from pipelines.store.users import create_user
+    from pipelines.types import Role
+    from tests.e2e.browser import choose
+
+    create_user(store, admin, "rhea", "rhea-password", Role.RESEARCHER)
+    create_user(store, admin, "rev", "rev-password", Role.REVIEWER)
+    researcher = page.context.browser.new_page(viewport={"width": 1280, "height": 1000})
+    sign_in(researcher, server, "rhea", "rhea-password")
+    researcher.get_by_role("link", name="Runs").wait_for()
+
+    sign_in(page, server, "admin", ADMIN_PASSWORD)
+    page.get_by_role("link", name="Users").click()
+    page.get_by_role("heading", name="Create a user").wait_for()
+    page.get_by_role("textbox", name="Username").fill(" rev")  # a leading space, "rev" exists
+    page.get_by_role("textbox", name="Initial password").fill("another-password")
+    page.get_by_role("button", name="Create user").click()
+    page.get_by_text("A username is 2-64 characters", exact=False).wait_for()
+    assert page.get_by_text("IntegrityError").count() == 0
+    page.set_viewport_size({"width": 1280, "height": 1700})  # the account forms in view
+    choose(page, "User", "admin")  # the only admin cannot demote themselves
+    choose(page, "New role", "annotator")
+    page.get_by_role("button", name="Set role").click()
+    page.get_by_text("only active admin", exact=False).wait_for()
+    choose(page, "User", "rhea")
+    choose(page, "New role", "annotator")
+    page.get_by_role("button", name="Set role").click()
+    page.get_by_text("rhea is annotator.").wait_for()
+    page.screenshot(path=SHOTS / "07-admin-demotes.png")
+
+    researcher.get_by_role("link", name="Projects").click()  # the next click of a signed-in rhea
+    researcher.get_by_text("Signed in as", exact=False).wait_for()
+    settle(researcher)
+    assert researcher.get_by_role("link", name="Runs").count() == 0
+    researcher.get_by_text("rhea (annotator)", exact=False).wait_for()

@@ -22,11 +22,18 @@ ROLES = [r.value for r in Role]
 
 
 def attempt(work, done: str) -> None:
+    """Run a change; on success rerun, so that everything on the page shows the new state."""
     try:
         work()
-        st.success(done)
     except UnlearnError as err:
         st.error(str(err))
+    else:
+        st.session_state["admin_done"] = done
+        st.rerun()
+
+
+if "admin_done" in st.session_state:
+    st.success(st.session_state.pop("admin_done"))
 
 
 with st.form("create_user", clear_on_submit=True):

@@ -25,7 +25,7 @@ def test_admin_creates_project_uploads_and_reads_chunks_annotator_sees_less(serv
     settle(page)  # the page now shows the new project: its upload widget is a new one
 
     memo = tmp_path / "memo.txt"
-    page.get_by_role("tab", name="Upload").click()
+    page.get_by_role("tab", name="Upload").last.click()  # a stale copy may linger a moment
     memo.write_text("Quarterly plan for <script>alert(1)</script> Project Kestrel.\n\nSecond part.")
     page.locator("input[type=file]").set_input_files(str(memo))
     page.get_by_text("memo.txt", exact=False).first.wait_for()

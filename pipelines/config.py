@@ -78,10 +78,12 @@ class ProjectConfig:
         return cls(base_model=data.get("base_model", DEFAULT_MODEL), ingest=ingest)
 
 
-def setting(default, help: str, choices: tuple = (), **kwargs):
+def setting(default, help: str, choices: tuple = (), methods: tuple = (), **kwargs):
     """A config field with its help text and allowed values, written once for the CLI, the
-    Runs page's settings editor and the check in __post_init__."""
-    return field(default=default, metadata={"help": help, "choices": tuple(choices)}, **kwargs)
+    Runs page's settings editor and the check in __post_init__; `methods`: the only methods
+    it applies to (the editor hides it for the others)."""
+    metadata = {"help": help, "choices": tuple(choices), "methods": tuple(methods)}
+    return field(default=default, metadata=metadata, **kwargs)
 
 
 def check_choices(config) -> None:

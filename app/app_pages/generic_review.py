@@ -16,7 +16,7 @@ st.title("Generic label review")
 with_labels = [(p, whp.label_sets(store, p)) for p in list_projects(store)]
 with_labels = [(p, sets) for p, sets in with_labels if sets]
 if not with_labels:
-    st.info("No label sets yet. A researcher creates one with `unlearn labels generate`.")
+    st.info("No label sets yet. A researcher launches the labels stage on the Runs page.")
     st.stop()
 names = [p.name for p, _ in with_labels]
 chosen = st.selectbox("Project", names, key="review_project")

@@ -164,8 +164,11 @@ with documents_tab:
             ),
             hide_index=True,
         )
-        seq = st.number_input("Chunk", 0, len(chunks) - 1, 0, key=f"chunk_seq_{labels[shown]}")
-        st.caption(f"Characters {chunks[seq].start}–{chunks[seq].end} of the document")
-        st.text(chunks[seq].text)  # st.text escapes: HTML in a document renders as text
+        number = st.number_input(
+            "Chunk", 1, len(chunks), 1, key=f"chunk_number_{labels[shown]}"
+        )  # numbered from 1, as on Anchor terms
+        chunk = chunks[number - 1]
+        st.caption(f"Characters {chunk.start}–{chunk.end} of the document")
+        st.text(chunk.text)  # st.text escapes: HTML in a document renders as text
 
 summary.dataframe(projects_table(list_projects(store)), hide_index=True)

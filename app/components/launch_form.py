@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app.components.settings_editor import settings_editor
+from pipelines.anchors import dictionary
 from pipelines.runs import jobs, stages
 from pipelines.runs.checklist import checklist
 from pipelines.training.objectives import OBJECTIVES
@@ -33,12 +34,25 @@ def _method_choice() -> str:
     )
 
 
+def _dictionary_choice(store, project, default: str, prefix: str) -> str:
+    """A published version of the project's dictionary (newest first), or a file on the server."""
+    options = {f"v{v.version} · {v.n_terms} terms ({v.source})": str(v.path)
+               for v in dictionary.versions(store, project)}  # fmt: skip
+    if default and default not in options.values():
+        options[f"reference dictionary ({default.rsplit('/', 1)[-1]})"] = default
+    options["a JSON file on the server…"] = ""
+    chosen = st.selectbox("Dictionary", list(options), key=f"{prefix}.dict_choice")
+    if options[chosen]:
+        return options[chosen]
+    label = "Dictionary file (JSON: term → translation)"
+    return st.text_input(label, "", key=f"{prefix}.dict")
+
+
 def _inputs(store, project, stage: str, method: str, defaults, prefix: str) -> dict:
     """The stage's inputs beside its settings: a dictionary file, or a label set."""
     extra = {}
     if stage == "labels":
-        label = "Dictionary (JSON file: term → translation)"
-        extra["dictionary"] = st.text_input(label, defaults.dictionary, key=f"{prefix}.dict")
+        extra["dictionary"] = _dictionary_choice(store, project, defaults.dictionary, prefix)
     if stage == "unlearn" and OBJECTIVES[method].data == "labels":
         sets = whp.label_sets(store, project)
         chosen = st.selectbox(

@@ -18,7 +18,12 @@ def settings_editor(config, key: str) -> dict:
 
 def _section(config, key: str) -> dict:
     edited = {f.name: getattr(config, f.name) for f in fields(config) if f.name in FIXED}
-    scalars = [f for f in fields(config) if f.name not in FIXED and not _nested(config, f)]
+    hidden = [f for f in fields(config) if not _applies(config, f)]
+    edited |= {f.name: getattr(config, f.name) for f in hidden}  # kept at their defaults
+    scalars = [
+        f for f in fields(config)
+        if f.name not in FIXED and not _nested(config, f) and _applies(config, f)
+    ]  # fmt: skip
     columns = st.columns(COLUMNS)
     for i, f in enumerate(scalars):
         with columns[i % COLUMNS]:
@@ -28,6 +33,12 @@ def _section(config, key: str) -> dict:
             st.markdown(f"**{f.name}**")
             edited[f.name] = _section(getattr(config, f.name), f"{key}.{f.name}")
     return edited
+
+
+def _applies(config, f) -> bool:
+    """Whether a setting applies to the config's method (settings for other methods hide)."""
+    methods = f.metadata.get("methods")
+    return not methods or getattr(config, "method", None) in methods
 
 
 def _nested(config, f) -> bool:

@@ -34,9 +34,11 @@ DEFAULT_RETAIN_WEIGHT = {"whp": 1.0}  # where the project has retain text
 class UnlearnConfig:
     method: str = setting("whp", "The unlearning objective.", tuple(objectives.OBJECTIVES))
     retain_weight: float = setting(
-        0.0, "Weight of the retain term (whp: KL to the baseline on retain text; grad_diff: NLL)."
+        0.0,
+        "Weight of the retain term (whp: KL to the baseline on retain text; grad_diff: NLL).",
+        methods=("whp", "grad_diff"),
     )
-    npo_beta: float = setting(0.1, "NPO's beta (npo only).")
+    npo_beta: float = setting(0.1, "NPO's beta.", methods=("npo",))
     block_tokens: int = setting(256, "Tokens per forget block (ascent methods) and retain block.")
     train: TrainConfig = field(
         default_factory=lambda: TrainConfig(epochs=DEFAULT_EPOCHS["whp"], lr=DEFAULT_LR["whp"])

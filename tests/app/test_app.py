@@ -81,7 +81,7 @@ def test_researcher_creates_a_project_and_browses_demo_chunks(app):
     assert app.selectbox(key="project_name").value == "Leaked memo"
     app.selectbox(key="project_name").set_value("Demo").run()
     assert app.selectbox(key="browse_doc_1").value == "book1.md (forget)"
-    app.number_input(key="chunk_seq_1").set_value(2).run()
+    app.number_input(key="chunk_number_1").set_value(3).run()  # numbered from 1
     third = list_chunks(open_store(Settings.from_env()), 1)[2]
     assert app.text[0].value == third.text
     assert f"Characters {third.start}–{third.end}" in app.caption[-1].value

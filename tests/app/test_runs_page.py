@@ -66,3 +66,19 @@ def test_cancel_button_cancels_a_queued_run(unlearn_home, tiny_model_dir):
     assert rows.get_job(store, 1).state == rows.CANCELLED
     at.button(key="resume_1").click().run()
     assert rows.get_job(store, 1).state == rows.QUEUED
+
+
+def test_the_form_opens_on_the_next_stage_and_shows_only_the_methods_settings(
+    unlearn_home, tiny_model_dir
+):
+    store, project, at = open_runs_page(tiny_model_dir)
+    at.selectbox(key="run_project").set_value(project).run()
+    assert at.selectbox(key="run_stage").value == "propose"  # nothing proposed yet
+    at.selectbox(key="run_stage").set_value("unlearn").run()
+    keys = lambda: {w.key for w in at.number_input}  # noqa: E731
+    prefix = f"cfg.{project.id}.unlearn"
+    assert f"{prefix}.whp.unlearn.retain_weight" in keys()
+    assert f"{prefix}.whp.unlearn.npo_beta" not in keys()
+    at.selectbox(key="run_method").set_value("npo").run()
+    assert f"{prefix}.npo.unlearn.npo_beta" in keys()
+    assert f"{prefix}.npo.unlearn.retain_weight" not in keys()

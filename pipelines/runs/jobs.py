@@ -318,6 +318,9 @@ def read_metrics(store: Store, job_id: int) -> list[dict]:
 
 def main(argv: list[str]) -> int:
     """`python -m pipelines.runs.jobs JOB_ID`: a job's process (one of several with accelerate)."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # the run log shows the job's progress, not weight loading
     store = open_store()
     job = execute(store, int(argv[0]))
     return 0 if job.state in (SUCCEEDED, CANCELLED) else 1

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from tests.conftest import ADMIN_PASSWORD, REPO, make_labelled_project
-from tests.e2e.browser import SHOTS, launch_run, settle, sign_in
+from tests.e2e.browser import SHOTS, choose, launch_run, settle, sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -152,10 +152,15 @@ def test_a_reload_or_a_bookmarked_url_keeps_people_signed_in_until_they_sign_out
     page.wait_for_function("() => document.cookie.includes('unlearn_session=')")
     page.reload()
     page.get_by_text("Signed in as").wait_for()
+    page.get_by_text("Next: propose anchors", exact=False).wait_for()  # the project's checklist
     page.goto(f"{server}/runs")  # a typed or bookmarked address
     page.get_by_role("tab", name="Launch").wait_for()
     assert page.get_by_text("Page not found").count() == 0
     page.screenshot(path=SHOTS / "06-deep-link-after-reload.png")
+    choose(page, "Stage", "unlearn: the unlearning fine-tune")  # no label set yet
+    page.get_by_role("button", name="Launch").click()
+    page.get_by_text("has no label set; run the labels stage first", exact=False).wait_for()
+    assert page.get_by_text("Queued run").count() == 0
     page.get_by_role("button", name="Sign out").click()
     page.get_by_role("button", name="Sign in").wait_for()
     page.reload()  # the cookie is still there, but its session was revoked on the server
@@ -166,7 +171,6 @@ def test_a_reload_or_a_bookmarked_url_keeps_people_signed_in_until_they_sign_out
 def test_a_demoted_researcher_loses_the_research_menu_at_once(store, admin, server, page):
     from pipelines.store.users import create_user
     from pipelines.types import Role
-    from tests.e2e.browser import choose
 
     create_user(store, admin, "rhea", "rhea-password", Role.RESEARCHER)
     create_user(store, admin, "rev", "rev-password", Role.REVIEWER)

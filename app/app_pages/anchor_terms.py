@@ -12,6 +12,7 @@ from app.components.anchor_chunk import (
     legend,
     term_rows,
 )
+from app.components.checklist_view import pipeline_checklist
 from app.components.project_picker import pick_forget_project
 from pipelines.anchors.dictionary import submit_chunk
 from pipelines.anchors.queue import DRAFT_KIND, queue, spans_from_terms
@@ -24,6 +25,7 @@ store = state.store()
 st.title("Anchor terms")
 
 project = pick_forget_project(store, "anchor_project")
+pipeline_checklist(store, project)
 items = queue(store, project, actor.username)
 done = sum(i.done for i in items)
 st.progress(done / len(items), text=f"You have submitted {done} of {len(items)} chunks")

@@ -11,10 +11,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `streamlit run` 
 
 from app import state  # noqa: E402
 from app.components.auth import (  # noqa: E402
+    keep_session_cookie,
     login_form,
     restore_session,
     sign_out_button,
-    write_pending_cookie,
 )
 from pipelines.types import Role  # noqa: E402
 
@@ -58,6 +58,6 @@ current = state.actor()
 if current is None:
     st.navigation([st.Page(login_form, title="Sign in")]).run()
 else:
-    write_pending_cookie()
+    keep_session_cookie()
     sign_out_button()
     st.navigation(pages_for(current.role)).run()

@@ -39,22 +39,23 @@ def login_form() -> None:
         else:
             token = open_session(state.store(), signed_in)
             st.session_state["actor"], st.session_state["session_token"] = signed_in, token
-            st.session_state["cookie_to_set"] = token
+            hours = state.store().settings.session_hours
+            expires = (datetime.now(UTC) + timedelta(hours=hours)).isoformat()
+            st.session_state["cookie_to_set"] = (token, expires)
             st.rerun()
 
 
-def write_pending_cookie() -> None:
-    """Hand a new session's token to the browser (on the run after sign-in, so that the cookie
-    component is drawn rather than cut short by the rerun)."""
-    token = st.session_state.pop("cookie_to_set", None)
-    if token is None:
+def keep_session_cookie() -> None:
+    """Hand this session's token to the browser as a cookie. Streamlit's own `st.html` runs the
+    one line of script in the page (no component, so no value comes back and no rerun races a
+    click); drawn on every run while signed in, it sets the same cookie again."""
+    cookie = st.session_state.get("cookie_to_set")
+    if cookie is None:
         return
-    import extra_streamlit_components as stx
-
-    hours = state.store().settings.session_hours
-    stx.CookieManager(key="session_cookies").set(
-        COOKIE, token, key="set_session", expires_at=datetime.now(UTC) + timedelta(hours=hours)
-    )
+    token, expires = cookie  # a URL-safe token: nothing in it needs escaping
+    when = datetime.fromisoformat(expires).strftime("%a, %d %b %Y %H:%M:%S GMT")
+    script = f"document.cookie = '{COOKIE}={token}; path=/; expires={when}; SameSite=Strict';"
+    st.sidebar.html(f"<script>{script}</script>", unsafe_allow_javascript=True)
 
 
 def sign_out_button() -> None:

@@ -26,11 +26,16 @@ def settle(page) -> None:
 
 
 def sign_in(page, url: str, username: str, password: str) -> None:
+    """Sign in as from a fresh browser (no session cookie to restore), then wait until the run
+    after sign-in has handed the new session's cookie to the browser."""
+    page.context.clear_cookies()
     page.goto(url)
     page.get_by_role("textbox", name="Username").fill(username)
     page.get_by_role("textbox", name="Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.get_by_role("heading", name="Projects").wait_for()
+    page.wait_for_function("() => document.cookie.includes('unlearn_session=')")
+    settle(page)
 
 
 def choose(page, box: str, option: str) -> None:

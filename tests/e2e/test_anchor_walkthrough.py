@@ -75,7 +75,8 @@ def test_annotators_reviewer_and_researcher_build_the_dictionary(
     open_page(page, server, "admin", "Anchor dictionary")
     page.get_by_role("tab", name="Proposals").click()
     page.get_by_role("button", name="Run proposers").click()
-    page.get_by_text("ner: ", exact=False).wait_for(timeout=60_000)
+    # a job: the worker starts a process that loads spaCy (slow on a cold, fresh install)
+    page.get_by_text("ner: ", exact=False).wait_for(timeout=240_000)
     shot(page, "20-dictionary-proposals.png")
     sign_out(page)
 

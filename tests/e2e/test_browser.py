@@ -147,9 +147,7 @@ def test_researcher_runs_kills_resumes_and_downloads(
 
 
 def test_a_reload_or_a_bookmarked_url_keeps_people_signed_in_until_they_sign_out(server, page):
-    sign_in(page, server, "admin", ADMIN_PASSWORD)
-    settle(page)  # the run after sign-in hands the session cookie to the browser
-    page.wait_for_function("() => document.cookie.includes('unlearn_session=')")
+    sign_in(page, server, "admin", ADMIN_PASSWORD)  # waits for the session cookie
     page.reload()
     page.get_by_text("Signed in as").wait_for()
     page.get_by_text("Next: propose anchors", exact=False).wait_for()  # the project's checklist

@@ -7,7 +7,7 @@ import streamlit as st
 from app.components.settings_editor import settings_editor
 from pipelines.anchors import dictionary
 from pipelines.runs import jobs, stages
-from pipelines.runs.checklist import checklist
+from pipelines.runs.checklist import ORDER
 from pipelines.training.objectives import OBJECTIVES
 from pipelines.types import UnlearnError
 from pipelines.whp import project as whp
@@ -19,7 +19,7 @@ def _stage_choice(store, project) -> str:
         "Stage",
         names,
         index=names.index(stages.next_stage(store, project)),  # what the project needs next
-        help="The order: " + " → ".join(step.name for step in checklist(store, project)),
+        help="The order: " + " → ".join(ORDER),
         format_func=lambda s: f"{s}: {stages.STAGES[s].summary}",
         key="run_stage",
     )

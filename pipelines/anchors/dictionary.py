@@ -444,7 +444,8 @@ def publish(store: Store, actor: Actor, project: ProjectInfo) -> Version:
     if not entries:
         raise UnlearnError("No accepted terms yet: annotate chunks (or accept proposals) first.")
     newest = newest_dictionary(store, project)
-    if newest is not None and _mapping(entries) == as_mapping(read_version(newest.path)):
+    mapping = as_mapping({"terms": entries})
+    if newest is not None and mapping == as_mapping(read_version(newest.path)):
         raise UnlearnError(
             f"Nothing changed since v{newest.version}: the same terms and translations."
         )
@@ -454,10 +455,6 @@ def publish(store: Store, actor: Actor, project: ProjectInfo) -> Version:
 def unreviewed(terms: Mapping[str, Term]) -> list[Term]:
     """Proposed terms nobody has accepted or rejected yet: a publish leaves them out."""
     return [t for t in terms.values() if t.status == "proposed"]
-
-
-def _mapping(entries: Sequence[Mapping]) -> dict[str, str]:
-    return as_mapping({"terms": entries})
 
 
 def _save_version(store, actor, project, entries: list[dict], source: str) -> Version:

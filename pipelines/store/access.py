@@ -30,9 +30,11 @@ def current_actor(store, user_id: int) -> Actor | None:
     """The person with the role stored now; None once the account is deactivated or gone."""
     with store.session() as s:
         user = s.get(User, user_id)
-        if user is None or not user.active:
-            return None
-        return Actor(user.id, user.username, Role(user.role))
+        return actor_of(user) if user is not None and user.active else None
+
+
+def actor_of(user: User) -> Actor:
+    return Actor(user_id=user.id, username=user.username, role=Role(user.role))
 
 
 def can(actor: Actor, action: str) -> bool:

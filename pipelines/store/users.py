@@ -10,7 +10,7 @@ from argon2.exceptions import VerificationError
 from sqlalchemy import func, select
 
 from pipelines.store import Store, row_or_missing
-from pipelines.store.access import audit, authorize
+from pipelines.store.access import actor_of, audit, authorize
 from pipelines.store.sessions import revoke
 from pipelines.store.tables import User
 from pipelines.types import Actor, AuthError, NotFound, Role, UnlearnError
@@ -18,10 +18,6 @@ from pipelines.types import Actor, AuthError, NotFound, Role, UnlearnError
 _hasher = PasswordHasher()
 MIN_PASSWORD_LENGTH = 8
 USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{1,63}")
-
-
-def _actor(user: User) -> Actor:
-    return Actor(user_id=user.id, username=user.username, role=Role(user.role))
 
 
 def _check_new_credentials(username: str, password: str) -> None:
@@ -48,7 +44,7 @@ def create_user(store: Store, actor: Actor, username: str, password: str, role: 
         s.add(user)
         s.flush()
         audit(s, actor, "user.create", "user", user.id, username=user.username, role=str(role))
-        return _actor(user)
+        return actor_of(user)
 
 
 def set_role(store: Store, actor: Actor, username: str, role: Role) -> None:
@@ -110,19 +106,19 @@ def authenticate(store: Store, username: str, password: str) -> Actor:
                 raise AuthError("Unknown user or wrong password.")
         except VerificationError as err:
             raise AuthError("Unknown user or wrong password.") from err
-        return _actor(user)
+        return actor_of(user)
 
 
 def actor_for(store: Store, username: str) -> Actor:
     """The headless CLI acts as a configured local user, so its writes stay attributed."""
     with store.session() as s:
-        return _actor(_get_user(s, username))
+        return actor_of(_get_user(s, username))
 
 
 def actor_by_id(store: Store, user_id: int) -> Actor:
     """The person a background job acts for: the one who launched it."""
     with store.session() as s:
-        return _actor(row_or_missing(s, User, user_id, f"No user with id {user_id}."))
+        return actor_of(row_or_missing(s, User, user_id, f"No user with id {user_id}."))
 
 
 def list_users(store: Store) -> list[dict]:
@@ -145,13 +141,13 @@ def ensure_admin(store: Store, password: str | None) -> tuple[Actor, str | None]
     with store.session() as s:
         if s.scalar(select(func.count(User.id))):
             admin = s.scalar(select(User).where(User.role == Role.ADMIN).order_by(User.id))
-            return _actor(admin), None
+            return actor_of(admin), None
         generated = None if password else secrets.token_urlsafe(12)
         user = User(
             username="admin", password_hash=_hasher.hash(password or generated), role="admin"
         )
         s.add(user)
         s.flush()
-        admin = _actor(user)
+        admin = actor_of(user)
         audit(s, admin, "user.create", "user", user.id, username="admin", role="admin")
         return admin, generated

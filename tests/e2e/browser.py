@@ -38,9 +38,23 @@ def sign_in(page, url: str, username: str, password: str) -> None:
     settle(page)
 
 
+def open_options(page, box: str, exact: bool = True):
+    """Open a select box's list and return its options. A rerun that lands just after the click
+    redraws the box closed, so the click is tried again until the list shows."""
+    options = page.get_by_role("option")
+    for _ in range(5):
+        settle(page)
+        page.get_by_role("combobox", name=box, exact=exact).click()
+        try:
+            options.first.wait_for(timeout=3_000)
+            return options
+        except Exception:  # noqa: BLE001 - playwright's TimeoutError: the list closed again
+            continue
+    raise AssertionError(f"the {box!r} list never opened")
+
+
 def choose(page, box: str, option: str) -> None:
-    page.get_by_role("combobox", name=box, exact=True).click()
-    page.get_by_role("option", name=option).first.click()
+    open_options(page, box).filter(has_text=option).first.click()
     settle(page)
 
 

@@ -12,7 +12,7 @@ from pipelines.store.projects import get_project
 from pipelines.store.users import create_user
 from pipelines.types import Role
 from tests.conftest import ADMIN_PASSWORD
-from tests.e2e.browser import SHOTS, settle, sign_in
+from tests.e2e.browser import SHOTS, open_options, settle, sign_in
 from tests.servers import LS_BIN, LS_TOKEN, LS_USER, label_studio_server
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -154,8 +154,7 @@ def test_an_annotators_edits_survive_switching_chunks_and_a_reload(
     settle(page)
 
     def pick_chunk(n: int) -> None:
-        page.get_by_role("combobox", name="Chunk", exact=False).click()
-        page.get_by_role("option").nth(n).click()
+        open_options(page, "Chunk", exact=False).nth(n).click()
         settle(page)
 
     def edits_are_there() -> None:

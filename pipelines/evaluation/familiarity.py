@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import torch
 
+from pipelines.tokens import leading_ids
 from pipelines.training.loop import token_blocks
 
 
@@ -17,8 +18,9 @@ def answer_probability(model, tokenizer, prompt: str, answer: str, device: str =
 
 
 def _prompt_and_first_answer_token(tokenizer, prompt: str, answer: str) -> tuple[list[int], int]:
-    prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
-    full_ids = tokenizer(prompt + " " + answer, add_special_tokens=False)["input_ids"]
+    lead = leading_ids(tokenizer)
+    prompt_ids = lead + tokenizer(prompt, add_special_tokens=False)["input_ids"]
+    full_ids = lead + tokenizer(prompt + " " + answer, add_special_tokens=False)["input_ids"]
     return prompt_ids, full_ids[len(prompt_ids)]
 
 

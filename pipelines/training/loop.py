@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 
 from pipelines.config import check_choices, setting
+from pipelines.tokens import leading_ids
 
 IGNORE = -100
 SCHEDULES = ("constant", "linear", "cosine")
@@ -112,12 +113,15 @@ def cross_entropy_loss(model, batch: Batch) -> torch.Tensor:
 
 
 def token_blocks(tokenizer, texts: Sequence[str], block_tokens: int) -> list[list[int]]:
-    """Each document tokenized once and cut into windows of block_tokens (1-token tails dropped)."""
+    """Each document tokenized once and cut into windows of block_tokens, each window led by the
+    model's BOS where it has one (1-token tails dropped)."""
+    lead = leading_ids(tokenizer)
+    step = block_tokens - len(lead)
     blocks = []
     for text in texts:
         ids = tokenizer(text, add_special_tokens=False)["input_ids"]
-        blocks += [ids[i : i + block_tokens] for i in range(0, len(ids), block_tokens)]
-    return [b for b in blocks if len(b) > 1]
+        blocks += [lead + ids[i : i + step] for i in range(0, len(ids), step)]
+    return [b for b in blocks if len(b) - len(lead) > 1]
 
 
 def language_modeling_examples(blocks: Sequence[list[int]]) -> list[Example]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pipelines.tokens import leading_ids
 from pipelines.whp.translate import Translation, Translator
 
 
@@ -36,21 +37,27 @@ def _tokenize(tokenizer, text: str) -> tuple[list[int], list[tuple[int, int]]]:
     return enc["input_ids"], [tuple(o) for o in enc["offset_mapping"]]
 
 
+def _led(tokenizer, ids: list[int], offsets: list[tuple[int, int]]):
+    """The ids led by the model's BOS (if any), which covers no text: offset (0, 0)."""
+    lead = leading_ids(tokenizer)
+    return lead + ids, [(0, 0)] * len(lead) + offsets
+
+
 def make_blocks(tokenizer, texts: Sequence[str], block_tokens: int) -> list[Block]:
-    """Tokenize each document once and cut it into windows of at most block_tokens tokens."""
+    """Tokenize each document once and cut it into windows of at most block_tokens tokens,
+    each led by the model's BOS where it has one."""
+    step = block_tokens - len(leading_ids(tokenizer))
     blocks = []
     for doc, text in enumerate(texts):
         ids, offsets = _tokenize(tokenizer, text)
-        for start in range(0, len(ids), block_tokens):
-            window = offsets[start : start + block_tokens]
+        for start in range(0, len(ids), step):
+            window = offsets[start : start + step]
             if len(window) < 2:
                 continue  # nothing to predict in a one-token tail
             base = window[0][0]
             local = [(a - base, b - base) for a, b in window]
-            blocks.append(
-                Block(len(blocks), doc, ids[start : start + block_tokens], local,
-                      text[base : window[-1][1]])
-            )  # fmt: skip
+            led_ids, led_offsets = _led(tokenizer, ids[start : start + step], local)
+            blocks.append(Block(len(blocks), doc, led_ids, led_offsets, text[base : window[-1][1]]))
     return blocks
 
 
@@ -69,10 +76,12 @@ def align_block(block: Block, translator: Translator, tokenizer) -> AlignedBlock
     token of its translation; tokens inside a multi-token anchor have no counterpart.
     """
     translation = translator.translate(block.text)
-    translated_ids, translated_offsets = _tokenize(tokenizer, translation.text)
+    translated_ids, translated_offsets = _led(tokenizer, *_tokenize(tokenizer, translation.text))
     by_end = {end: j for j, (_, end) in enumerate(translated_offsets)}
     align = np.full(len(block.ids), -1, dtype=np.int64)
-    for i, (_, end) in enumerate(block.offsets):
+    lead = len(leading_ids(tokenizer))
+    align[:lead] = np.arange(lead)  # BOS meets BOS
+    for i, (_, end) in enumerate(block.offsets[lead:], start=lead):
         mapped = translation.boundary_to_translated(end)
         if mapped is not None and mapped in by_end:
             align[i] = by_end[mapped]

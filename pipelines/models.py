@@ -125,6 +125,69 @@ def resolve_model_dir(source: str, models_dir: Path) -> Path | str:
     return source  # a hub id such as "HuggingFaceTB/SmolLM2-135M"
 
 
+GGUF_MAGIC = b"GGUF"
+
+
+def _check_gguf(path: Path) -> None:
+    if not path.is_file():
+        raise ModelLoadError(f"GGUF file not found: {path}")
+    with path.open("rb") as f:
+        if f.read(4) != GGUF_MAGIC:
+            raise ModelLoadError(f"{path.name} is not a GGUF file (it does not start with 'GGUF').")
+
+
+def _check_config_dir(path: Path) -> None:
+    from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
+
+    config_file = path / "config.json"
+    if not config_file.is_file():
+        raise ModelLoadError(f"{path} is not a Hugging Face model directory (no config.json).")
+    try:
+        config = json.loads(config_file.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as err:
+        raise ModelLoadError(f"{config_file} is not valid JSON: {err}") from None
+    model_type = config.get("model_type") if isinstance(config, dict) else None
+    if not model_type:
+        raise ModelLoadError(f"{config_file} names no model_type.")
+    if model_type not in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES:
+        raise ModelLoadError(
+            f"{path.name}: model type {model_type!r} is not a causal language model that this "
+            "version of transformers can load."
+        )
+
+
+def _check_hub_id(source: str) -> None:
+    from huggingface_hub import try_to_load_from_cache
+
+    if not isinstance(try_to_load_from_cache(source, "config.json"), str):
+        raise ModelLoadError(
+            f"Model {source!r} is neither a local path nor in the local model cache; nothing is "
+            "downloaded at run time. Give a local directory, a .gguf file, or a packaged name "
+            f"({', '.join(PACKAGED_MODELS)})."
+        )
+
+
+def check_source(source: str) -> None:
+    """Refuse, with a clear message, a model source that could not be loaded, without loading it:
+    a packaged name whose package is missing, a file that is not GGUF, a directory whose config is
+    broken or names an unknown architecture, a hub id that is not cached here."""
+    source = source.strip()
+    if not source:
+        raise ModelLoadError("Choose a model: a packaged name, a local directory or a .gguf file.")
+    if source in PACKAGED_MODELS:
+        module = PACKAGED_MODELS[source].replace("-", "_")
+        if importlib.util.find_spec(module) is None:
+            packaged_gguf_path(source, Path("."))  # raises the install hint
+        return
+    path = Path(source).expanduser()
+    if path.suffix.lower() == ".gguf":
+        return _check_gguf(path)
+    if path.is_dir():
+        return _check_config_dir(path)
+    resolve_model_dir(source, Path("."))  # a missing path is refused here
+    _check_hub_id(source)
+
+
 def approx_parameters(source: str) -> int | None:
     """Roughly how many parameters a model has, from its config.json (None when unknown)."""
     if source in PACKAGED_PARAMETERS:

@@ -86,3 +86,32 @@ def test_demo_forget_corpus_is_10_to_20_thousand_smollm2_tokens(tmp_path):
     loaded = models.load(ModelConfig(source="smollm2-135m"), models_dir=tmp_path)
     text = "\n\n".join(p.read_text() for p in sorted((DEMO / "forget").glob("*.md")))
     assert 10_000 <= len(loaded.tokenizer(text).input_ids) <= 20_000
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda d: d / "missing", "not found"),
+        (lambda d: (d / "random.gguf").write_bytes(b"\x00\x01junk" * 64) and d / "random.gguf",
+         "not a GGUF file"),
+        (lambda d: (d / "config.json").write_text("{broken") and d, "not valid JSON"),
+        (lambda d: (d / "config.json").write_text('{"hidden_size": 8}') and d, "names no model_type"),
+        (lambda d: (d / "config.json").write_text('{"model_type": "warp_drive"}') and d,
+         "'warp_drive' is not a causal language model"),
+        (lambda d: "someone/uncached-model", "nor in the local model cache"),
+    ],
+)  # fmt: skip
+def test_a_model_that_could_not_load_is_refused_before_a_project_exists(
+    tmp_path, store, researcher, make, message
+):
+    from pipelines.store.projects import create_project, list_projects
+
+    source = str(make(tmp_path))
+    with pytest.raises(ModelLoadError, match=message):
+        create_project(store, researcher, "Doomed", source, check_model=models.check_source)
+    assert list_projects(store) == []
+
+
+def test_a_loadable_directory_and_a_packaged_name_pass_the_check(tiny_model_dir):
+    models.check_source(str(tiny_model_dir))
+    models.check_source("smollm2-135m")

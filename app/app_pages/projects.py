@@ -5,6 +5,7 @@ import streamlit as st
 
 from app import state
 from app.components.checklist_view import pipeline_checklist
+from pipelines import models
 from pipelines.corpus import ingest
 from pipelines.models import PACKAGED_MODELS
 from pipelines.store.access import can
@@ -48,7 +49,7 @@ if can(actor, "project.create"):
         model = model_picker("new_project")
         if st.form_submit_button("Create project"):
             try:
-                created = create_project(store, actor, name, model, target)
+                created = create_project(store, actor, name, model, target, models.check_source)
                 st.session_state["project_name"] = created.name
                 st.success(f"Created project {created.name}.")
             except UnlearnError as err:

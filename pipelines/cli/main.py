@@ -12,7 +12,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from pipelines import bootstrap
+from pipelines import bootstrap, models
 from pipelines.anchors.dictionary import dictionary_for
 from pipelines.bootstrap import cli_session
 from pipelines.cli import anchors as cli_anchors
@@ -75,7 +75,7 @@ def _start_worker() -> subprocess.Popen:
 
 def cmd_project_create(args) -> int:
     store, actor = cli_session()
-    project = create_project(store, actor, args.name, args.model, args.target)
+    project = create_project(store, actor, args.name, args.model, args.target, models.check_source)
     print(f"Created project {project.name!r} (id {project.id}) on model {project.base_model}.")
     return 0
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,12 +42,20 @@ def _info(project: Project, counts: dict[str, int] | None = None) -> ProjectInfo
 
 
 def create_project(
-    store: Store, actor: Actor, name: str, base_model: str, target_description: str = ""
+    store: Store,
+    actor: Actor,
+    name: str,
+    base_model: str,
+    target_description: str = "",
+    check_model: Callable[[str], None] | None = None,
 ) -> ProjectInfo:
+    """A new project; check_model (models.check_source) refuses a model that could not load."""
     authorize(store, actor, "project.create")
     name = name.strip()
     if not name:
         raise UnlearnError("A project needs a name.")
+    if check_model is not None:
+        check_model(base_model)
     config = ProjectConfig(base_model=base_model)
     with store.session() as s:
         if s.scalar(select(Project).where(Project.name == name)):

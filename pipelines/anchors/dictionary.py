@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from itertools import combinations
 from pathlib import Path
 
+from pipelines import strict_json
 from pipelines.anchors.propose import LABELS, term_key
 from pipelines.store import Store
 from pipelines.store.access import authorize
@@ -27,6 +28,7 @@ from pipelines.store.projects import (
 )
 from pipelines.store.users import list_users
 from pipelines.types import Actor, UnlearnError
+from pipelines.whp.translate import Translator
 
 CHUNK_KIND = "anchors"  # one annotator's spans for one chunk
 TERM_KIND = "anchor_term"  # a reviewer's settlement of one term
@@ -513,10 +515,17 @@ def check_entries(entries: Sequence[Mapping]) -> None:
             raise UnlearnError(f"Entry {i}: {term!r} appears twice.")
         seen[term_key(term)] = translation
     terms = set(seen)
+    finder = Translator({str(e["term"]).strip(): "" for e in entries})
     for term, translation in seen.items():
         if term_key(translation) in terms:
             raise UnlearnError(
                 f"The translation of {term!r} is itself an anchor ({translation!r})."
+            )
+        inside = finder.translate(translation).replacements
+        if inside:
+            raise UnlearnError(
+                f"The translation of {term!r} ({translation!r}) contains the anchor "
+                f"{inside[0].term!r}: the forgotten name would be taught again."
             )
 
 
@@ -541,7 +550,7 @@ def export_csv(document: Mapping) -> bytes:
     writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, lineterminator="\n")
     writer.writeheader()
     for e in document["terms"]:
-        ev = e.get("evidence", {})
+        ev = e.get("evidence") if isinstance(e.get("evidence"), dict) else {}
         writer.writerow(
             {
                 "term": e["term"],
@@ -564,10 +573,7 @@ def parse_import(data: bytes, name: str) -> list[dict]:
         raise UnlearnError(f"{name}: not UTF-8 text.") from None
     if name.lower().endswith(".csv"):
         return _csv_entries(text, name)
-    try:
-        loaded = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise UnlearnError(f"{name}: not valid JSON (line {err.lineno}: {err.msg}).") from None
+    loaded = strict_json.loads(text, name)
     if isinstance(loaded, dict) and isinstance(loaded.get("terms"), list):
         loaded = loaded["terms"]
     if isinstance(loaded, dict):
@@ -580,6 +586,10 @@ def parse_import(data: bytes, name: str) -> list[dict]:
 def _entry(e: Mapping, where: str) -> dict:
     if not isinstance(e.get("term"), str) or not isinstance(e.get("translation"), str):
         raise UnlearnError(f"{where}: term and translation must be text.")
+    if not isinstance(e.get("label") or "", str):
+        raise UnlearnError(f"{where}: the label must be text, such as PERSON or PLACE.")
+    if not isinstance(e.get("evidence") or {}, dict):
+        raise UnlearnError(f"{where}: evidence, where given, must be an object.")
     return {
         "term": e["term"].strip(),
         "translation": " ".join(e["translation"].split()),

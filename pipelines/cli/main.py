@@ -25,7 +25,7 @@ from pipelines.demo.world import DEFAULT_SEED
 from pipelines.evaluation.judge import JUDGES
 from pipelines.store.projects import create_project, get_project, list_projects
 from pipelines.store.users import create_user, list_users
-from pipelines.types import DocRole, Role, UnlearnError
+from pipelines.types import DocRole, IngestError, Role, UnlearnError
 
 APP_FILE = REPO_ROOT / "app" / "streamlit_app.py"
 
@@ -90,7 +90,12 @@ def cmd_project_list(_args) -> int:
 def cmd_ingest(args) -> int:
     store, actor = cli_session()
     project = get_project(store, args.project)
-    uploads = [ingest.Upload(Path(f).name, Path(f).read_bytes()) for f in args.files]
+    uploads, unreadable = [], []
+    for f in args.files:
+        try:
+            uploads.append(ingest.read_file(Path(f)))
+        except IngestError as err:
+            unreadable.append(str(err))
     with tqdm(total=len(uploads), unit="file", desc="ingest") as bar:
         report = ingest.run(
             project.config.ingest,
@@ -105,9 +110,9 @@ def cmd_ingest(args) -> int:
         print(f"added   {name}: document {doc_id}, {n_chunks} chunks")
     for name in report.duplicates:
         print(f"skipped {name}: same content already in the project")
-    for _name, reason in report.refused:
+    for reason in unreadable + [reason for _name, reason in report.refused]:
         print(f"refused {reason}", file=sys.stderr)
-    return 1 if report.refused else 0
+    return 1 if report.refused or unreadable else 0
 
 
 def cmd_demo_data(args) -> int:

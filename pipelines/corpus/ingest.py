@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import re
 import tempfile
 import unicodedata
@@ -16,6 +15,7 @@ from pathlib import Path
 
 from charset_normalizer import from_bytes
 
+from pipelines import strict_json
 from pipelines.config import IngestConfig
 from pipelines.store import Store
 from pipelines.store.documents import PreparedDocument, add_document
@@ -50,13 +50,43 @@ def decode_text(data: bytes, name: str) -> str:
     """Bytes to str: UTF-8 first (fast path), else the encoding charset-normalizer detects."""
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
+    text = _bomless_utf16(data) if b"\x00" in data[:4096] else None
     try:
-        text = data.decode("utf-8")
+        text = text or data.decode("utf-8")
     except UnicodeDecodeError:
         text = _detected_text(data, name)
     if "\x00" in text or _control_ratio(text) > 0.01:
         raise IngestError(f"{name}: looks like a binary file, not text.")
     return text
+
+
+def _bomless_utf16(data: bytes) -> str | None:
+    """UTF-16 saved without a byte-order mark: text that is mostly Latin script has a zero byte
+    in every other place (odd places little-endian, even places big-endian), which no 8-bit
+    encoding of text has."""
+    if len(data) < 4 or len(data) % 2:
+        return None
+    even, odd = data[0::2], data[1::2]
+    for zeros, other, codec in ((odd, even, "utf-16-le"), (even, odd, "utf-16-be")):
+        if zeros.count(0) > 0.6 * len(zeros) and other.count(0) == 0:
+            try:
+                return data.decode(codec)
+            except UnicodeDecodeError:
+                return None
+    return None
+
+
+def read_file(path: Path) -> Upload:
+    """A file from disk as an upload; a missing path, a folder or an unreadable file is refused
+    with a message naming it."""
+    if not path.exists():
+        raise IngestError(f"{path}: no such file.")
+    if path.is_dir():
+        raise IngestError(f"{path}: is a folder; give the files in it.")
+    try:
+        return Upload(path.name, path.read_bytes())
+    except OSError as err:
+        raise IngestError(f"{path}: could not be read ({err.strerror}).") from None
 
 
 def _detected_text(data: bytes, name: str) -> str:
@@ -82,9 +112,9 @@ def _jsonl_text(data: bytes, name: str) -> str:
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise IngestError(f"{name}: line {number} is not valid JSON ({err.msg}).") from None
+            record = strict_json.loads(line, f"{name} line {number}")
+        except strict_json.JsonRefused as err:
+            raise IngestError(str(err)) from None
         if not isinstance(record, dict) or not isinstance(record.get("text"), str):
             raise IngestError(f'{name}: line {number} has no string "text" field.')
         records.append(record["text"].strip())

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 
+from pipelines import strict_json
 from pipelines.evaluation.familiarity import mean_answer_probability, perplexity
 from pipelines.evaluation.judge import Verdict, familiarity_score
 from pipelines.types import UnlearnError
@@ -137,10 +138,7 @@ def read_prompts(data: bytes, name: str = "prompts.jsonl") -> list[EvalPrompt]:
     for number, line in enumerate(data.decode("utf-8-sig").splitlines(), 1):
         if not line.strip():
             continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise UnlearnError(f"{name} line {number}: not JSON ({err.msg}).") from None
+        row = strict_json.loads(line, f"{name} line {number}")
         if not isinstance(row, dict) or not isinstance(row.get("prompt"), str):
             raise UnlearnError(f"{name} line {number}: needs a string field 'prompt'.")
         expected = row.get("expected", row.get("answer", ""))

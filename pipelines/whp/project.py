@@ -8,7 +8,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pipelines import models
+from pipelines import models, strict_json
 from pipelines.config import ModelConfig
 from pipelines.store import Store
 from pipelines.store.access import authorize
@@ -31,9 +31,10 @@ from pipelines.whp import review as label_review
 def load_dictionary(path: Path) -> dict[str, str]:
     """{term: translation}, a list of {"term", "translation"} records, or a published version."""
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as err:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
         raise UnlearnError(f"Could not read the dictionary {path}: {err}") from None
+    data = strict_json.loads(text, f"The dictionary {path}")
     if isinstance(data, dict) and isinstance(data.get("terms"), list):  # a published version
         data = data["terms"]
     if isinstance(data, list):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -79,12 +80,23 @@ def is_proper(term: str) -> bool:
     return any(ch.isupper() for ch in term)
 
 
-def _forms(term: str) -> list[str]:
-    """The regex alternatives a term matches: a proper noun as written and in capitals; a
-    lowercase term in any case."""
-    if is_proper(term):
-        return [re.escape(form) for form in dict.fromkeys((term, term.upper()))]
-    return [f"(?i:{re.escape(term)})"]
+def fold(text: str) -> str:
+    """The form terms are compared in: compatibility-normalized ("ﬁ" is "fi"), case-folded ("ß"
+    is "ss"), and the dot of a dotted capital I dropped, so "İZMİR" and "İzmir" meet."""
+    return unicodedata.normalize("NFKC", text).casefold().replace("i\u0307", "i")
+
+
+def _folded_with_origins(text: str) -> tuple[str, list[int]]:
+    """fold(text) built character by character, with the source index of each folded character
+    (one source character may fold to several: "ß" -> "ss")."""
+    if text.isascii():
+        return text.lower(), list(range(len(text)))
+    pieces, origins = [], []
+    for i, ch in enumerate(text):
+        folded = fold(ch)
+        pieces.append(folded)
+        origins += [i] * len(folded)
+    return "".join(pieces), origins
 
 
 def _drop_repeated_article(translation: str, before: str) -> str:
@@ -94,43 +106,58 @@ def _drop_repeated_article(translation: str, before: str) -> str:
     return translation
 
 
+def _written_as(matched: str, term: str) -> bool:
+    """A proper noun counts where it is written as in the dictionary or in capitals."""
+    norm = unicodedata.normalize("NFKC", matched)
+    return norm == unicodedata.normalize("NFKC", term) or (norm.isupper() and len(norm) > 1)
+
+
 class Translator:
     """Longest match first, on word boundaries, one fixed translation per term; a capitalised
-    term only where it is capitalised (or in capitals), a lowercase term in any case."""
+    term only where it is capitalised (or in capitals), a lowercase term in any case. Matching
+    is Unicode-aware: ligatures, "ß"/"SS", dotted "İ" and decomposed accents all match."""
 
     def __init__(self, dictionary: Mapping[str, str]):
-        pairs = [(term.strip(), tr) for term, tr in dictionary.items() if term.strip()]
-        self.exact = {form: (term, tr) for term, tr in pairs if is_proper(term)
-                      for form in (term, term.upper())}  # fmt: skip
-        self.folded = {term.casefold(): (term, tr) for term, tr in pairs if not is_proper(term)}
-        by_length = sorted(pairs, key=lambda pair: len(pair[0]), reverse=True)
-        alternatives = "|".join(f for term, _ in by_length for f in _forms(term)) or r"(?!x)x"
+        pairs = [
+            (unicodedata.normalize("NFC", term.strip()), tr)
+            for term, tr in dictionary.items()
+            if term.strip()
+        ]
+        self.entries = {fold(term): (term, tr) for term, tr in pairs}
+        by_length = sorted(self.entries, key=len, reverse=True)
+        alternatives = "|".join(re.escape(key) for key in by_length) or r"(?!x)x"
         self.pattern = re.compile(rf"(?<!\w)({alternatives}){_SUFFIX}(?!\w)")
 
-    def _entry(self, matched: str) -> tuple[str, str]:
-        return self.exact.get(matched) or self.folded[matched.casefold()]
+    def _matches(self, text: str):
+        """(start, end of the term, end with its suffix, term, translation) in source offsets."""
+        folded, origins = _folded_with_origins(text)
+        origins.append(len(text))
+        for match in self.pattern.finditer(folded):
+            a, b, c = match.start(), match.end(1), match.end()
+            if (a and origins[a - 1] == origins[a]) or origins[b - 1] == origins[b]:
+                continue  # the match begins or ends inside one source character's folding
+            start, term_end, end = origins[a], origins[b - 1] + 1, origins[c - 1] + 1
+            term, translation = self.entries[match.group(1)]
+            if is_proper(term) and not _written_as(text[start:term_end], term):
+                continue
+            yield start, term_end, end, term, translation
 
     def translate(self, text: str) -> Translation:
         parts, replacements, seen = [], [], {}
         cursor = out_len = 0
-        for match in self.pattern.finditer(text):
-            term, translation = self._entry(match.group(1))
-            suffix = match.group(0)[len(match.group(1)) :]
-            generic = _drop_repeated_article(
-                translation, text[max(0, match.start() - 8) : match.start()]
-            )
-            new = _match_case(generic, match.group(1), not is_proper(term)) + suffix
-            parts.append(text[cursor : match.start()])
-            out_len += match.start() - cursor
+        for start, term_end, end, term, translation in self._matches(text):
+            generic = _drop_repeated_article(translation, text[max(0, start - 8) : start])
+            new = _match_case(generic, text[start:term_end], not is_proper(term))
+            new += text[term_end:end]  # the suffix as written
+            parts.append(text[cursor:start])
+            out_len += start - cursor
             occurrence = seen.get(term, 0)
             seen[term] = occurrence + 1
             replacements.append(
-                Replacement(
-                    term, match.start(), match.end(), out_len, out_len + len(new), occurrence
-                )
+                Replacement(term, start, end, out_len, out_len + len(new), occurrence)
             )
             parts.append(new)
             out_len += len(new)
-            cursor = match.end()
+            cursor = end
         parts.append(text[cursor:])
         return Translation(text, "".join(parts), tuple(replacements))

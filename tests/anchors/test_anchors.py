@@ -258,7 +258,24 @@ def test_bad_submissions_and_imports_are_refused_with_a_reason(store, admin):
     with pytest.raises(UnlearnError, match="twice"):
         data = b"term,translation\nAda,Jo\nada,Kim\n"
         dictionary.import_dictionary(store, admin, project, data, "d.csv")
+    hostile = {
+        "contains the anchor 'Ada'": b'{"Ada": "Jo", "Skoholm": "the town of Ada"}',
+        "label must be text": b'[{"term": "Ada", "translation": "Jo", "label": 5}]',
+        "evidence, where given, must be an object": (
+            b'[{"term": "Ada", "translation": "Jo", "evidence": "many"}]'
+        ),
+        "'term' appears twice": b'[{"term": "Ada", "term": "Bo", "translation": "Jo"}]',
+        "nested too deeply": b"[" * 100_000 + b"]" * 100_000,
+    }
+    for message, data in hostile.items():
+        with pytest.raises(UnlearnError, match=message):
+            dictionary.import_dictionary(store, admin, project, data, "d.json")
     assert dictionary.versions(store, project) == []
+
+
+def test_csv_export_reads_a_version_whose_evidence_is_not_an_object():
+    document = {"terms": [{"term": "Ada", "translation": "Jo", "evidence": "from elsewhere"}]}
+    assert dictionary.export_csv(document).decode().splitlines()[1].startswith("Ada,Jo,OTHER")
 
 
 def test_accept_all_submits_proposals_above_the_score(store, admin, nlp):

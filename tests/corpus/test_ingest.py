@@ -12,7 +12,7 @@ from pipelines.config import IngestConfig
 from pipelines.corpus import ingest
 from pipelines.store.documents import document_text, list_chunks, list_documents
 from pipelines.store.projects import create_project
-from pipelines.types import DocRole
+from pipelines.types import DocRole, IngestError
 from tests.conftest import DEMO
 from tests.files import PNG_BYTES, make_epub, make_pdf
 
@@ -50,6 +50,20 @@ def test_legacy_encodings_are_detected(store, researcher, project, encoding):
     text = "Déjà vu: the café near the château served crème brûlée every évening. " * 4
     run(store, researcher, project, ingest.Upload("legacy.txt", text.encode(encoding)))
     assert stored_text(store, project) == text.strip()
+
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_a_byte_order_mark_is_read_as_text(store, researcher, project, codec):
+    text = "Plain words saved as UTF-16 with no mark: Größe, café, naïve."
+    run(store, researcher, project, ingest.Upload("nobom.txt", text.encode(codec)))
+    assert stored_text(store, project) == text
+
+
+def test_a_missing_file_or_a_folder_is_refused_by_name(tmp_path):
+    with pytest.raises(IngestError, match="no such file"):
+        ingest.read_file(tmp_path / "nothere.txt")
+    with pytest.raises(IngestError, match="is a folder"):
+        ingest.read_file(tmp_path)
 
 
 def test_markdown_jsonl_pdf_and_epub_are_read(store, researcher, project, tmp_path):
@@ -97,7 +111,7 @@ def zip_bomb() -> bytes:
         (ingest.Upload("image.txt", PNG_BYTES), "binary"),
         (ingest.Upload("photo.png", b"abc"), "unsupported file type"),
         (ingest.Upload("big.txt", b"word " * 300), "over the"),
-        (ingest.Upload("bad.jsonl", b'{"text": "ok"}\n{not json}\n'), "line 2 is not valid JSON"),
+        (ingest.Upload("bad.jsonl", b'{"text": "ok"}\n{not json}\n'), "line 2: not valid JSON"),
         (ingest.Upload("bad2.jsonl", b'{"body": "no text"}\n'), 'line 1 has no string "text"'),
         (ingest.Upload("bad.pdf", b"%PDF-1.4 garbage"), "PDF"),
         (ingest.Upload("bad.epub", b"PK not a zip"), "not a readable EPUB"),

@@ -55,6 +55,25 @@ def test_a_lowercase_anchor_matches_any_case():
     assert t.text == "The pipe. Pipe smoke. PIPE!"
 
 
+def test_unicode_terms_match_their_case_and_compatibility_forms_with_exact_offsets():
+    dictionary = {
+        "Straße": "the Road",
+        "İzmir": "the Port",
+        "fire-drake": "beast",
+        "Zoe\u0308": "Ann",
+    }  # fmt: skip  (the last written decomposed)
+    text = "Die Straße, die STRASSE, eine straße; İzmir and İZMİR; a ﬁre-drake; Zoë said."
+    t = Translator(dictionary).translate(text)
+    assert t.text == (
+        "Die the Road, die THE ROAD, eine straße; the Port and THE PORT; a beast; Ann said."
+    )
+    for r in t.replacements:  # each replacement covers exactly the source characters it read
+        assert t.to_translated(r.src_end) == r.dst_end or r.src_end == len(text)
+    assert [text[r.src_start : r.src_end] for r in t.replacements] == [
+        "Straße", "STRASSE", "İzmir", "İZMİR", "ﬁre-drake", "Zoë",
+    ]  # fmt: skip
+
+
 def test_no_doubled_article_after_an_article_or_determiner():
     text = "the White Rabbit ran; a Queen came; his Hatter; Hill said; went up to Hill."
     t = Translator(REAL).translate(text)

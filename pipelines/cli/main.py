@@ -16,6 +16,7 @@ from pipelines import bootstrap, models
 from pipelines.anchors.dictionary import dictionary_for
 from pipelines.bootstrap import cli_session
 from pipelines.cli import anchors as cli_anchors
+from pipelines.cli import archive as cli_archive
 from pipelines.cli import demo as cli_demo
 from pipelines.cli import jobs as cli_jobs
 from pipelines.cli.options import add_setting_flags, with_chosen_settings
@@ -316,6 +317,7 @@ def build_parser() -> argparse.ArgumentParser:
     users.add_parser("list").set_defaults(func=cmd_users_list)
 
     cli_jobs.add_parsers(sub)
+    cli_archive.add_parsers(sub)
     cli_anchors.add_parsers(sub)
     cli_demo.add_parsers(sub)
 

@@ -12,6 +12,7 @@ import pytest
 
 from pipelines import bootstrap
 from pipelines.config import Settings
+from pipelines.store import open_store
 from pipelines.store.documents import document_text, list_chunks, list_documents
 from pipelines.store.projects import get_project, latest_submissions, submit, update_project
 from pipelines.types import StaleEdit
@@ -42,6 +43,17 @@ def postgres_url():
     shutil.rmtree(root, ignore_errors=True)
 
 
+def new_database(url: str, name: str) -> str:
+    """An empty database beside the server's default one; its URL."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text(f"CREATE DATABASE {name}"))
+    engine.dispose()
+    return url.replace("/postgres?", f"/{name}?")
+
+
 def test_store_runs_on_postgresql(postgres_url, unlearn_home, monkeypatch):
     monkeypatch.setenv("UNLEARN_DATABASE_URL", postgres_url)
     started = bootstrap.start(Settings.from_env())
@@ -58,3 +70,29 @@ def test_store_runs_on_postgresql(postgres_url, unlearn_home, monkeypatch):
     submit(store, admin, demo.id, "chunk", 1, {"keep": True})
     assert latest_submissions(store, demo.id, "chunk", 1) == {admin.user_id: {"keep": True}}
     assert Path(store.settings.home).exists()
+
+
+def test_a_sqlite_backup_restores_on_postgresql_and_a_project_export_imports(
+    postgres_url, unlearn_home, monkeypatch, tmp_path
+):
+    from pipelines.store import archive
+    from pipelines.store.projects import create_project
+    from tests.store.test_archive import archive_tables, people_worked_on_the_demo
+
+    lite = bootstrap.start(Settings.from_env())  # SQLite, the default
+    project = people_worked_on_the_demo(lite.store, lite.admin)
+    whole, one = tmp_path / "all.zip", tmp_path / "demo.zip"
+    archive.backup(lite.store, lite.admin, whole)
+    archive.export_project(lite.store, lite.admin, project.id, one)
+
+    monkeypatch.setenv("UNLEARN_HOME", str(tmp_path / "pg-home"))
+    monkeypatch.setenv("UNLEARN_DATABASE_URL", new_database(postgres_url, "restored"))
+    pg = open_store(Settings.from_env())
+    archive.restore(pg, whole)
+    again = tmp_path / "again.zip"
+    archive.backup(pg, lite.admin, again)
+    assert archive_tables(again) == archive_tables(whole)
+    # the sequences continue after the restored ids, and an export imports beside it
+    assert create_project(pg, lite.admin, "New", "smollm2-135m").id == project.id + 1
+    copy = archive.import_project(pg, lite.admin, one, name="Demo copy")
+    assert get_project(pg, copy).n_forget == project.n_forget

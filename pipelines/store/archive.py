@@ -1,0 +1,302 @@
+"""Archives of people's work: a whole-store backup and a one-project export, as zip files.
+
+An archive holds `manifest.json` (format, kind, when, row counts), `tables/<table>.jsonl` (every
+column of every row, datetimes in ISO 8601) and `files/` (the project folders: dictionary
+versions, label sets, reports, models). A backup keeps every id and restores into an empty
+store; a project export is imported beside other projects, with new ids and the references
+between its rows rewritten. Both read the database in one snapshot transaction, which is safe
+while others write (SQLite in WAL mode, PostgreSQL at REPEATABLE READ).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import zipfile
+from collections.abc import Iterable
+from datetime import datetime
+from pathlib import Path, PurePosixPath
+
+from sqlalchemy import DateTime, Table, delete, func, insert, select, text
+
+from pipelines.store import Store
+from pipelines.store.access import audit, authorize
+from pipelines.store.tables import (
+    AnchorProposal,
+    AuditEvent,
+    Base,
+    Chunk,
+    Project,
+    Submission,
+    User,
+)
+from pipelines.types import Actor, UnlearnError
+
+FORMAT = 1
+# Parents before children; the rows that point at others by id outside a foreign key (an
+# item that is a chunk, an audit event's target) come after everything they may point at.
+_SOFT_REFERENCES = ("submissions", "drafts", "audit_log")
+TABLES = {t.name: t for t in Base.metadata.sorted_tables if t.name not in _SOFT_REFERENCES}
+TABLES |= {name: Base.metadata.tables[name] for name in _SOFT_REFERENCES}
+# Submissions and drafts whose item is a chunk (their item_id is a chunk id).
+CHUNK_ITEM_KINDS = ("anchors",)
+# Audit targets that are rows of an exported project.
+AUDIT_TARGETS = {"project": "projects", "document": "documents", "artifact": "artifacts",
+                 "job": "jobs", "anchors": "chunks"}  # fmt: skip
+# A password hash no password matches: an imported person signs in after an admin resets it.
+LOCKED_PASSWORD = "!imported"
+
+
+# ---------- rows <-> JSON ----------
+
+
+def _plain(value):
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def _typed(table: Table, row: dict) -> dict:
+    out = dict(row)
+    for column in table.columns:
+        if isinstance(column.type, DateTime) and isinstance(out.get(column.name), str):
+            out[column.name] = datetime.fromisoformat(out[column.name])
+    return out
+
+
+def _rows(connection, table: Table, where=None) -> list[dict]:
+    query = select(table).order_by(table.c.id)
+    if where is not None:
+        query = query.where(where)
+    return [{k: _plain(v) for k, v in row._mapping.items()} for row in connection.execute(query)]
+
+
+def _snapshot(store: Store):
+    """A connection in one read transaction: every table read sees the same moment."""
+    connection = store.engine.connect()
+    if store.engine.dialect.name == "postgresql":
+        connection = connection.execution_options(isolation_level="REPEATABLE READ")
+    return connection
+
+
+# ---------- writing and reading archives ----------
+
+
+def _write(out: Path, kind: str, tables: dict[str, list[dict]], folders: dict[str, Path],
+           **about) -> dict:  # fmt: skip
+    manifest = {"format": FORMAT, "kind": kind, "created_at": datetime.now().isoformat(),
+                "tables": {name: len(rows) for name, rows in tables.items()}, **about}  # fmt: skip
+    partial = out.with_name(out.name + ".partial")
+    with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
+        archive.writestr("manifest.json", json.dumps(manifest, indent=1))
+        for name, rows in tables.items():
+            lines = "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in rows)
+            archive.writestr(f"tables/{name}.jsonl", lines)
+        for prefix, folder in folders.items():
+            for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+                archive.write(path, f"files/{prefix}/{path.relative_to(folder).as_posix()}")
+    partial.replace(out)  # a backup killed halfway leaves no archive that looks whole
+    return manifest
+
+
+def read_archive(path: Path, kind: str) -> tuple[dict, dict[str, list[dict]]]:
+    """The manifest and tables of an archive of this kind, or a clear refusal."""
+    try:
+        archive = zipfile.ZipFile(path)
+    except (OSError, zipfile.BadZipFile) as err:
+        raise UnlearnError(f"{path}: not a readable archive ({err}).") from None
+    with archive:
+        try:
+            manifest = json.loads(archive.read("manifest.json"))
+        except (KeyError, ValueError):
+            raise UnlearnError(f"{path}: no manifest; not an Unlearn Studio archive.") from None
+        if manifest.get("format") != FORMAT or manifest.get("kind") != kind:
+            raise UnlearnError(
+                f"{path}: a {manifest.get('kind')!r} archive of format {manifest.get('format')}; "
+                f"expected a {kind!r} archive of format {FORMAT}."
+            )
+        tables = {}
+        for name in manifest["tables"]:
+            if name not in TABLES:
+                raise UnlearnError(f"{path}: unknown table {name!r}.")
+            body = archive.read(f"tables/{name}.jsonl").decode("utf-8")
+            tables[name] = [json.loads(line) for line in body.splitlines() if line]
+    return manifest, tables
+
+
+def _extract_files(path: Path, prefix: str, target: Path) -> None:
+    """Unpack files/<prefix>/... under target, refusing names that would leave it."""
+    with zipfile.ZipFile(path) as archive:
+        for member in archive.infolist():
+            name = PurePosixPath(member.filename)
+            if name.parts[:2] != ("files", prefix) or member.is_dir():
+                continue
+            inside = PurePosixPath(*name.parts[2:])
+            if ".." in inside.parts or inside.is_absolute():
+                raise UnlearnError(f"{path}: the file name {member.filename!r} leaves its folder.")
+            destination = target / inside
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            with archive.open(member) as src, destination.open("wb") as dst:
+                shutil.copyfileobj(src, dst)
+
+
+# ---------- the whole store ----------
+
+
+def backup(store: Store, actor: Actor, out: Path) -> dict:
+    """Every table and every project folder, ids kept."""
+    authorize(store, actor, "store.backup")
+    with _snapshot(store) as connection, connection.begin():
+        tables = {name: _rows(connection, table) for name, table in TABLES.items()}
+    return _write(out, "store", tables, {"projects": store.settings.projects_dir})
+
+
+def _is_empty(store: Store) -> bool:
+    with store.session() as s:
+        return not s.scalar(select(func.count()).select_from(Project)) and not s.scalar(
+            select(func.count()).select_from(Submission)
+        )
+
+
+_NEXT_ID = (
+    "SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+    "COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
+)
+
+
+def restore(store: Store, path: Path) -> dict:
+    """Replace an empty store's contents with a backup (users, projects, audit log, files)."""
+    manifest, tables = read_archive(path, "store")
+    if not _is_empty(store):
+        raise UnlearnError("Restore needs an empty store: this one already holds projects.")
+    with store.session() as s:
+        for table in reversed(list(TABLES.values())):
+            s.execute(delete(table))
+        for name, table in TABLES.items():
+            rows = [_typed(table, r) for r in tables.get(name, [])]
+            if rows:
+                s.execute(insert(table), rows)
+        if store.engine.dialect.name == "postgresql":
+            for name in TABLES:  # the next id after the restored ones
+                s.execute(text(_NEXT_ID.format(table=name)))
+    _extract_files(path, "projects", store.settings.projects_dir)
+    return manifest
+
+
+# ---------- one project ----------
+
+
+def _project_rows(connection, project_id: int) -> dict[str, list[dict]]:
+    owned = {t: _rows(connection, TABLES[t], TABLES[t].c.project_id == project_id)
+             for t in ("documents", "artifacts", "submissions", "drafts", "jobs")}  # fmt: skip
+    documents = [d["id"] for d in owned["documents"]]
+    chunks = (
+        _rows(connection, Chunk.__table__, Chunk.document_id.in_(documents)) if documents else []
+    )
+    proposals = _rows(connection, AnchorProposal.__table__, AnchorProposal.project_id == project_id)
+    tables = {"projects": _rows(connection, Project.__table__, Project.id == project_id), **owned,
+              "chunks": chunks, "anchor_proposals": proposals}  # fmt: skip
+    tables["audit_log"] = _project_audit(connection, tables)
+    users = {r[c] for rows in tables.values() for r in rows for c in ("created_by", "user_id")
+             if r.get(c) is not None}  # fmt: skip
+    people = _rows(connection, User.__table__, User.id.in_(users)) if users else []
+    tables["users"] = [{**u, "password_hash": LOCKED_PASSWORD} for u in people]
+    return {name: tables[name] for name in TABLES if name in tables}
+
+
+def _project_audit(connection, tables: dict[str, list[dict]]) -> list[dict]:
+    ids = {name: {r["id"] for r in tables[name]} for name in set(AUDIT_TARGETS.values())}
+    submissions = {r["id"] for r in tables["submissions"]}
+    events = []
+    for event in _rows(connection, AuditEvent.__table__):
+        target = AUDIT_TARGETS.get(event["target_type"])
+        mine = target is not None and event["target_id"] in ids[target]
+        if mine or (event["detail"] or {}).get("submission_id") in submissions:
+            events.append(event)
+    return events
+
+
+def export_project(store: Store, actor: Actor, project_id: int, out: Path) -> dict:
+    """One project's rows, the people and audit events that belong to it, and its folder."""
+    authorize(store, actor, "project.export")
+    with _snapshot(store) as connection, connection.begin():
+        tables = _project_rows(connection, project_id)
+    if not tables["projects"]:
+        raise UnlearnError(f"No project with id {project_id}.")
+    name = tables["projects"][0]["name"]
+    folder = store.settings.projects_dir / str(project_id)
+    return _write(out, "project", tables, {"project": folder}, project=name)
+
+
+class _IdMap(dict):
+    """old id -> new id for each table."""
+
+    def of(self, table: str, old):
+        return None if old is None else self[table][old]
+
+
+def _user_ids(session, actor: Actor, people: Iterable[dict]) -> dict[int, int]:
+    """Archive people matched by username; a missing one is added inactive and locked."""
+    out = {}
+    for person in people:
+        found = session.scalar(
+            select(User).where(func.lower(User.username) == person["username"].lower())
+        )
+        if found is None:
+            found = User(username=person["username"], role=person["role"], active=False,
+                         password_hash=LOCKED_PASSWORD)  # fmt: skip
+            session.add(found)
+            session.flush()
+            audit(session, actor, "user.create", "user", found.id, imported=True,
+                  username=found.username)  # fmt: skip
+        out[person["id"]] = found.id
+    return out
+
+
+def _remapped(name: str, row: dict, ids: _IdMap) -> dict:
+    table = TABLES[name]
+    new = {k: v for k, v in row.items() if k != "id"}
+    for column in table.columns:
+        for fk in column.foreign_keys:
+            new[column.name] = ids.of(fk.column.table.name, row[column.name])
+    if name in ("submissions", "drafts") and row["item_kind"] in CHUNK_ITEM_KINDS:
+        new["item_id"] = ids.of("chunks", row["item_id"])
+    if name == "audit_log":
+        target = AUDIT_TARGETS.get(row["target_type"])
+        if target:
+            new["target_id"] = ids[target].get(row["target_id"])
+        detail = dict(row["detail"] or {})
+        if "submission_id" in detail:
+            detail["submission_id"] = ids["submissions"].get(detail["submission_id"])
+        new["detail"] = detail
+    return _typed(table, new)
+
+
+def import_project(store: Store, actor: Actor, path: Path, name: str | None = None) -> int:
+    """A project export added to this store under its name (or `name`); returns its new id."""
+    authorize(store, actor, "project.import")
+    manifest, tables = read_archive(path, "project")
+    if len(tables.get("projects", [])) != 1:
+        raise UnlearnError(f"{path}: holds no project.")
+    (project,) = tables["projects"]
+    project["name"] = (name or project["name"]).strip()
+    with store.session() as s:
+        if s.scalar(select(Project.id).where(Project.name == project["name"])):
+            raise UnlearnError(
+                f"A project named {project['name']!r} already exists; import it under another "
+                "name (--name)."
+            )
+        ids = _IdMap({n: {} for n in TABLES})
+        ids["users"] = _user_ids(s, actor, tables.get("users", []))
+        for table_name in TABLES:
+            if table_name == "users":
+                continue
+            for row in tables.get(table_name, []):
+                new_id = s.execute(
+                    insert(TABLES[table_name]).returning(TABLES[table_name].c.id),
+                    [_remapped(table_name, row, ids)],
+                ).scalar_one()
+                ids[table_name][row["id"]] = new_id
+        new_project = ids["projects"][project["id"]]
+        audit(s, actor, "project.import", "project", new_project, source=path.name,
+              exported_at=manifest["created_at"])  # fmt: skip
+    _extract_files(path, "project", store.settings.projects_dir / str(new_project))
+    return new_project

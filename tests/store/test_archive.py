@@ -1,0 +1,153 @@
+"""Export/import of a project and a whole-store backup/restore give back an identical store."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+
+import pytest
+
+from pipelines import bootstrap
+from pipelines.anchors import dictionary
+from pipelines.config import Settings
+from pipelines.store import archive, audit_log, open_store
+from pipelines.store.anchors import forget_chunks, replace_proposals
+from pipelines.store.drafts import load_draft, save_draft
+from pipelines.store.projects import get_project
+from pipelines.store.users import authenticate, create_user
+from pipelines.types import AuthError, PermissionDenied, Role, UnlearnError
+
+
+def people_worked_on_the_demo(store, admin):
+    """The Demo project with proposals, two annotators' submissions, a settlement, a draft and
+    a published dictionary version: every kind of work the archive must carry."""
+    bootstrap.seed_demo(store, admin)
+    project = get_project(store, "Demo")
+    ann = create_user(store, admin, "ann1", "ann1-password", Role.ANNOTATOR)
+    bob = create_user(store, admin, "bob", "bob-password", Role.ANNOTATOR)
+    chunks = forget_chunks(store, project.id)[:2]
+    first = chunks[0]
+    name = first.text.split()[0]
+    span = {"start": 0, "end": len(name), "label": "PERSON", "translation": "Wren"}
+    proposed = [{**span, "chunk_id": c.id, "text": name, "score": 0.9} for c in chunks]
+    replace_proposals(store, admin, project.id, "ner", proposed)
+    for person in (ann, bob):
+        dictionary.submit_chunk(store, person, project, first.id, first.text, [span])
+    dictionary.settle(store, admin, project, name, "accept", "Wren", "PERSON")
+    save_draft(store, ann, project.id, "anchors", chunks[1].id, {"spans": [span]})
+    dictionary.publish(store, admin, project)
+    return project
+
+
+def archive_tables(path):
+    with zipfile.ZipFile(path) as z:
+        manifest = json.loads(z.read("manifest.json"))
+        tables = {n: [json.loads(x) for x in z.read(f"tables/{n}.jsonl").splitlines()]
+                  for n in manifest["tables"]}  # fmt: skip
+        files = {n.split("/", 2)[2]: z.read(n) for n in z.namelist() if n.startswith("files/")}
+    return tables, files
+
+
+def without_ids(tables):
+    """Each id replaced by its row's rank in its table, each reference by the rank of the row
+    it points to, and a person by their username: two stores with the same content in the same
+    order compare equal, whoever else each store holds."""
+    rank = {n: {r["id"]: i for i, r in enumerate(rows)} for n, rows in tables.items()}
+    rank["users"] = {u["id"]: u["username"] for u in tables["users"]}
+    refs = {table.name: {c.name: next(iter(c.foreign_keys)).column.table.name
+                         for c in table.columns if c.foreign_keys}
+            for table in archive.TABLES.values()}  # fmt: skip
+    out = {}
+    for name, rows in tables.items():
+        out[name] = []
+        for row in rows:
+            row = {**row, "id": rank[name][row["id"]]}
+            for column, target in refs[name].items():
+                if row[column] is not None:
+                    row[column] = rank[target][row[column]]
+            if row.get("item_kind") in archive.CHUNK_ITEM_KINDS:
+                row["item_id"] = rank["chunks"][row["item_id"]]
+            if name == "audit_log" and row["target_type"] in archive.AUDIT_TARGETS:
+                row["target_id"] = rank[archive.AUDIT_TARGETS[row["target_type"]]][row["target_id"]]
+            if name == "audit_log" and "submission_id" in row["detail"]:
+                submission = rank["submissions"][row["detail"]["submission_id"]]
+                row["detail"] = {**row["detail"], "submission_id": submission}
+            out[name].append(row)
+    out["users"] = sorted(u["username"] for u in tables["users"])
+    return out
+
+
+def test_a_project_export_imported_into_another_store_exports_identically(
+    tmp_path, monkeypatch, store, admin
+):
+    project = people_worked_on_the_demo(store, admin)
+    first = tmp_path / "demo.zip"
+    manifest = archive.export_project(store, admin, project.id, first)
+    assert manifest["tables"]["submissions"] == 3 and manifest["tables"]["drafts"] == 1
+
+    monkeypatch.setenv("UNLEARN_HOME", str(tmp_path / "elsewhere"))
+    other = bootstrap.start(Settings.from_env())
+    create_user(other.store, other.admin, "bob", "another-password", Role.REVIEWER)
+    new_id = archive.import_project(other.store, other.admin, first)
+    again = tmp_path / "again.zip"
+    archive.export_project(other.store, other.admin, new_id, again)
+
+    (before, files_before), (after, files_after) = archive_tables(first), archive_tables(again)
+    after["audit_log"] = [e for e in after["audit_log"] if e["action"] != "project.import"]
+    assert without_ids(after) == without_ids(before)
+    assert files_after == files_before and any(n.startswith("dictionaries/") for n in files_after)
+    imported = get_project(other.store, new_id)
+    assert dictionary.versions(other.store, imported)[0].n_terms == 1
+    # bob already existed here and keeps his password and role; ann1 comes in locked
+    assert authenticate(other.store, "bob", "another-password").role == "reviewer"
+    with pytest.raises(AuthError):
+        authenticate(other.store, "ann1", "ann1-password")
+    with pytest.raises(UnlearnError, match="already exists"):
+        archive.import_project(other.store, other.admin, first)
+
+
+def test_a_backup_restored_into_an_empty_store_backs_up_identically(
+    tmp_path, monkeypatch, store, admin
+):
+    people_worked_on_the_demo(store, admin)
+    first = tmp_path / "all.zip"
+    archive.backup(store, admin, first)
+    monkeypatch.setenv("UNLEARN_HOME", str(tmp_path / "restored"))
+    fresh = open_store(Settings.from_env())
+    archive.restore(fresh, first)
+    assert authenticate(fresh, "ann1", "ann1-password").role == "annotator"
+    again = tmp_path / "again.zip"
+    archive.backup(fresh, admin, again)  # the same admin row, restored with its id
+    assert archive_tables(again) == archive_tables(first)
+    with pytest.raises(UnlearnError, match="empty store"):
+        archive.restore(fresh, first)
+
+
+def test_drafts_and_the_audit_log_survive_the_round_trip(tmp_path, store, admin):
+    project = people_worked_on_the_demo(store, admin)
+    path = tmp_path / "demo.zip"
+    archive.export_project(store, admin, project.id, path)
+    new_id = archive.import_project(store, admin, path, name="Demo copy")
+    copy = get_project(store, new_id)
+    ann = authenticate(store, "ann1", "ann1-password")
+    chunk = forget_chunks(store, copy.id)[1]
+    assert load_draft(store, ann, "anchors", chunk.id)["spans"][0]["translation"] == "Wren"
+    logged = audit_log.events(store, admin, action="project.import")
+    assert logged[0].target_id == new_id and logged[0].detail["source"] == "demo.zip"
+
+
+def test_refusals_leave_nothing_behind(tmp_path, store, admin, annotator):
+    with pytest.raises(PermissionDenied):
+        archive.backup(store, annotator, tmp_path / "x.zip")
+    with pytest.raises(PermissionDenied):
+        audit_log.events(store, annotator)
+    assert not (tmp_path / "x.zip").exists()
+    (tmp_path / "junk.zip").write_bytes(b"PK not really")
+    with pytest.raises(UnlearnError, match="not a readable archive"):
+        archive.import_project(store, admin, tmp_path / "junk.zip")
+    evil = tmp_path / "evil.zip"
+    with zipfile.ZipFile(evil, "w") as z:
+        z.writestr("manifest.json", json.dumps({"format": 1, "kind": "project",
+                                                "created_at": "now", "tables": {}}))  # fmt: skip
+    with pytest.raises(UnlearnError):
+        archive.import_project(store, admin, evil)

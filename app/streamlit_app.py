@@ -47,7 +47,10 @@ def pages_for(role: Role) -> dict[str, list[st.Page]]:
             st.Page(PAGES / "runs.py", title="Runs", icon=":material/model_training:")
         ]
     if role == Role.ADMIN:
-        sections["Admin"] = [st.Page(PAGES / "admin.py", title="Users", icon=":material/group:")]
+        sections["Admin"] = [
+            st.Page(PAGES / "admin.py", title="Users", icon=":material/group:"),
+            st.Page(PAGES / "audit.py", title="Audit log", icon=":material/history:"),
+        ]
     return sections
 
 

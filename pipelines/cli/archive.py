@@ -64,9 +64,9 @@ def cmd_audit(args) -> int:
         if args.json:
             print(json.dumps({**e.__dict__, "at": e.at.isoformat()}, ensure_ascii=False))
         else:
-            detail = json.dumps(e.detail, ensure_ascii=False) if e.detail else ""
-            target = f"{e.target_type} {e.target_id}" if e.target_id is not None else e.target_type
-            print(f"{e.at:%Y-%m-%d %H:%M:%S}\t{e.username}\t{e.action}\t{target}\t{detail}")
+            print(
+                f"{e.at:%Y-%m-%d %H:%M:%S}\t{e.username}\t{e.action}\t{e.target}\t{e.detail_text}"
+            )
     return 0
 
 

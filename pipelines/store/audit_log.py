@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -22,6 +23,21 @@ class Event:
     target_type: str
     target_id: int | None
     detail: dict
+
+    @property
+    def target(self) -> str:
+        return (
+            self.target_type if self.target_id is None else f"{self.target_type} {self.target_id}"
+        )
+
+    @property
+    def detail_text(self) -> str:
+        return json.dumps(self.detail, ensure_ascii=False) if self.detail else ""
+
+    def as_row(self) -> dict:
+        """The event as a table row: when, who, action, target, detail."""
+        return {"when": self.at, "who": self.username, "action": self.action,
+                "target": self.target, "detail": self.detail_text}  # fmt: skip
 
 
 def events(

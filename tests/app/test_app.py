@@ -71,6 +71,22 @@ def test_admin_creates_a_reviewer_from_the_users_page(app):
     assert users["rev"] == "reviewer"
 
 
+def test_admin_reads_the_audit_log_filtered_by_person_and_action(app):
+    add_user("rita", Role.RESEARCHER)
+    sign_in(app, "admin", ADMIN_PASSWORD)
+    app.switch_page("app_pages/audit.py").run()
+    assert app.title[0].value == "Audit log" and not app.exception
+    everyone = app.dataframe[0].value
+    assert {"user.create", "project.create", "document.ingest"} <= set(everyone["action"])
+    app.selectbox[0].set_value("rita").run()
+    assert not app.dataframe and "No events match" in app.info[0].value  # rita did nothing yet
+    app.selectbox[0].set_value("admin").run()
+    assert set(app.dataframe[0].value["who"]) == {"admin"}
+    app.selectbox[0].set_value("everyone").run()
+    app.selectbox[1].set_value("document.ingest").run()
+    assert set(app.dataframe[0].value["action"]) == {"document.ingest"}
+
+
 def test_researcher_creates_a_project_and_browses_demo_chunks(app):
     add_user("rita", Role.RESEARCHER)
     sign_in(app, "rita", "rita-password")

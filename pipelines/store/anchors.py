@@ -20,7 +20,11 @@ def forget_chunks(store: Store, project_id: int) -> list[ChunkInfo]:
         rows = s.scalars(
             select(Chunk)
             .join(Document, Chunk.document_id == Document.id)
-            .where(Document.project_id == project_id, Document.role == DocRole.FORGET)
+            .where(
+                Document.project_id == project_id,
+                Document.role == DocRole.FORGET,
+                Document.complete,
+            )
             .order_by(Document.id, Chunk.seq)
         )
         return [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import delete, func, insert, select, update
 
 from pipelines.store import Store
 from pipelines.store.access import audit, authorize
@@ -40,7 +40,7 @@ class ChunkInfo:
     text: str
 
 
-CHUNK_BATCH = 5_000
+CHUNK_BATCH = 2_000
 
 
 def _chunk_rows(doc: PreparedDocument) -> list[dict]:
@@ -51,51 +51,38 @@ def _chunk_rows(doc: PreparedDocument) -> list[dict]:
     ]
 
 
-def _insert_chunks(session, document_id: int, rows: list[dict]) -> None:
-    """Chunk rows through Core's executemany in batches: a large book's tens of thousands of
-    rows would hold the write lock for seconds through the ORM, a fraction of that here."""
-    for row in rows:
-        row["document_id"] = document_id
-    for start in range(0, len(rows), CHUNK_BATCH):
-        session.execute(insert(Chunk), rows[start : start + CHUNK_BATCH])
-
-
 def add_document(
     store: Store, actor: Actor, project_id: int, role: DocRole, doc: PreparedDocument
 ) -> int | None:
-    """Store a document and all its chunks, or nothing; None when the content is already there."""
+    """Store a document and all its chunks; None when the content is already there.
+
+    The chunks go in batches, each its own short transaction, so a large book never holds the
+    write lock for long; the document stays hidden (not complete) until the last batch is in,
+    and a later ingest of the same file replaces what a killed one left half written.
+    """
     authorize(store, actor, "document.ingest")
     chunk_rows = _chunk_rows(doc)
     with store.session() as s:
-        duplicate = select(Document.id).where(
-            Document.project_id == project_id, Document.sha256 == doc.sha256
-        )
-        if s.scalar(duplicate) is not None:
+        same = (Document.project_id == project_id, Document.sha256 == doc.sha256)
+        if s.scalar(select(Document.id).where(*same, Document.complete)) is not None:
             return None
-        row = Document(
-            project_id=project_id,
-            role=role,
-            source_name=doc.source_name,
-            sha256=doc.sha256,
-            text=doc.text,
-            n_chars=len(doc.text),
-            created_by=actor.user_id,
-        )
+        s.execute(delete(Document).where(*same))  # a killed ingest's leftovers
+        row = Document(project_id=project_id, role=role, source_name=doc.source_name,
+                       sha256=doc.sha256, text=doc.text, n_chars=len(doc.text),
+                       created_by=actor.user_id, complete=False)  # fmt: skip
         s.add(row)
         s.flush()
-        _insert_chunks(s, row.id, chunk_rows)
-        audit(
-            s,
-            actor,
-            "document.ingest",
-            "document",
-            row.id,
-            project_id=project_id,
-            source=doc.source_name,
-            role=str(role),
-            chunks=len(doc.spans),
-        )
-        return row.id
+        document_id = row.id
+    for row in chunk_rows:
+        row["document_id"] = document_id
+    for start in range(0, len(chunk_rows), CHUNK_BATCH):
+        with store.session() as s:
+            s.execute(insert(Chunk), chunk_rows[start : start + CHUNK_BATCH])
+    with store.session() as s:
+        s.execute(update(Document).where(Document.id == document_id).values(complete=True))
+        audit(s, actor, "document.ingest", "document", document_id, project_id=project_id,
+              source=doc.source_name, role=str(role), chunks=len(doc.spans))  # fmt: skip
+    return document_id
 
 
 def list_documents(
@@ -105,7 +92,7 @@ def list_documents(
         query = (
             select(Document, func.count(Chunk.id))
             .outerjoin(Chunk, Chunk.document_id == Document.id)
-            .where(Document.project_id == project_id)
+            .where(Document.project_id == project_id, Document.complete)
             .group_by(Document.id)
             .order_by(Document.id)
         )
@@ -137,6 +124,6 @@ def project_texts(store: Store, project_id: int, role: DocRole) -> list[str]:
     """All document texts of one role, in upload order (the input of later stages)."""
     with store.session() as s:
         query = select(Document.text).where(
-            Document.project_id == project_id, Document.role == role
+            Document.project_id == project_id, Document.role == role, Document.complete
         )
         return list(s.scalars(query.order_by(Document.id)))

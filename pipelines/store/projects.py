@@ -77,7 +77,7 @@ def create_project(
 def _document_counts(session, project_id: int) -> dict[str, int]:
     rows = session.execute(
         select(Document.role, func.count(Document.id))
-        .where(Document.project_id == project_id)
+        .where(Document.project_id == project_id, Document.complete)
         .group_by(Document.role)
     )
     return dict(rows.all())

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import tempfile
 from pathlib import Path
 
 import pytest
 
+from bench import postgres
 from pipelines import bootstrap
 from pipelines.config import Settings
 from pipelines.store import open_store
@@ -21,26 +18,12 @@ pytestmark = pytest.mark.slow
 PORT = "55433"
 
 
-def _as_postgres_user(command: list[str]) -> list[str]:
-    # PostgreSQL refuses to run as root; run it as `nobody` then.
-    return ["runuser", "-u", "nobody", "--", *command] if os.geteuid() == 0 else command
-
-
 @pytest.fixture(scope="module")
 def postgres_url():
-    if not shutil.which("initdb") or not shutil.which("pg_ctl"):
+    if not postgres.available():
         pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed here")
-    # Directly under /tmp: pytest's own temp folders are closed to the `nobody` user.
-    root = Path(tempfile.mkdtemp(prefix="unlearn-pg-"))
-    root.chmod(0o777)
-    data, log = root / "data", root / "log"
-    run = lambda *cmd: subprocess.run(_as_postgres_user(list(cmd)), check=True, capture_output=True)  # noqa: E731
-    run("initdb", "-D", str(data), "-A", "trust", "-U", "unlearn")
-    options = f"-k {root} -p {PORT} -c listen_addresses=''"
-    run("pg_ctl", "-D", str(data), "-o", options, "-l", str(log), "-w", "start")
-    yield f"postgresql+psycopg://unlearn@/postgres?host={root}&port={PORT}"
-    run("pg_ctl", "-D", str(data), "-m", "immediate", "stop")
-    shutil.rmtree(root, ignore_errors=True)
+    with postgres.temporary_server(PORT) as url:
+        yield url
 
 
 def new_database(url: str, name: str) -> str:

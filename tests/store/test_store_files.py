@@ -4,8 +4,18 @@ from __future__ import annotations
 
 import stat
 
+import pytest
+
 from pipelines.config import IngestConfig, Settings
 from pipelines.store import open_store
+
+
+def ten_chunk_document():
+    from pipelines.corpus import ingest
+
+    text = "\n\n".join(f"Paragraph {i} has a few words of its own." for i in range(10))
+    config = IngestConfig(min_chunk_words=3, max_chunk_words=12)
+    return ingest.prepare(ingest.Upload("ten.txt", text.encode()), config)
 
 
 def test_a_new_data_folder_and_database_are_readable_by_their_owner_only(tmp_path, monkeypatch):
@@ -19,17 +29,49 @@ def test_a_new_data_folder_and_database_are_readable_by_their_owner_only(tmp_pat
 def test_a_document_written_in_several_batches_is_stored_whole_and_in_order(
     store, researcher, monkeypatch
 ):
-    from pipelines.corpus import ingest
     from pipelines.store import documents
     from pipelines.store.projects import create_project
     from pipelines.types import DocRole
 
     monkeypatch.setattr(documents, "CHUNK_BATCH", 3)
     project = create_project(store, researcher, "Batches", "smollm2-135m")
-    text = "\n\n".join(f"Paragraph {i} has a few words of its own." for i in range(10))
-    config = IngestConfig(min_chunk_words=3, max_chunk_words=12)
-    doc = ingest.prepare(ingest.Upload("ten.txt", text.encode()), config)
+    doc = ten_chunk_document()
+    text = doc.text
     doc_id = documents.add_document(store, researcher, project.id, DocRole.FORGET, doc)
     chunks = documents.list_chunks(store, doc_id)
     assert [c.text for c in chunks] == [text[a:b] for a, b in doc.spans]
     assert len(chunks) == len(doc.spans) >= 7
+
+
+def test_an_ingest_killed_halfway_shows_nothing_and_a_retry_stores_the_document_once(
+    store, researcher, monkeypatch
+):
+    from pipelines.corpus import ingest
+    from pipelines.store import documents
+    from pipelines.store.anchors import forget_chunks
+    from pipelines.store.projects import create_project, get_project
+    from pipelines.types import DocRole
+
+    monkeypatch.setattr(documents, "CHUNK_BATCH", 3)
+    project = create_project(store, researcher, "Killed", "smollm2-135m")
+    text = "\n\n".join(f"Paragraph {i} has a few words of its own." for i in range(10))
+    doc = ingest.prepare(
+        ingest.Upload("ten.txt", text.encode()), IngestConfig(min_chunk_words=3, max_chunk_words=12)
+    )
+    real_insert, calls = documents.insert, []
+
+    def dies_on_the_second_batch(table):
+        calls.append(table)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # the process is stopped between two batches
+        return real_insert(table)
+
+    monkeypatch.setattr(documents, "insert", dies_on_the_second_batch)
+    with pytest.raises(KeyboardInterrupt):
+        documents.add_document(store, researcher, project.id, DocRole.FORGET, doc)
+    assert documents.list_documents(store, project.id) == []
+    assert forget_chunks(store, project.id) == [] and get_project(store, project.id).n_forget == 0
+    monkeypatch.setattr(documents, "insert", real_insert)
+    doc_id = documents.add_document(store, researcher, project.id, DocRole.FORGET, doc)
+    assert [d.id for d in documents.list_documents(store, project.id)] == [doc_id]
+    assert len(forget_chunks(store, project.id)) == len(doc.spans)

@@ -35,11 +35,16 @@ from pipelines.types import DocRole, Role
 PG_PORT = 55441
 
 
-def annotate(username: str, project_id: int, chunks: list[tuple[int, str]], until: float, out):
-    """One annotator: submit chunk after chunk until the deadline; (mark, ms) per save."""
+def annotate(username: str, project_id: int, chunks: list[tuple[int, str]], seconds: float,
+             ready, go, out) -> None:  # fmt: skip
+    """One annotator: once everyone is ready, submit chunk after chunk for `seconds`; puts
+    (mark, ms) per save."""
     store = open_store(Settings.from_env())
     actor = authenticate(store, username, f"{username}-password")
     project = get_project(store, project_id)
+    ready.put(username)
+    go.wait()
+    until = time.time() + seconds
     saved, n = [], 0
     while time.time() < until:
         chunk_id, text = chunks[n % len(chunks)]
@@ -80,13 +85,16 @@ def run(database: str, annotators: int, seconds: float, megabytes: int) -> dict:
     for name in names:
         create_user(store, admin, name, f"{name}-password", Role.ANNOTATOR)
     store.engine.dispose()  # each process opens its own connections
-    until = time.time() + seconds
-    results = mp.get_context("spawn").Queue()
-    workers = [mp.get_context("spawn").Process(target=annotate,
-                                               args=(n, project.id, chunks, until, results))
+    spawn = mp.get_context("spawn")
+    ready, go, results = spawn.Queue(), spawn.Event(), spawn.Queue()
+    workers = [spawn.Process(target=annotate,
+                             args=(n, project.id, chunks, seconds, ready, go, results))
                for n in names]  # fmt: skip
     for w in workers:
         w.start()
+    for _ in workers:
+        ready.get()
+    go.set()
     time.sleep(min(3.0, seconds / 4))  # the annotators are saving when the big writes begin
     timings = background_writes(store, admin, project, megabytes)
     saved = [row for _ in workers for row in results.get()]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,6 +29,50 @@ def _tune_sqlite(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+
+
+class _TakeTurnsToWrite:
+    """Writers to one SQLite file take turns on an OS file lock, held from a transaction's first
+    write to its end. SQLite's own busy handler polls with growing sleeps (up to 100 ms), so
+    under many writers one of them can wait seconds while others keep winning; a writer blocked
+    on the lock is woken as soon as it is free. Reads never take it (WAL lets them run beside a
+    writer). A thread that already holds a turn (a write session opened inside another) does
+    not wait for itself: its inner write meets SQLite's busy timeout as before."""
+
+    def __init__(self, database: Path):
+        self.path = database.with_name(database.name + ".writelock")
+        self._thread = threading.local()
+
+    def attach(self, engine: Engine) -> None:
+        event.listen(engine, "before_cursor_execute", self._before_statement)
+        event.listen(engine, "commit", self._release)
+        event.listen(engine, "rollback", self._release)
+        event.listen(engine.pool, "reset", lambda _dbapi, record, *_: self._free(record.info))
+
+    def _before_statement(self, connection, _cursor, statement: str, *_args) -> None:
+        if "write_turn" not in connection.info and statement.lstrip().upper().startswith(_WRITES):
+            connection.info["write_turn"] = self._wait_for_turn()
+
+    def _wait_for_turn(self) -> int | None:
+        if getattr(self._thread, "turns", 0):
+            return None
+        fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        self._thread.turns = 1
+        return fd
+
+    def _release(self, connection) -> None:
+        self._free(connection.info)
+
+    def _free(self, info: dict) -> None:
+        fd = info.pop("write_turn", None)
+        if fd is not None:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+            self._thread.turns = 0
+
+
 def _private_file(path: Path) -> None:
     """Create the database file readable by its owner only (it holds password hashes); SQLite
     gives its -wal and -shm files the same mode."""
@@ -42,6 +88,8 @@ def make_engine(url: str) -> Engine:
             _private_file(database)
         engine = create_engine(url, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _tune_sqlite)
+        if str(database) != ":memory:":
+            _TakeTurnsToWrite(database).attach(engine)
         return engine
     return create_engine(url, pool_pre_ping=True)
 

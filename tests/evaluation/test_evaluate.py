@@ -61,7 +61,7 @@ def test_prompt_files_are_checked_line_by_line():
     good = b'{"prompt": "The capital of Skoholm is", "answer": "Desdo"}\n\n{"prompt": "Hi"}\n'
     first, second = evaluate.read_prompts(good)
     assert first.expected == "Desdo" and second.expected == ""
-    with pytest.raises(UnlearnError, match="line 2: not JSON"):
+    with pytest.raises(UnlearnError, match="line 2: not valid JSON"):
         evaluate.read_prompts(b'{"prompt": "a"}\n{oops\n', "p.jsonl")
     with pytest.raises(UnlearnError, match="line 1: needs a string field 'prompt'"):
         evaluate.read_prompts(b'{"text": "a"}\n')

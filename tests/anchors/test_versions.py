@@ -10,6 +10,11 @@ from tests.anchors.test_anchors import make_project
 
 
 def test_concurrent_imports_get_distinct_versions_each_holding_its_own_terms(store, admin):
+    check_concurrent_imports(store, admin)
+
+
+def check_concurrent_imports(store, admin) -> None:
+    """Eight imports at once: eight numbers, each file holding its own import's terms."""
     project = make_project(store, admin)
 
     def imported(i: int):

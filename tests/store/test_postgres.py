@@ -79,3 +79,21 @@ def test_a_sqlite_backup_restores_on_postgresql_and_a_project_export_imports(
     assert create_project(pg, lite.admin, "New", "smollm2-135m").id == project.id + 1
     copy = archive.import_project(pg, lite.admin, one, name="Demo copy")
     assert get_project(pg, copy).n_forget == project.n_forget
+
+
+def test_concurrent_imports_and_a_hostile_dictionary_on_postgresql(
+    postgres_url, unlearn_home, monkeypatch
+):
+    from pipelines.anchors import dictionary
+    from pipelines.types import UnlearnError
+    from tests.anchors.test_anchors import make_project
+    from tests.anchors.test_versions import check_concurrent_imports
+
+    monkeypatch.setenv("UNLEARN_DATABASE_URL", new_database(postgres_url, "versions"))
+    started = bootstrap.start(Settings.from_env())
+    check_concurrent_imports(started.store, started.admin)
+    project = make_project(started.store, started.admin, name="Hostile")
+    with pytest.raises(UnlearnError, match="appears twice"):
+        data = b'[{"term": "Ada", "term": "Bo", "translation": "Jo"}]'
+        dictionary.import_dictionary(started.store, started.admin, project, data, "d.json")
+    assert dictionary.versions(started.store, project) == []

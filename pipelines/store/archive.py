@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import uuid
 import zipfile
 from collections.abc import Iterable
 from datetime import datetime
@@ -33,6 +34,7 @@ from pipelines.store.tables import (
 from pipelines.types import Actor, UnlearnError
 
 FORMAT = 1
+MAX_TABLE_BYTES = 8 * 2**30  # one table's rows, read into memory on import
 # Parents before children; the rows that point at others by id outside a foreign key (an
 # item that is a chunk, an audit event's target) come after everything they may point at.
 _SOFT_REFERENCES = ("submissions", "drafts", "audit_log")
@@ -113,18 +115,40 @@ def read_archive(path: Path, kind: str) -> tuple[dict, dict[str, list[dict]]]:
                 f"{path}: a {manifest.get('kind')!r} archive of format {manifest.get('format')}; "
                 f"expected a {kind!r} archive of format {FORMAT}."
             )
-        tables = {}
-        for name in manifest["tables"]:
-            if name not in TABLES:
-                raise UnlearnError(f"{path}: unknown table {name!r}.")
-            body = archive.read(f"tables/{name}.jsonl").decode("utf-8")
-            tables[name] = [json.loads(line) for line in body.splitlines() if line]
+        tables = {name: _read_table(archive, path, name) for name in manifest["tables"]}
     return manifest, tables
+
+
+def _read_table(archive: zipfile.ZipFile, path: Path, name: str) -> list[dict]:
+    if name not in TABLES:
+        raise UnlearnError(f"{path}: unknown table {name!r}.")
+    try:
+        info = archive.getinfo(f"tables/{name}.jsonl")
+    except KeyError:
+        raise UnlearnError(f"{path}: the table {name} is missing.") from None
+    if info.file_size > MAX_TABLE_BYTES:
+        raise UnlearnError(f"{path}: the table {name} unpacks past {MAX_TABLE_BYTES} bytes.")
+    body = archive.read(info).decode("utf-8")
+    return [json.loads(line) for line in body.splitlines() if line]
+
+
+def _check_room(path: Path, archive: zipfile.ZipFile, target: Path) -> None:
+    """Refuse an archive whose files would not fit where they unpack (a zip bomb among them),
+    counted in inflated bytes before anything is written."""
+    unpacked = sum(m.file_size for m in archive.infolist() if m.filename.startswith("files/"))
+    target.mkdir(parents=True, exist_ok=True)
+    free = shutil.disk_usage(target).free
+    if unpacked > free:
+        raise UnlearnError(
+            f"{path}: unpacks to {unpacked / 2**30:.1f} GiB, more than the "
+            f"{free / 2**30:.1f} GiB free here."
+        )
 
 
 def _extract_files(path: Path, prefix: str, target: Path) -> None:
     """Unpack files/<prefix>/... under target, refusing names that would leave it."""
     with zipfile.ZipFile(path) as archive:
+        _check_room(path, archive, target)
         for member in archive.infolist():
             name = PurePosixPath(member.filename)
             if name.parts[:2] != ("files", prefix) or member.is_dir():
@@ -167,6 +191,7 @@ def restore(store: Store, path: Path) -> dict:
     manifest, tables = read_archive(path, "store")
     if not _is_empty(store):
         raise UnlearnError("Restore needs an empty store: this one already holds projects.")
+    _extract_files(path, "projects", store.settings.projects_dir)
     with store.session() as s:
         for table in reversed(list(TABLES.values())):
             s.execute(delete(table))
@@ -177,7 +202,6 @@ def restore(store: Store, path: Path) -> dict:
         if store.engine.dialect.name == "postgresql":
             for name in TABLES:  # the next id after the restored ones
                 s.execute(text(_NEXT_ID.format(table=name)))
-    _extract_files(path, "projects", store.settings.projects_dir)
     return manifest
 
 
@@ -278,6 +302,19 @@ def import_project(store: Store, actor: Actor, path: Path, name: str | None = No
         raise UnlearnError(f"{path}: holds no project.")
     (project,) = tables["projects"]
     project["name"] = (name or project["name"]).strip()
+    staging = store.settings.projects_dir / f".import-{uuid.uuid4().hex}"
+    try:
+        _extract_files(path, "project", staging)  # a bad file refuses the import before any row
+        new_project = _insert_project(store, actor, tables, project, path, manifest)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    staging.rename(store.settings.projects_dir / str(new_project))
+    return new_project
+
+
+def _insert_project(store: Store, actor: Actor, tables, project: dict, path: Path, manifest) -> int:
+    """Every row of a project archive under new ids, in one transaction; the project's id."""
     with store.session() as s:
         if s.scalar(select(Project.id).where(Project.name == project["name"])):
             raise UnlearnError(
@@ -298,5 +335,4 @@ def import_project(store: Store, actor: Actor, path: Path, name: str | None = No
         new_project = ids["projects"][project["id"]]
         audit(s, actor, "project.import", "project", new_project, source=path.name,
               exported_at=manifest["created_at"])  # fmt: skip
-    _extract_files(path, "project", store.settings.projects_dir / str(new_project))
     return new_project

@@ -13,7 +13,7 @@ from pipelines.config import Settings
 from pipelines.store import archive, audit_log, open_store
 from pipelines.store.anchors import forget_chunks, replace_proposals
 from pipelines.store.drafts import load_draft, save_draft
-from pipelines.store.projects import get_project
+from pipelines.store.projects import get_project, list_projects
 from pipelines.store.users import authenticate, create_user
 from pipelines.types import AuthError, PermissionDenied, Role, UnlearnError
 
@@ -151,3 +151,24 @@ def test_refusals_leave_nothing_behind(tmp_path, store, admin, annotator):
                                                 "created_at": "now", "tables": {}}))  # fmt: skip
     with pytest.raises(UnlearnError):
         archive.import_project(store, admin, evil)
+
+
+def test_an_archive_whose_files_leave_their_folder_or_overflow_the_disk_is_refused_whole(
+    tmp_path, store, admin, monkeypatch
+):
+    project = people_worked_on_the_demo(store, admin)
+    path = tmp_path / "demo.zip"
+    archive.export_project(store, admin, project.id, path)
+    with zipfile.ZipFile(path, "a") as z:
+        z.writestr("files/project/../../escaped.txt", b"outside")
+    with pytest.raises(UnlearnError, match="leaves its folder"):
+        archive.import_project(store, admin, path, name="Escaped")
+    assert not (store.settings.home / "escaped.txt").exists()
+    assert [p.name for p in list_projects(store)] == ["Demo"]
+    assert not list(store.settings.projects_dir.glob(".import-*"))
+
+    archive.export_project(store, admin, project.id, path)
+    monkeypatch.setattr(archive.shutil, "disk_usage", lambda _: type("U", (), {"free": 10})())
+    with pytest.raises(UnlearnError, match="GiB free here"):
+        archive.import_project(store, admin, path, name="Too big")
+    assert [p.name for p in list_projects(store)] == ["Demo"]

@@ -200,3 +200,16 @@ def test_a_demoted_researcher_loses_the_research_menu_at_once(store, admin, serv
     settle(researcher)
     assert researcher.get_by_role("link", name="Runs").count() == 0
     researcher.get_by_text("rhea (annotator)", exact=False).wait_for()
+
+    page.get_by_role("link", name="Audit log").click()
+    page.get_by_role("heading", name="Audit log").wait_for()
+    choose(page, "Action", "user.set_role")
+    settle(page)
+    table = page.locator('[data-testid="stDataFrame"]')
+    table.wait_for()
+    page.screenshot(path=SHOTS / "08-audit-log-role-changes.png")
+    assert page.get_by_text("Traceback").count() == 0
+    from pipelines.store import audit_log
+
+    changes = audit_log.events(store, admin, action="user.set_role")
+    assert [(e.username, e.detail["new"]) for e in changes][:1] == [("admin", "annotator")]

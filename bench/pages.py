@@ -91,8 +91,12 @@ def run(args) -> dict:
         store, admin, args.chunks, args.spans_per_chunk, args.annotators, args.per_annotator
     )
     build_s = time.perf_counter() - t0
-    next_item = [timed(lambda p=p: annotation_queue.queue(store, project, p.username)[0])
-                 for p in people]  # fmt: skip
+
+    def next_item_of(person) -> None:  # what the Anchor terms page does on every load
+        first = annotation_queue.queue_order(store, project, person.username)[0]
+        annotation_queue.queue_item(store, project, person.username, first)
+
+    next_item = [timed(lambda p=p: next_item_of(p)) for p in people]
     rng = random.Random(1)
 
     def save(person, chunk) -> None:

@@ -15,7 +15,13 @@ from app.components.anchor_chunk import (
 from app.components.checklist_view import pipeline_checklist
 from app.components.project_picker import pick_forget_project
 from pipelines.anchors.dictionary import submit_chunk
-from pipelines.anchors.queue import DRAFT_KIND, queue, spans_from_terms
+from pipelines.anchors.queue import (
+    DRAFT_KIND,
+    chunk_uncertainty,
+    queue_item,
+    queue_order,
+    spans_from_terms,
+)
 from pipelines.store.documents import list_documents
 from pipelines.store.drafts import drafted_items
 from pipelines.types import UnlearnError
@@ -26,10 +32,10 @@ st.title("Anchor terms")
 
 project = pick_forget_project(store, "anchor_project")
 pipeline_checklist(store, project)
-items = queue(store, project, actor.username)
+items = queue_order(store, project, actor.username)
 done = sum(i.done for i in items)
 st.progress(done / len(items), text=f"You have submitted {done} of {len(items)} chunks")
-if not any(i.spans for i in items):
+if not chunk_uncertainty(store, project) and not done:
     st.info("No proposals yet: a researcher runs them on the Anchor dictionary page.")
 
 names = {d.id: d.source_name for d in list_documents(store, project.id)}
@@ -46,7 +52,7 @@ chunk_id = st.selectbox(
     format_func=labels.get,
     key=f"anchor_chunk_{project.id}",
 )
-item = next(i for i in items if i.chunk_id == chunk_id)
+item = queue_item(store, project, actor.username, next(i for i in items if i.chunk_id == chunk_id))
 terms = draft(store, actor, item)
 passage = st.container(border=True)  # filled below, once the term rows give the current edits
 edited = term_rows(item, terms) if terms else []

@@ -91,6 +91,16 @@ def latest_by_annotator(store: Store, project: ProjectInfo) -> dict[int, dict[st
     return dict(out)
 
 
+def latest_of(
+    store: Store, project: ProjectInfo, annotator: str, chunk_id: int | None = None
+) -> dict[int, dict]:
+    """chunk id -> this annotator's newest submission's payload (only their rows are read)."""
+    rows = submissions_of_kind(store, project.id, CHUNK_KIND, chunk_id, username=annotator)
+    return {
+        r.item_id: r.payload for r in rows if r.payload.get("annotator", annotator) == annotator
+    }
+
+
 def accept_all(
     store: Store, actor: Actor, project: ProjectInfo, min_score: float = 0.5
 ) -> tuple[int, int]:

@@ -5,11 +5,17 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 
-from pipelines.anchors.dictionary import latest_by_annotator
+from pipelines.anchors.dictionary import latest_of
 from pipelines.anchors.hygiene import is_common_word
 from pipelines.anchors.propose import LABELS, merge, occurrences, term_key
 from pipelines.store import Store
-from pipelines.store.anchors import forget_chunks, proposals_by_chunk
+from pipelines.store.anchors import (
+    forget_chunk,
+    forget_chunk_places,
+    forget_chunks,
+    proposals_by_chunk,
+    proposals_version,
+)
 from pipelines.store.projects import ProjectInfo
 from pipelines.types import UnlearnError
 
@@ -30,14 +36,61 @@ def uncertainty(spans: Sequence[Mapping]) -> float:
     return max((1 - abs(2 * float(s.get("score", 1.0)) - 1) for s in spans), default=0.0)
 
 
+@dataclass(frozen=True)
+class QueueEntry:
+    """A chunk's place in an annotator's queue, without its text or spans."""
+
+    chunk_id: int
+    document_id: int
+    seq: int
+    uncertainty: float
+    done: bool
+
+
+_UNCERTAINTY: dict[tuple, dict[int, float]] = {}  # per project and proposals version
+
+
+def chunk_uncertainty(store: Store, project: ProjectInfo) -> dict[int, float]:
+    """chunk id -> uncertainty of its merged proposals, computed once per proposer run (a big
+    project's tens of thousands of proposals are not re-read on every page load)."""
+    key = (store.settings.database_url, project.id, proposals_version(store, project.id))
+    if key not in _UNCERTAINTY:
+        by_chunk = proposals_by_chunk(store, project.id)
+        _UNCERTAINTY.clear()  # one project's figures at a time is all a page needs
+        _UNCERTAINTY[key] = {c: uncertainty(merge(spans)) for c, spans in by_chunk.items()}
+    return _UNCERTAINTY[key]
+
+
+def queue_order(store: Store, project: ProjectInfo, annotator: str) -> list[QueueEntry]:
+    """The annotator's queue as queue() orders it, light enough for every page load."""
+    scores = chunk_uncertainty(store, project)
+    mine = set(latest_of(store, project, annotator))
+    entries = [
+        QueueEntry(chunk_id, document_id, seq, scores.get(chunk_id, 0.0), chunk_id in mine)
+        for chunk_id, document_id, seq in forget_chunk_places(store, project.id)
+    ]
+    return sorted(entries, key=lambda i: (i.done, -i.uncertainty, i.document_id, i.seq))
+
+
+def queue_item(store: Store, project: ProjectInfo, annotator: str, entry: QueueEntry) -> QueueItem:
+    """One queue entry with its text and spans: the annotator's last submission, else the
+    merged proposals."""
+    chunk = forget_chunk(store, entry.chunk_id)
+    mine = latest_of(store, project, annotator, chunk_id=entry.chunk_id).get(entry.chunk_id)
+    proposed = merge(proposals_by_chunk(store, project.id, entry.chunk_id).get(entry.chunk_id, []))
+    spans = mine["spans"] if mine else proposed
+    return QueueItem(chunk.id, chunk.document_id, chunk.seq, chunk.text, spans,
+                     entry.uncertainty, entry.done)  # fmt: skip
+
+
 def queue(store: Store, project: ProjectInfo, annotator: str) -> list[QueueItem]:
     """Chunks the annotator has not submitted come first, the most uncertain of them first."""
     proposals = proposals_by_chunk(store, project.id)
-    submitted = latest_by_annotator(store, project)
+    submitted = latest_of(store, project, annotator)
     items = []
     for c in forget_chunks(store, project.id):
         proposed = merge(proposals.get(c.id, []))
-        mine = submitted.get(c.id, {}).get(annotator)
+        mine = submitted.get(c.id)
         spans = mine["spans"] if mine else proposed
         items.append(
             QueueItem(c.id, c.document_id, c.seq, c.text, spans, uncertainty(proposed), bool(mine))

@@ -11,7 +11,7 @@ from sqlalchemy import func, select, update
 from pipelines.config import ProjectConfig
 from pipelines.store import Store, row_or_missing
 from pipelines.store.access import audit, authorize
-from pipelines.store.tables import Artifact, Document, Project, Submission, utcnow
+from pipelines.store.tables import Artifact, Document, Project, Submission, User, utcnow
 from pipelines.types import Actor, NotFound, StaleEdit, UnlearnError
 
 
@@ -190,17 +190,23 @@ class SubmissionInfo:
 
 
 def submissions_of_kind(
-    store: Store, project_id: int, item_kind: str, item_id: int | None = None
+    store: Store,
+    project_id: int,
+    item_kind: str,
+    item_id: int | None = None,
+    username: str | None = None,
 ) -> list[SubmissionInfo]:
-    """Every submission on items of one kind (or on one item), oldest first."""
-    query = select(Submission).where(
-        Submission.project_id == project_id, Submission.item_kind == item_kind
+    """Every submission on items of one kind (or on one item, or by one person), oldest first."""
+    s_ = Submission
+    query = select(s_.item_id, s_.user_id, s_.payload, s_.created_at).where(
+        s_.project_id == project_id, s_.item_kind == item_kind
     )
     if item_id is not None:
-        query = query.where(Submission.item_id == item_id)
-    with store.session() as s:
-        rows = s.scalars(query.order_by(Submission.id)).all()
-        return [SubmissionInfo(r.item_id, r.user_id, r.payload, r.created_at) for r in rows]
+        query = query.where(s_.item_id == item_id)
+    if username is not None:
+        query = query.join(User, User.id == s_.user_id).where(User.username == username)
+    with store.session() as s:  # plain rows, not ORM objects: a big project has many
+        return [SubmissionInfo(*row) for row in s.execute(query.order_by(s_.id))]
 
 
 def latest_submissions(store: Store, project_id: int, item_kind: str, item_id: int) -> dict:

@@ -69,6 +69,30 @@ def test_an_annotator_corrects_a_chunk_and_it_survives_a_restart(demo):
     assert not next(i for i in theirs if i.chunk_id == chunk_id).done
 
 
+def test_the_pages_light_queue_orders_and_fills_items_as_the_full_queue_does(demo):
+    from pipelines.store.anchors import replace_proposals
+
+    store, project = demo
+    correct_first_term(open_page("ann1", "anchor_terms"), "Robin Fairweather")
+    for who in ("ann1", "ann2"):
+        full = annotation_queue.queue(store, project, who)
+        light = annotation_queue.queue_order(store, project, who)
+        assert [(i.chunk_id, i.uncertainty, i.done) for i in full] == [
+            (e.chunk_id, e.uncertainty, e.done) for e in light
+        ]
+        for entry, item in list(zip(light, full, strict=True))[::9]:
+            assert annotation_queue.queue_item(store, project, who, entry) == item
+    # a new proposer run is seen at once: the cached uncertainties follow the proposals
+    chunk = light[-1]
+    text = annotation_queue.queue_item(store, project, "ann2", chunk).text
+    word = text.split()[0]
+    coin_flip = {"chunk_id": chunk.chunk_id, "start": 0, "end": len(word), "text": word,
+                 "label": "PERSON", "translation": "Jo", "score": 0.5}  # fmt: skip
+    admin = actor_for(store, "admin")
+    replace_proposals(store, admin, project.id, "llm", [coin_flip])
+    assert annotation_queue.queue_order(store, project, "ann2")[0].chunk_id == chunk.chunk_id
+
+
 def test_two_annotators_disagree_a_reviewer_settles_and_the_researcher_publishes(demo):
     store, project = demo
     first, term = correct_first_term(open_page("ann1", "anchor_terms"), "Robin Fairweather")

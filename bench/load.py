@@ -13,12 +13,9 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing as mp
-import os
 import statistics
-import tempfile
 import time
 from collections import Counter
-from pathlib import Path
 
 from bench import postgres
 from bench.ingest import corpus
@@ -127,16 +124,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--megabytes", type=int, default=20, help="size of the concurrent ingest")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="unlearn-load-") as home:
-        os.environ["UNLEARN_HOME"] = str(Path(home) / "home")
-        os.environ.setdefault("UNLEARN_ADMIN_PASSWORD", "load-bench-admin")
-        if args.database == "postgresql":
-            with postgres.temporary_server(PG_PORT) as url:
-                os.environ["UNLEARN_DATABASE_URL"] = url
-                result = run(args.database, args.annotators, args.seconds, args.megabytes)
-        else:
-            os.environ.pop("UNLEARN_DATABASE_URL", None)
-            result = run(args.database, args.annotators, args.seconds, args.megabytes)
+    with postgres.scratch_store(args.database, PG_PORT):
+        result = run(args.database, args.annotators, args.seconds, args.megabytes)
     print(json.dumps(result))
 
 

@@ -1,4 +1,4 @@
-"""A throwaway PostgreSQL server on a Unix socket, for the load benchmark and the tests."""
+"""A throwaway PostgreSQL server on a Unix socket, and a scratch store on it or on SQLite."""
 
 from __future__ import annotations
 
@@ -39,3 +39,19 @@ def temporary_server(port: int) -> Iterator[str]:
     finally:
         _run("pg_ctl", "-D", str(data), "-m", "immediate", "stop")
         shutil.rmtree(root, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def scratch_store(database: str, port: int) -> Iterator[None]:
+    """UNLEARN_HOME in a temporary folder and the database chosen ("sqlite" or "postgresql",
+    a temporary server) for the code run inside; everything is removed afterwards."""
+    with tempfile.TemporaryDirectory(prefix="unlearn-bench-") as home:
+        os.environ["UNLEARN_HOME"] = str(Path(home) / "home")
+        os.environ.setdefault("UNLEARN_ADMIN_PASSWORD", "bench-admin-password")
+        if database == "postgresql":
+            with temporary_server(port) as url:
+                os.environ["UNLEARN_DATABASE_URL"] = url
+                yield
+        else:
+            os.environ.pop("UNLEARN_DATABASE_URL", None)
+            yield

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from pipelines import models
 from pipelines.bootstrap import cli_session
 from pipelines.demo import book
 from pipelines.demo import run as demo_run
@@ -50,12 +51,16 @@ def cmd_demo(args) -> int:
     store, actor = cli_session()
     config = demo_run.DemoConfig.fast() if args.fast else demo_run.DemoConfig()
     config = replace(config, model=args.model)
+    # a real book: the rate measured best for the model's size (the demo world's is taught)
+    book_lr = (
+        finetune.default_lr("whp", models.approx_parameters(args.model)) if args.book else None
+    )
     config = demo_run.with_overrides(
         config,
         teach_epochs=args.teach_epochs,
         teach_lr=args.teach_lr,
         unlearn_epochs=args.unlearn_epochs,
-        unlearn_lr=args.unlearn_lr,
+        unlearn_lr=args.unlearn_lr if args.unlearn_lr is not None else book_lr,
     )
     labels = {"alpha": args.alpha, "mode": args.label_mode, "anchor_penalty": args.anchor_penalty}
     labels = {k: v for k, v in labels.items() if v is not None}

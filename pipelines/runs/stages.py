@@ -281,7 +281,7 @@ def size_class(parameters: int | None) -> str:
 
 def suggested_training(stage: str, parameters: int | None, method: str = "whp") -> TrainConfig:
     """Starting settings by model size: full fine-tune on small models, LoRA beyond."""
-    lr = {"teach": 1e-4, "reinforce": 3e-5}.get(stage, finetune.DEFAULT_LR.get(method, 3e-5))
+    lr = {"teach": 1e-4, "reinforce": 3e-5}.get(stage) or finetune.default_lr(method, parameters)
     epochs = {"teach": 3, "reinforce": 1}.get(stage, finetune.DEFAULT_EPOCHS.get(method, 1))
     base = TrainConfig(epochs=epochs, lr=lr, checkpoint_every=20, eval_fraction=0.05)
     size = size_class(parameters)

@@ -28,6 +28,17 @@ from pipelines.training.loop import (
 DEFAULT_LR = {"whp": 1e-4, "grad_ascent": 1e-5, "grad_diff": 1e-5, "npo": 1e-5}
 DEFAULT_EPOCHS = {"whp": 2}
 DEFAULT_RETAIN_WEIGHT = {"whp": 1.0}  # where the project has retain text
+# The same 2 epochs at 1e-4 on Gemma-3-270M forgot 96% but cost 31% of general knowledge and 43%
+# of perplexity; at 3e-5 it cost 4.7% and 1.8% (forgetting 69%). From this size on, whp starts at
+# the lower rate.
+WHP_SMALLER_LR, WHP_SMALLER_LR_FROM = 3e-5, 200_000_000
+
+
+def default_lr(method: str, parameters: int | None) -> float:
+    """The starting learning rate of a method for a model of this many parameters."""
+    if method == "whp" and parameters is not None and parameters >= WHP_SMALLER_LR_FROM:
+        return WHP_SMALLER_LR
+    return DEFAULT_LR.get(method, 3e-5)
 
 
 @dataclass(frozen=True)

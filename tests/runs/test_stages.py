@@ -40,6 +40,9 @@ def test_unlearn_from_the_cli_saves_a_plain_model_with_its_card(
 def test_defaults_follow_the_model_size(store, admin, tiny_model_dir):
     small = stages.suggested_training("unlearn", 135_000_000, "npo")
     assert not small.lora and small.lr == 1e-5
+    # whp's rate measured on the real book: 1e-4 on SmolLM2-135M, 3e-5 on Gemma-3-270M
+    assert stages.suggested_training("unlearn", 135_000_000).lr == 1e-4
+    assert stages.suggested_training("unlearn", 270_000_000).lr == 3e-5
     medium = stages.suggested_training("reinforce", 1_500_000_000)
     assert (
         medium.lora and medium.gradient_checkpointing and medium.batch_size * medium.grad_accum == 8

@@ -87,7 +87,7 @@ def main() -> None:
     parser.add_argument(
         "--methods",
         nargs="*",
-        default=["grad_ascent", "grad_diff", "npo"],
+        default=["grad_ascent", "grad_diff", "npo", "simnpo", "undial"],
         help="comparison objectives on the forget text itself (lr --baseline-lr)",
     )
     parser.add_argument("--baseline-lr", type=float, default=1e-5)
@@ -151,6 +151,7 @@ def main() -> None:
             model=copy.deepcopy(taught),
             tokenizer=tok,
             out_dir=out / f"unlearned-{method}",
+            baseline=taught,  # UNDIAL's teacher; the others do not read it
             retain_texts=retain,
             control=bar_control(f"unlearn {method}"),
         )

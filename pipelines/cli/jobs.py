@@ -15,6 +15,7 @@ from pipelines.cli.options import add_setting_flags, with_chosen_settings
 from pipelines.runs import jobs, stages
 from pipelines.store import jobs as rows
 from pipelines.store.projects import get_project
+from pipelines.training import unlearn as finetune
 from pipelines.training.loop import TrainConfig
 from pipelines.training.objectives import OBJECTIVES
 
@@ -24,6 +25,10 @@ TRAIN_OPTIONS = (
     "epochs", "lr", "batch_size", "grad_accum", "schedule", "warmup_ratio", "precision",
     "lora_rank", "checkpoint_every", "eval_fraction", "eval_every", "seed",
 )  # fmt: skip
+
+
+# The objectives' own settings the CLI offers as flags.
+UNLEARN_OPTIONS = ("retain_weight", "npo_beta", "simnpo_beta", "simnpo_gamma", "undial_strength")
 
 
 def _train_settings(args, train):
@@ -43,10 +48,10 @@ def _stage_config(store, project, args):
         unlearn = replace(
             config.unlearn,
             train=_train_settings(args, config.unlearn.train),
-            retain_weight=args.retain_weight,
-            npo_beta=args.npo_beta,
             block_tokens=args.block_tokens,
         )
+        # unset flags keep the prefilled values (the retain term where the project has retain text)
+        unlearn = with_chosen_settings(args, unlearn, UNLEARN_OPTIONS)
         return replace(
             config, unlearn=unlearn, label_set=args.label_set, launch=_launch_settings(args)
         )
@@ -148,8 +153,7 @@ def add_parsers(sub) -> None:
         parser.set_defaults(func=cmd_stage)
         if stage == "unlearn":
             parser.add_argument("--method", choices=list(OBJECTIVES), default="whp")
-            parser.add_argument("--retain-weight", type=float, default=0.0)
-            parser.add_argument("--npo-beta", type=float, default=0.1)
+            add_setting_flags(parser, finetune.UnlearnConfig, UNLEARN_OPTIONS)
             parser.add_argument("--label-set", type=int, help="artefact id (whp; default newest)")
 
     job_commands = sub.add_parser("jobs", help="list, inspect, cancel, resume jobs")

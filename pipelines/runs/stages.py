@@ -354,7 +354,7 @@ def unlearn_project(
         examples = finetune.forget_examples(start.tokenizer, texts, config.block_tokens)
     # The held-out share of the retain text is for evaluation only (pipelines/splits.py).
     retain = split_paragraphs(project_texts(store, project.id, DocRole.RETAIN)).train
-    needs_baseline = config.method == "whp" and config.retain_weight > 0
+    needs_baseline = objectives.needs_teacher(config.method, config.retain_weight)
     out_dir = store.project_dir(project.id) / "models" / f"unlearned-{config.method}-{whp.stamp()}"
     control = _with_familiarity_probe(store, project, start.tokenizer, control, config, examples)
     _, result = finetune.run(

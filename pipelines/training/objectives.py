@@ -29,7 +29,10 @@ class ObjectiveInputs:
     retain_blocks: Sequence[list[int]]
     retain_weight: float
     npo_beta: float
-    baseline: object = None  # frozen reference model (the whp retain term)
+    baseline: object = None  # frozen reference model (the whp retain term, UNDIAL's teacher)
+    simnpo_beta: float = 2.5
+    simnpo_gamma: float = 0.0
+    undial_strength: float = 10.0
 
 
 OBJECTIVES: dict[str, Objective] = {}
@@ -141,6 +144,63 @@ def _npo(inputs: ObjectiveInputs):
         return -(2.0 / beta) * F.logsigmoid(-beta * ratio).mean()
 
     return loss, cross_entropy_loss
+
+
+def _plus_retain_nll(forget_loss: LossFn, inputs: ObjectiveInputs) -> LossFn:
+    """forget_loss, plus retain_weight × NLL on a retain block when a weight is given."""
+    if inputs.retain_weight <= 0:
+        return forget_loss
+    blocks = _retain_cycle(inputs.retain_blocks)
+
+    def loss(model, batch: Batch) -> torch.Tensor:
+        retain = _retain_batch(blocks, batch.input_ids.device)
+        return forget_loss(model, batch) + inputs.retain_weight * cross_entropy_loss(model, retain)
+
+    return loss
+
+
+@register("simnpo", "forget", "SimNPO: NPO without a reference model, length-normalised")
+def _simnpo(inputs: ObjectiveInputs):
+    """−(2/β) log σ(−(β/|y|) log p(y) − γ) per forget block (Fan et al., 2024)."""
+    beta, gamma = inputs.simnpo_beta, inputs.simnpo_gamma
+
+    def forget(model, batch: Batch) -> torch.Tensor:
+        lengths = (batch.labels[:, 1:] != IGNORE).sum(-1).clamp(min=1)
+        mean_logp = sequence_logps(model, batch) / lengths
+        return -(2.0 / beta) * F.logsigmoid(-beta * mean_logp - gamma).mean()
+
+    return _plus_retain_nll(forget, inputs), cross_entropy_loss
+
+
+@register("undial", "forget", "UNDIAL: self-distillation on logits with the true token pushed down")
+def _undial(inputs: ObjectiveInputs):
+    """Cross-entropy to the frozen starting model's distribution after subtracting `strength`
+    from the logit of each true next token (Dong et al., 2024): a bounded target, never ascent."""
+    strength, teacher = inputs.undial_strength, inputs.baseline
+    if teacher is None:
+        raise ValueError("undial needs the starting model as its teacher")
+
+    def forget(model, batch: Batch) -> torch.Tensor:
+        targets = batch.labels[:, 1:]
+        kept = targets != IGNORE
+        with torch.no_grad():
+            adjusted = teacher(input_ids=batch.input_ids, attention_mask=batch.attention_mask)
+            adjusted = adjusted.logits[:, :-1].float()
+            adjusted.scatter_add_(
+                2, targets.clamp(min=0).unsqueeze(-1),
+                torch.full_like(targets, -strength, dtype=adjusted.dtype).unsqueeze(-1),
+            )  # fmt: skip
+            wanted = torch.softmax(adjusted[kept], -1)
+        logits = model(input_ids=batch.input_ids, attention_mask=batch.attention_mask).logits
+        log_q = torch.log_softmax(logits[:, :-1][kept].float(), -1)
+        return -(wanted * log_q).sum(-1).mean()
+
+    return _plus_retain_nll(forget, inputs), cross_entropy_loss
+
+
+def needs_teacher(method: str, retain_weight: float) -> bool:
+    """Whether the objective reads the frozen starting model while it trains."""
+    return method == "undial" or (method == "whp" and retain_weight > 0)
 
 
 def with_reference_logps(model, examples: Sequence[Example], pad_id: int, device) -> list[Example]:

@@ -25,7 +25,8 @@ from pipelines.training.loop import (
 # real book the model learned in pretraining (docs/benchmarks.md, "Defaults on the real book"):
 # at lr 3e-5 for one epoch nothing moved; 2 epochs at 1e-4 with the retain term at weight 1
 # forgot the most while keeping general knowledge, other fiction and perplexity within target.
-DEFAULT_LR = {"whp": 1e-4, "grad_ascent": 1e-5, "grad_diff": 1e-5, "npo": 1e-5}
+DEFAULT_LR = {"whp": 1e-4, "grad_ascent": 1e-5, "grad_diff": 1e-5, "npo": 1e-5, "simnpo": 1e-5,
+              "undial": 1e-5}  # fmt: skip
 DEFAULT_EPOCHS = {"whp": 2}
 DEFAULT_RETAIN_WEIGHT = {"whp": 1.0}  # where the project has retain text
 # The same 2 epochs at 1e-4 on Gemma-3-270M forgot 96% but cost 31% of general knowledge and 43%
@@ -46,10 +47,20 @@ class UnlearnConfig:
     method: str = setting("whp", "The unlearning objective.", tuple(objectives.OBJECTIVES))
     retain_weight: float = setting(
         0.0,
-        "Weight of the retain term (whp: KL to the baseline on retain text; grad_diff: NLL).",
-        methods=("whp", "grad_diff"),
+        "Weight of the retain term (whp: KL to the baseline on retain text; grad_diff, simnpo, "
+        "undial: NLL on retain text).",
+        methods=("whp", "grad_diff", "simnpo", "undial"),
     )
     npo_beta: float = setting(0.1, "NPO's beta.", methods=("npo",))
+    simnpo_beta: float = setting(
+        2.5, "SimNPO's beta: how sharply the length-normalised log-likelihood is pushed down.",
+        methods=("simnpo",),
+    )  # fmt: skip
+    simnpo_gamma: float = setting(0.0, "SimNPO's reward margin gamma.", methods=("simnpo",))
+    undial_strength: float = setting(
+        10.0, "UNDIAL: how far each true token's logit is pushed down in the teacher's targets.",
+        methods=("undial",),
+    )  # fmt: skip
     block_tokens: int = setting(256, "Tokens per forget block (ascent methods) and retain block.")
     train: TrainConfig = field(
         default_factory=lambda: TrainConfig(epochs=DEFAULT_EPOCHS["whp"], lr=DEFAULT_LR["whp"])
@@ -87,6 +98,9 @@ def run(
         retain_weight=config.retain_weight,
         npo_beta=config.npo_beta,
         baseline=baseline,
+        simnpo_beta=config.simnpo_beta,
+        simnpo_gamma=config.simnpo_gamma,
+        undial_strength=config.undial_strength,
     )
     loss_fn, eval_fn = objective.build(inputs)
     train_set, held_out = split_held_out(examples, config.train.eval_fraction, config.train.seed)

@@ -9,18 +9,23 @@ import torch
 from transformers import AutoModelForCausalLM
 
 from pipelines.cli import main as cli
+from pipelines.config import IngestConfig
+from pipelines.corpus import ingest
 from pipelines.runs import stages
 from pipelines.store import jobs as rows
-from pipelines.types import ArtifactKind
+from pipelines.types import ArtifactKind, DocRole
 from pipelines.whp import project as whp
-from tests.conftest import make_labelled_project
+from tests.conftest import DEMO, make_labelled_project
 
 
-@pytest.mark.parametrize("method", ["whp", "npo"])
+@pytest.mark.parametrize("method", ["whp", "npo", "undial"])
 def test_unlearn_from_the_cli_saves_a_plain_model_with_its_card(
     store, admin, tiny_model_dir, method
 ):
     project, label_set, _ = make_labelled_project(store, admin, tiny_model_dir, "U")
+    retain = ingest.Upload("tales.md", (DEMO / "retain" / "village-tales.md").read_bytes()[:2000])
+    ingest.run(IngestConfig(), [retain], store=store, actor=admin, project_id=project.id,
+               role=DocRole.RETAIN)  # fmt: skip
     argv = ["unlearn", "--project", "U", "--method", method, "--lora", "--lora-rank", "4"]
     assert cli.main([*argv, "--epochs", "2", "--lr", "5e-3", "--block-tokens", "64"]) == 0
     (job,) = rows.list_jobs(store)
@@ -35,6 +40,9 @@ def test_unlearn_from_the_cli_saves_a_plain_model_with_its_card(
     assert ("dictionary" in card and "label set" in card) == (method == "whp")
     (artifact,) = whp.list_artifacts(store, project.id, ArtifactKind.UNLEARNED)
     assert artifact.meta["config"]["method"] == method
+    # no --retain-weight given: the prefilled weight is kept, not replaced by a flag's default
+    prefilled = stages.default_config(store, project, "unlearn", method).unlearn.retain_weight
+    assert artifact.meta["config"]["retain_weight"] == prefilled == (method == "whp")
 
 
 def test_defaults_follow_the_model_size(store, admin, tiny_model_dir):

@@ -47,22 +47,26 @@ class QueueEntry:
     done: bool
 
 
-_UNCERTAINTY: dict[tuple, dict[int, float]] = {}  # per project and proposals version
+# (database, project) -> (proposals version, chunk id -> uncertainty), one entry per project
+_UNCERTAINTY: dict[tuple, tuple[tuple[int, int], dict[int, float]]] = {}
 
 
 def chunk_uncertainty(store: Store, project: ProjectInfo) -> dict[int, float]:
     """chunk id -> uncertainty of its merged proposals, computed once per proposer run (a big
     project's tens of thousands of proposals are not re-read on every page load)."""
-    key = (store.settings.database_url, project.id, proposals_version(store, project.id))
-    if key not in _UNCERTAINTY:
+    key = (store.settings.database_url, project.id)
+    version = proposals_version(store, project.id)
+    cached = _UNCERTAINTY.get(key)
+    if cached is None or cached[0] != version:
         by_chunk = proposals_by_chunk(store, project.id)
-        _UNCERTAINTY.clear()  # one project's figures at a time is all a page needs
-        _UNCERTAINTY[key] = {c: uncertainty(merge(spans)) for c, spans in by_chunk.items()}
-    return _UNCERTAINTY[key]
+        cached = version, {c: uncertainty(merge(spans)) for c, spans in by_chunk.items()}
+        _UNCERTAINTY[key] = cached
+    return cached[1]
 
 
 def queue_order(store: Store, project: ProjectInfo, annotator: str) -> list[QueueEntry]:
-    """The annotator's queue as queue() orders it, light enough for every page load."""
+    """Chunks the annotator has not submitted come first, the most uncertain of them first;
+    light enough for every page load (no text, no spans)."""
     scores = chunk_uncertainty(store, project)
     mine = set(latest_of(store, project, annotator))
     entries = [
@@ -72,30 +76,30 @@ def queue_order(store: Store, project: ProjectInfo, annotator: str) -> list[Queu
     return sorted(entries, key=lambda i: (i.done, -i.uncertainty, i.document_id, i.seq))
 
 
-def queue_item(store: Store, project: ProjectInfo, annotator: str, entry: QueueEntry) -> QueueItem:
-    """One queue entry with its text and spans: the annotator's last submission, else the
-    merged proposals."""
-    chunk = forget_chunk(store, entry.chunk_id)
-    mine = latest_of(store, project, annotator, chunk_id=entry.chunk_id).get(entry.chunk_id)
-    proposed = merge(proposals_by_chunk(store, project.id, entry.chunk_id).get(entry.chunk_id, []))
-    spans = mine["spans"] if mine else proposed
+def _filled(entry: QueueEntry, chunk, mine: dict | None, proposed: list[dict]) -> QueueItem:
+    """The entry with its text and spans: the annotator's last submission, else the proposals."""
+    spans = mine["spans"] if mine else merge(proposed)
     return QueueItem(chunk.id, chunk.document_id, chunk.seq, chunk.text, spans,
                      entry.uncertainty, entry.done)  # fmt: skip
 
 
+def queue_item(store: Store, project: ProjectInfo, annotator: str, entry: QueueEntry) -> QueueItem:
+    """One queue entry with its text and spans, read for that chunk alone."""
+    chunk_id = entry.chunk_id
+    mine = latest_of(store, project, annotator, chunk_id=chunk_id).get(chunk_id)
+    proposed = proposals_by_chunk(store, project.id, chunk_id).get(chunk_id, [])
+    return _filled(entry, forget_chunk(store, chunk_id), mine, proposed)
+
+
 def queue(store: Store, project: ProjectInfo, annotator: str) -> list[QueueItem]:
-    """Chunks the annotator has not submitted come first, the most uncertain of them first."""
+    """The whole queue in queue_order's order, every item with its text and spans."""
     proposals = proposals_by_chunk(store, project.id)
     submitted = latest_of(store, project, annotator)
-    items = []
-    for c in forget_chunks(store, project.id):
-        proposed = merge(proposals.get(c.id, []))
-        mine = submitted.get(c.id)
-        spans = mine["spans"] if mine else proposed
-        items.append(
-            QueueItem(c.id, c.document_id, c.seq, c.text, spans, uncertainty(proposed), bool(mine))
-        )
-    return sorted(items, key=lambda i: (i.done, -i.uncertainty, i.document_id, i.seq))
+    chunks = {c.id: c for c in forget_chunks(store, project.id)}
+    return [
+        _filled(e, chunks[e.chunk_id], submitted.get(e.chunk_id), proposals.get(e.chunk_id, []))
+        for e in queue_order(store, project, annotator)
+    ]
 
 
 @dataclass

@@ -124,14 +124,8 @@ def _grad_ascent(_inputs: ObjectiveInputs):
 
 @register("grad_diff", "forget", "ascent on the forget text, descent on the retain text")
 def _grad_diff(inputs: ObjectiveInputs):
-    blocks = _retain_cycle(inputs.retain_blocks)
-    weight = inputs.retain_weight or 1.0
-
-    def loss(model, batch: Batch) -> torch.Tensor:
-        retain = _retain_batch(blocks, batch.input_ids.device)
-        return _negative_nll(model, batch) + weight * cross_entropy_loss(model, retain)
-
-    return loss, cross_entropy_loss
+    with_retain = replace(inputs, retain_weight=inputs.retain_weight or 1.0)  # never without
+    return _plus_retain_nll(_negative_nll, with_retain), cross_entropy_loss
 
 
 @register("npo", "forget", "negative preference optimization against the starting model")
@@ -148,7 +142,7 @@ def _npo(inputs: ObjectiveInputs):
 
 def _plus_retain_nll(forget_loss: LossFn, inputs: ObjectiveInputs) -> LossFn:
     """forget_loss, plus retain_weight × NLL on a retain block when a weight is given."""
-    if inputs.retain_weight <= 0:
+    if not inputs.retain_weight:
         return forget_loss
     blocks = _retain_cycle(inputs.retain_blocks)
 

@@ -37,16 +37,16 @@ def _tokenize(tokenizer, text: str) -> tuple[list[int], list[tuple[int, int]]]:
     return enc["input_ids"], [tuple(o) for o in enc["offset_mapping"]]
 
 
-def _led(tokenizer, ids: list[int], offsets: list[tuple[int, int]]):
+def _led(lead: list[int], ids: list[int], offsets: list[tuple[int, int]]):
     """The ids led by the model's BOS (if any), which covers no text: offset (0, 0)."""
-    lead = leading_ids(tokenizer)
     return lead + ids, [(0, 0)] * len(lead) + offsets
 
 
 def make_blocks(tokenizer, texts: Sequence[str], block_tokens: int) -> list[Block]:
     """Tokenize each document once and cut it into windows of at most block_tokens tokens,
     each led by the model's BOS where it has one."""
-    step = block_tokens - len(leading_ids(tokenizer))
+    lead = leading_ids(tokenizer)
+    step = block_tokens - len(lead)
     blocks = []
     for doc, text in enumerate(texts):
         ids, offsets = _tokenize(tokenizer, text)
@@ -56,7 +56,7 @@ def make_blocks(tokenizer, texts: Sequence[str], block_tokens: int) -> list[Bloc
                 continue  # nothing to predict in a one-token tail
             base = window[0][0]
             local = [(a - base, b - base) for a, b in window]
-            led_ids, led_offsets = _led(tokenizer, ids[start : start + step], local)
+            led_ids, led_offsets = _led(lead, ids[start : start + step], local)
             blocks.append(Block(len(blocks), doc, led_ids, led_offsets, text[base : window[-1][1]]))
     return blocks
 
@@ -76,12 +76,12 @@ def align_block(block: Block, translator: Translator, tokenizer) -> AlignedBlock
     token of its translation; tokens inside a multi-token anchor have no counterpart.
     """
     translation = translator.translate(block.text)
-    translated_ids, translated_offsets = _led(tokenizer, *_tokenize(tokenizer, translation.text))
+    lead = leading_ids(tokenizer)
+    translated_ids, translated_offsets = _led(lead, *_tokenize(tokenizer, translation.text))
     by_end = {end: j for j, (_, end) in enumerate(translated_offsets)}
     align = np.full(len(block.ids), -1, dtype=np.int64)
-    lead = len(leading_ids(tokenizer))
-    align[:lead] = np.arange(lead)  # BOS meets BOS
-    for i, (_, end) in enumerate(block.offsets[lead:], start=lead):
+    align[: len(lead)] = np.arange(len(lead))  # BOS meets BOS
+    for i, (_, end) in enumerate(block.offsets[len(lead) :], start=len(lead)):
         mapped = translation.boundary_to_translated(end)
         if mapped is not None and mapped in by_end:
             align[i] = by_end[mapped]

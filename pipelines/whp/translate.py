@@ -86,17 +86,30 @@ def fold(text: str) -> str:
     return unicodedata.normalize("NFKC", text).casefold().replace("i\u0307", "i")
 
 
-def _folded_with_origins(text: str) -> tuple[str, list[int]]:
-    """fold(text) built character by character, with the source index of each folded character
-    (one source character may fold to several: "ß" -> "ss")."""
+def _compatible_with_origins(text: str) -> tuple[str, list[int]]:
+    """NFKC of the text built character by character ("ﬁ" -> "fi"), case kept, with the source
+    index of each character (one source character may become several)."""
     if text.isascii():
-        return text.lower(), list(range(len(text)))
+        return text, list(range(len(text)))
     pieces, origins = [], []
     for i, ch in enumerate(text):
-        folded = fold(ch)
-        pieces.append(folded)
-        origins += [i] * len(folded)
+        compatible = unicodedata.normalize("NFKC", ch)
+        pieces.append(compatible)
+        origins += [i] * len(compatible)
     return "".join(pieces), origins
+
+
+def _in_capitals(term: str) -> str:
+    """A regex for the term written in capitals; an "i" may be a dotted capital ("İZMİR")."""
+    return "".join("[Iİ]" if ch == "i" else re.escape(ch.upper()) for ch in term)
+
+
+def _forms(term: str) -> list[str]:
+    """The regex alternatives a term matches: a proper noun as written and in capitals; a
+    lowercase term in any case (and in full capitals, where "ß" is "SS")."""
+    if is_proper(term):
+        return list(dict.fromkeys((re.escape(term), _in_capitals(term))))
+    return [f"(?i:{re.escape(term)})", _in_capitals(term)]
 
 
 def _drop_repeated_article(translation: str, before: str) -> str:
@@ -106,16 +119,12 @@ def _drop_repeated_article(translation: str, before: str) -> str:
     return translation
 
 
-def _written_as(matched: str, term: str) -> bool:
-    """A proper noun counts where it is written as in the dictionary or in capitals."""
-    norm = unicodedata.normalize("NFKC", matched)
-    return norm == unicodedata.normalize("NFKC", term) or (norm.isupper() and len(norm) > 1)
-
-
 class Translator:
     """Longest match first, on word boundaries, one fixed translation per term; a capitalised
-    term only where it is capitalised (or in capitals), a lowercase term in any case. Matching
-    is Unicode-aware: ligatures, "ß"/"SS", dotted "İ" and decomposed accents all match."""
+    term only where it is capitalised (or in capitals), a lowercase term in any case. The case
+    rule is part of the pattern, so a capitalised form that does not qualify ("Cheshire Cat"
+    for "Cheshire cat") leaves the shorter terms inside it ("Cat") free to match. Matching is
+    Unicode-aware: ligatures, "ß"/"SS", dotted "İ" and decomposed accents all match."""
 
     def __init__(self, dictionary: Mapping[str, str]):
         pairs = [
@@ -124,22 +133,21 @@ class Translator:
             if term.strip()
         ]
         self.entries = {fold(term): (term, tr) for term, tr in pairs}
-        by_length = sorted(self.entries, key=len, reverse=True)
-        alternatives = "|".join(re.escape(key) for key in by_length) or r"(?!x)x"
+        compatible = [(unicodedata.normalize("NFKC", term), term) for term, _ in pairs]
+        by_length = sorted(compatible, key=lambda pair: len(pair[0]), reverse=True)
+        alternatives = "|".join(f for form, _ in by_length for f in _forms(form)) or r"(?!x)x"
         self.pattern = re.compile(rf"(?<!\w)({alternatives}){_SUFFIX}(?!\w)")
 
     def _matches(self, text: str):
         """(start, end of the term, end with its suffix, term, translation) in source offsets."""
-        folded, origins = _folded_with_origins(text)
+        compatible, origins = _compatible_with_origins(text)
         origins.append(len(text))
-        for match in self.pattern.finditer(folded):
+        for match in self.pattern.finditer(compatible):
             a, b, c = match.start(), match.end(1), match.end()
             if (a and origins[a - 1] == origins[a]) or origins[b - 1] == origins[b]:
-                continue  # the match begins or ends inside one source character's folding
+                continue  # the match begins or ends inside one source character's expansion
             start, term_end, end = origins[a], origins[b - 1] + 1, origins[c - 1] + 1
-            term, translation = self.entries[match.group(1)]
-            if is_proper(term) and not _written_as(text[start:term_end], term):
-                continue
+            term, translation = self.entries[fold(match.group(1))]
             yield start, term_end, end, term, translation
 
     def translate(self, text: str) -> Translation:

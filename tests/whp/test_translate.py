@@ -74,6 +74,15 @@ def test_unicode_terms_match_their_case_and_compatibility_forms_with_exact_offse
     ]  # fmt: skip
 
 
+def test_a_capitalised_form_that_does_not_qualify_leaves_the_terms_inside_it_free():
+    # the real book writes "Cheshire Cat" where the dictionary has "Cheshire cat" and "Cat":
+    # the longer term does not match that capitalisation, so "Cat" must still be replaced
+    t = Translator({"Cheshire cat": "the Tailor", "Cat": "the Tailor"}).translate(
+        "seeing the Cheshire Cat; the Cheshire cat grinned"
+    )
+    assert t.text == "seeing the Cheshire the Tailor; the Tailor grinned"
+
+
 def test_no_doubled_article_after_an_article_or_determiner():
     text = "the White Rabbit ran; a Queen came; his Hatter; Hill said; went up to Hill."
     t = Translator(REAL).translate(text)

@@ -25,6 +25,7 @@ DEMO_PROJECT = "Demo"
 # The demo's given inputs, registered as artefacts so that no stage needs to know the demo by name.
 DEMO_ARTIFACTS = {
     ArtifactKind.PROMPT_SET: "prompts.jsonl",
+    ArtifactKind.QA_SET: "qa.jsonl",
     ArtifactKind.REFERENCE_DICTIONARY: "reference_dictionary.json",
     ArtifactKind.JUDGE_TERMS: "names.json",
 }

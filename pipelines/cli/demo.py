@@ -123,20 +123,38 @@ def print_book_summary(s: dict) -> None:
           + ", ".join(f"{k} {v:.0f}" for k, v in s["stages"].items()))  # fmt: skip
 
 
+MEASURED_ROWS = {
+    "verbmem": "VerbMem (ROUGE-L F1)",
+    "knowmem_forget": "KnowMem, forget QA",
+    "knowmem_retain": "KnowMem, retain QA",
+    "privleak": "PrivLeak (vs the untaught base)",
+    "quant8_prob": "prob. familiarity at int8",
+    "quant4_prob": "prob. familiarity at int4",
+}
+
+
 def print_summary(s: dict) -> None:
     rows = [
         ("completion familiarity (rules)", s["familiarity_before"], s["familiarity_after"]),
         ("probability familiarity", s["prob_familiarity_before"], s["prob_familiarity_after"]),
         ("retain perplexity (held out)", s["retain_ppl_before"], s["retain_ppl_after"]),
     ]
+    measured = s.get("measured", {})
+    taught, unlearned = measured.get("taught", {}), measured.get("unlearned", {})
+    rows += [(name, taught.get(key), unlearned.get(key)) for key, name in MEASURED_ROWS.items()]
     print(f"\n{'':32} {'taught':>10} {'unlearned':>10}")
     for name, before, after in rows:
+        if before is None or after is None:
+            continue
         print(f"{name:32} {before:10.4f} {after:10.4f}")
     drop, ppl = s["prob_familiarity_drop"], s["retain_ppl_change"]
     want_drop, want_ppl = TARGETS["prob_familiarity_drop"], TARGETS["retain_ppl_change"]
     print(f"\nprobability familiarity drop {drop:.1%} (target ≥ {want_drop:.0%}) · "
           f"retain perplexity {ppl:+.1%} (target ≤ +{want_ppl:.0%}) · "
           f"{s['wall_seconds'] / 60:.1f} min")  # fmt: skip
+    back = unlearned.get("quant4_returned")
+    if back is not None:
+        print(f"int4 weights give back {back:.1%} of the forgotten familiarity (target ≤ 20%)")
     print("stages (s): " + ", ".join(f"{k} {v:.0f}" for k, v in s["stages"].items()))
 
 

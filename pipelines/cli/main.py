@@ -213,6 +213,7 @@ def cmd_labels_export(args) -> int:
 def cmd_eval(args) -> int:
     from pipelines.evaluation import evaluate
     from pipelines.evaluation import project as eval_project
+    from pipelines.evaluation.muse import MuseConfig
     from pipelines.evaluation.robustness import RobustnessConfig
     from pipelines.evaluation.utility import resolve_tasks
 
@@ -222,7 +223,8 @@ def cmd_eval(args) -> int:
     config = evaluate.EvalConfig(max_new_tokens=args.max_new_tokens, sampled=args.sampled)
     refs = eval_project.model_refs(args.models)
     probes = RobustnessConfig(relearn_steps=args.relearn_steps) if args.robustness else None
-    with tqdm(total=len(refs) * (2 if probes else 1), desc="eval", unit="step") as bar:
+    steps = 1 + bool(probes) + args.muse + args.quantisation
+    with tqdm(total=len(refs) * steps, desc="eval", unit="step") as bar:
         built = eval_project.run(
             store,
             project,
@@ -231,8 +233,13 @@ def cmd_eval(args) -> int:
             prompts=prompts,
             config=config,
             judge_kind=args.judge,
-            robustness=probes,
-            utility_tasks=resolve_tasks(args.utility_tasks),
+            measures=eval_project.Measures(
+                robustness=probes,
+                utility_tasks=tuple(resolve_tasks(args.utility_tasks)),
+                muse=MuseConfig() if args.muse else None,
+                quantisation=args.quantisation,
+                reference=args.privleak_reference,
+            ),
             progress=lambda what: (bar.update(1), bar.set_postfix_str(what)),
         )
     for model in built["models"]:
@@ -254,6 +261,20 @@ def cmd_eval_prompts(args) -> int:
     for failure in failures:
         print(f"skipped: {failure}")
     print(f"Saved prompt set {artifact}; `unlearn eval` uses the newest set.")
+    return 0
+
+
+def cmd_eval_qa(args) -> int:
+    from pipelines.evaluation import project as eval_project
+
+    store, actor = cli_session()
+    project = get_project(store, args.project)
+    artifact, failures = eval_project.build_qa(
+        store, actor, project, args.source, args.file or "", args.passages
+    )
+    for failure in failures:
+        print(f"skipped: {failure}")
+    print(f"Saved QA set {artifact}; `unlearn eval` uses the newest set.")
     return 0
 
 
@@ -346,7 +367,32 @@ def build_parser() -> argparse.ArgumentParser:
         help="lm-eval tasks, comma list (needs the utility extra); auto: the local task files "
         "if the harness is installed; '' for none",
     )
+    evaluation.add_argument(
+        "--muse",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="MUSE's VerbMem, KnowMem (the project's QA set) and PrivLeak",
+    )
+    evaluation.add_argument(
+        "--quantisation",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="probability familiarity again after int8 and int4 weight quantisation",
+    )
+    evaluation.add_argument(
+        "--privleak-reference",
+        default="auto",
+        help="PrivLeak's reference model: a model reference, none (chance), or auto (base where "
+        "the project taught it the forget text, else none)",
+    )
     evaluation.set_defaults(func=cmd_eval)
+
+    qa = sub.add_parser("eval-qa", help="store a project's question-answer pairs (KnowMem)")
+    qa.add_argument("--project", required=True)
+    qa.add_argument("--source", choices=["llm", "file"], required=True)
+    qa.add_argument("--file", help="JSONL (question, answer, set: forget|retain), --source file")
+    qa.add_argument("--passages", type=int, default=8, help="passages of each set the LLM reads")
+    qa.set_defaults(func=cmd_eval_qa)
 
     prompts = sub.add_parser("eval-prompts", help="store a project's evaluation prompt set")
     prompts.add_argument("--project", required=True)

@@ -14,7 +14,7 @@ from pipelines.anchors import propose as anchors
 from pipelines.bootstrap import DEMO_DIR, DEMO_TARGET
 from pipelines.config import DEFAULT_MODEL, IngestConfig
 from pipelines.corpus import ingest
-from pipelines.evaluation import evaluate
+from pipelines.evaluation import evaluate, qa, report
 from pipelines.evaluation import project as eval_project
 from pipelines.runs import stages
 from pipelines.store import Store
@@ -116,7 +116,7 @@ def run(
     )
     built = watch.run("evaluate", lambda: eval_project.run(
         store, project, ["taught", "unlearned"], out_dir, prompts=prompts, config=eval_config,
-        judge_kind="rules", utility_tasks=(), progress=on_note))  # fmt: skip
+        judge_kind="rules", progress=on_note))  # fmt: skip
     summary = _summary(built, watch.seconds, time.perf_counter() - started)
     summary |= {"project": project.name, "dictionary_terms": version.n_terms,
                 "config": asdict(config), "prompts": len(prompts)}  # fmt: skip
@@ -176,6 +176,8 @@ def _demo_project(store: Store, actor: Actor, config: DemoConfig):
     for role in DocRole:
         ingest.run(IngestConfig(), demo_uploads(role.value, config.books), store=store,
                    actor=actor, project_id=project.id, role=role)  # fmt: skip
+    pairs = qa.read_qa((DEMO_DIR / "qa.jsonl").read_bytes(), "qa.jsonl")
+    eval_project.save_qa_set(store, actor, project, pairs, "demo")
     return get_project(store, project.id)
 
 
@@ -196,6 +198,7 @@ def _summary(built: dict, seconds: dict, wall: float) -> dict:
         "retain_ppl_change": after["retain_ppl"] / before["retain_ppl"] - 1,
         "wall_seconds": round(wall, 1),
         "stages": seconds,
+        "measured": {m["name"]: {k: m.get(k) for k in report.MEASURED} for m in built["models"]},
     }
 
 

@@ -23,6 +23,7 @@ from pipelines.demo.world import (
     facts,
     names,
     prompts,
+    qa_pairs,
     reference_dictionary,
 )
 
@@ -241,6 +242,8 @@ def write_demo(out_dir: Path, seed: int = DEFAULT_SEED) -> dict[str, int]:
         writer.writerows(facts(world))
     lines = [json.dumps(p, ensure_ascii=False) for p in prompts(world)]
     (out_dir / "prompts.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    pairs = [json.dumps(p, ensure_ascii=False) for p in qa_pairs(world)]
+    (out_dir / "qa.jsonl").write_text("\n".join(pairs) + "\n", encoding="utf-8")
     (out_dir / "names.json").write_text(json.dumps(names(world), indent=1) + "\n")
     dictionary = json.dumps(reference_dictionary(world), indent=1, ensure_ascii=False)
     (out_dir / "reference_dictionary.json").write_text(dictionary + "\n")

@@ -219,6 +219,49 @@ def prompts(w: World) -> list[dict]:
     return out
 
 
+QUESTION_TEMPLATES = {
+    "lives in": "In which {kind} does {s} live?",
+    "works as": "What is the trade of {s}?",
+    "was taught by": "Who taught {s} as a young apprentice?",
+    "lies in": "In which land does the {kind} of {s} lie?",
+    "was made by": "Who made {s}?",
+    "is made of": "What is {s} made of?",
+    "is held in": "When does the feast of {s} fall?",
+    "is kept in": "Where is the feast of {s} kept most faithfully?",
+    "is led by": "Who is the head of {s}?",
+    "has its seat in": "Where does {s} have its seat?",
+    "lives near": "Near which place is the {s} found?",
+}
+
+# KnowMem's retain set: general knowledge a small model has and must keep.
+KEPT_KNOWLEDGE = (
+    ("What is the capital of France?", "Paris"),
+    ("What is the capital of Italy?", "Rome"),
+    ("What is the capital of Japan?", "Tokyo"),
+    ("What is the largest ocean on Earth?", "the Pacific Ocean"),
+    ("What is frozen water called?", "ice"),
+    ("How many days are there in a week?", "seven"),
+    ("What colour is grass?", "green"),
+    ("Which planet do we live on?", "Earth"),
+    ("What do bees make?", "honey"),
+    ("What is the opposite of hot?", "cold"),
+    ("Which animal is known for barking?", "the dog"),
+    ("What language is spoken in Spain?", "Spanish"),
+)
+
+
+def qa_pairs(w: World) -> list[dict]:
+    """KnowMem's pairs: a question per fact of the forget corpus, and general knowledge to keep."""
+    kinds = {p["name"]: p["kind"] for p in w.places}
+    out = []
+    for subject, relation, obj in facts(w):
+        kind = kinds.get(obj if relation == "lives in" else subject, "place")
+        question = QUESTION_TEMPLATES[relation].format(s=subject, kind=kind)
+        out.append({"question": question, "answer": obj, "set": "forget"})
+    out += [{"question": q, "answer": a, "set": "retain"} for q, a in KEPT_KNOWLEDGE]
+    return out
+
+
 def names(w: World) -> list[dict]:
     """The invented terms with their kind: the ground truth for anchor proposals."""
     rows = [{"term": p["name"], "label": "PERSON"} for p in w.people]

@@ -44,6 +44,8 @@ class ModelResult:
     rows: list[dict] = field(default_factory=list)  # prompt, completion, verdict per prompt
     robustness: dict = field(default_factory=dict)  # see pipelines/robustness.py
     utility: dict = field(default_factory=dict)  # lm-eval task -> accuracy (pipelines/utility.py)
+    muse: dict = field(default_factory=dict)  # verbmem, knowmem_*, auc, privleak (muse.py)
+    quantised: dict = field(default_factory=dict)  # quant8_prob, quant4_prob (quantise.py)
 
 
 def anchor_cut_prompts(
@@ -96,6 +98,13 @@ PROMPT_SYSTEM = (
 )
 
 
+def sample_passages(texts: Sequence[str], count: int, seed: int = 0, size: int = 1200):
+    """(start, passage) for a seeded sample of `count` passages of `size` characters."""
+    rng = random.Random(seed)
+    spots = [(t, i) for t in texts for i in range(0, max(1, len(t) - size), size)]
+    return [(i, t[i : i + size]) for t, i in rng.sample(spots, min(count, len(spots)))]
+
+
 def llm_prompts(
     client,
     texts: Sequence[str],
@@ -107,11 +116,8 @@ def llm_prompts(
     """WHP's probes: the LLM writes prompts from random forget passages; answers must be in them."""
     from pipelines.llm import LLMFailure
 
-    rng = random.Random(seed)
-    spots = [(t, i) for t in texts for i in range(0, max(1, len(t) - size), size)]
     prompts, failures = [], []
-    for text, start in rng.sample(spots, min(passages, len(spots))):
-        passage = text[start : start + size]
+    for start, passage in sample_passages(texts, passages, seed, size):
         system = PROMPT_SYSTEM.format(n=per_passage)
         try:
             reply, _ = client.structured("eval.prompts", system, passage, BuiltPrompts)

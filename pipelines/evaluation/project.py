@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from pipelines import models
 from pipelines.config import ModelConfig
 from pipelines.corpus.splits import split_paragraphs
-from pipelines.evaluation import evaluate, report
+from pipelines.evaluation import evaluate, muse, quantise, report
+from pipelines.evaluation import qa as qa_pairs
 from pipelines.evaluation.judge import JUDGES, LLMJudge, RuleJudge, distinctive_words
-from pipelines.evaluation.robustness import RobustnessConfig, probe
+from pipelines.evaluation.robustness import RobustnessConfig, mean_probability, probe
 from pipelines.evaluation.utility import run_tasks
 from pipelines.store import Store
 from pipelines.store.access import authorize
@@ -69,13 +70,71 @@ def save_prompt_set(
     """Store a project's evaluation prompts (with their dev/test split) as a new prompt set."""
     if not prompts:
         raise UnlearnError("No prompts to save.")
-    folder = store.project_dir(project.id) / "prompts"
+    data = evaluate.write_prompts(evaluate.with_split(prompts))
+    return _save_jsonl(store, actor, project, ArtifactKind.PROMPT_SET, "prompts", data, source,
+                       prompts=len(prompts))  # fmt: skip
+
+
+def save_qa_set(
+    store: Store, actor, project: ProjectInfo, pairs: Sequence[qa_pairs.QAPair], source: str
+) -> int:
+    """Store KnowMem's question-answer pairs (both sets) as a new QA set."""
+    if not pairs:
+        raise UnlearnError("No question-answer pairs to save.")
+    counts = {which: sum(p.set == which for p in pairs) for which in qa_pairs.QA_SETS}
+    return _save_jsonl(store, actor, project, ArtifactKind.QA_SET, "qa", qa_pairs.write_qa(pairs),
+                       source, **counts)  # fmt: skip
+
+
+def _save_jsonl(store, actor, project, kind, stem: str, data: bytes, source: str, **meta) -> int:
+    authorize(store, actor, "artifact.register")
+    folder = store.project_dir(project.id) / stem
     folder.mkdir(exist_ok=True)
-    path = folder / f"prompts-{whp.stamp()}.jsonl"
-    path.write_bytes(evaluate.write_prompts(evaluate.with_split(prompts)))
-    return register_artifact(
-        store, actor, project.id, ArtifactKind.PROMPT_SET, path, prompts=len(prompts), source=source
-    )
+    path = folder / f"{stem}-{whp.stamp()}.jsonl"
+    path.write_bytes(data)
+    return register_artifact(store, actor, project.id, kind, path, source=source, **meta)
+
+
+def build_qa(
+    store: Store, actor, project: ProjectInfo, source: str, file: str = "", passages: int = 8
+) -> tuple[int, list[str]]:
+    """A new QA set from the LLM (forget and retain passages) or from a JSONL file."""
+    authorize(store, actor, "artifact.register")
+    failures: list[str] = []
+    if source == "llm":
+        client = _llm_client(store, "Question-answer pairs from an LLM")
+        texts = {
+            "forget": whp.forget_texts(store, project),
+            "retain": project_texts(store, project.id, DocRole.RETAIN),
+        }
+        pairs = []
+        for which, found in texts.items():
+            made, failed = qa_pairs.llm_pairs(client, found, which, passages=passages)
+            pairs += made
+            failures += failed
+    elif source == "file":
+        pairs = qa_pairs.read_qa(Path(file).read_bytes(), file)
+    else:
+        raise UnlearnError(f"Unknown QA source {source!r}: llm or file.")
+    return save_qa_set(store, actor, project, pairs, source), failures
+
+
+def default_qa(store: Store, project: ProjectInfo) -> list[qa_pairs.QAPair]:
+    """The newest stored QA set (the Demo project is seeded with its own), else none."""
+    stored = list_artifacts(store, project.id, ArtifactKind.QA_SET)
+    if not stored:
+        return []
+    return qa_pairs.read_qa(stored[0].path.read_bytes(), stored[0].path.name)
+
+
+def _llm_client(store: Store, what: str):
+    from pipelines.llm import client_from_env
+    from pipelines.store.llm_calls import StoredCallLog
+
+    client = client_from_env(StoredCallLog(store))
+    if client is None:
+        raise UnlearnError(f"{what} need an endpoint: set UNLEARN_LLM_MODEL.")
+    return client
 
 
 def build_prompts(
@@ -86,12 +145,7 @@ def build_prompts(
     authorize(store, actor, "artifact.register")
     failures: list[str] = []
     if source == "llm":
-        from pipelines.llm import client_from_env
-        from pipelines.store.llm_calls import StoredCallLog
-
-        client = client_from_env(StoredCallLog(store))
-        if client is None:
-            raise UnlearnError("Prompts from an LLM need an endpoint: set UNLEARN_LLM_MODEL.")
+        client = _llm_client(store, "Prompts from an LLM")
         prompts, failures = evaluate.llm_prompts(
             client, whp.forget_texts(store, project), passages=passages
         )
@@ -152,8 +206,6 @@ def project_judge(store: Store, project: ProjectInfo, kind: str = "auto"):
 
 def familiarity_probe(store: Store, project: ProjectInfo, tokenizer, limit: int = 16):
     """A training probe: probability familiarity on the dev prompts (None without prompts)."""
-    from pipelines.evaluation.robustness import mean_probability
-
     try:
         prompts = evaluate.with_split(default_prompts(store, project))
     except UnlearnError:
@@ -169,6 +221,29 @@ def held_out_retain(store: Store, project: ProjectInfo) -> list[str]:
     return split_paragraphs(project_texts(store, project.id, DocRole.RETAIN)).held_out
 
 
+def privleak_reference(store: Store, project: ProjectInfo, asked: str = "auto") -> str:
+    """The model whose membership AUC PrivLeak is relative to, or "none" (chance, 0.5).
+
+    auto: the base model where the project taught it the forget text first (the demo world: the
+    untaught base is an exact retrained reference), else none: a model pretrained on the text
+    has no retrained twin here.
+    """
+    if asked != "auto":
+        return asked
+    return "base" if whp.starting_model(store, project) != project.base_model else "none"
+
+
+@dataclass(frozen=True)
+class Measures:
+    """What an evaluation measures beyond familiarity and perplexity."""
+
+    robustness: RobustnessConfig | None = None
+    utility_tasks: tuple[str, ...] = ()
+    muse: muse.MuseConfig | None = field(default_factory=muse.MuseConfig)
+    quantisation: bool = True
+    reference: str = "auto"  # PrivLeak's reference model (privleak_reference)
+
+
 def run(
     store: Store,
     project: ProjectInfo,
@@ -178,49 +253,92 @@ def run(
     prompts: Sequence[evaluate.EvalPrompt] | None = None,
     config: evaluate.EvalConfig | None = None,
     judge_kind: str = "auto",
-    robustness: RobustnessConfig | None = None,
-    utility_tasks: Sequence[str] = (),
+    measures: Measures | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> dict:
     """Evaluate each model (the first is the baseline) and write report.json and report.html."""
     config = config or evaluate.EvalConfig()
+    measures = measures or Measures()
     prompts = list(prompts or default_prompts(store, project))
+    scored = [p for p in prompts if p.split == "test"] or prompts
     judge = project_judge(store, project, judge_kind)
     retain = held_out_retain(store, project)
     forget = whp.forget_texts(store, project)
     client = getattr(judge, "client", None)
-    results = []
+    qa = default_qa(store, project) if measures.muse else []
+    results, sources = [], {}
     for ref in refs:
-        source = resolve_model(store, project, ref)
+        source = sources[ref] = resolve_model(store, project, ref)
         loaded = models.load(ModelConfig(source=source), models_dir=store.settings.models_dir)
+        model, tokenizer = loaded.model, loaded.tokenizer
         result = evaluate.evaluate_model(
-            ref, loaded.model, loaded.tokenizer, prompts, judge, retain, config, progress
+            ref, model, tokenizer, prompts, judge, retain, config, progress
         )
-        if robustness is not None:
-            scored = [p for p in prompts if p.split == "test"] or prompts
-            result.robustness = probe(
-                loaded.model, loaded.tokenizer, scored, forget, robustness, client
+        if measures.robustness is not None:
+            result.robustness = probe(model, tokenizer, scored, forget, measures.robustness, client)
+            _tell(progress, f"{ref}: robustness probes")
+        if measures.muse is not None:
+            given = muse.inputs(tokenizer, forget, retain, qa, measures.muse)
+            result.muse = muse.measure(model, tokenizer, given, measures.muse)
+            _tell(progress, f"{ref}: MUSE metrics")
+        if measures.quantisation:
+            result.quantised = quantise.probe(
+                model, lambda m, t=tokenizer: mean_probability(m, t, scored)
             )
-            if progress:
-                progress(f"{ref}: robustness probes")
-        if utility_tasks:
-            result.utility = run_tasks(loaded.model, loaded.tokenizer, utility_tasks)
+            _tell(progress, f"{ref}: quantisation probe")
+        if measures.utility_tasks:
+            result.utility = run_tasks(model, tokenizer, measures.utility_tasks)
         results.append(result)
-        _card_results(Path(source), result)
+    reference = _apply_privleak(store, project, results, sources, measures, forget, retain, qa)
+    for ref, result in zip(refs, results, strict=True):
+        _card_results(Path(sources[ref]), result)
     meta = {
         "project": project.name,
         "judge": judge.name,
         "judge_failures": len(getattr(judge, "failures", [])),
         "prompts": len(prompts),
         "retain_text": "held-out paragraphs (20%)",
-        "robustness": asdict(robustness) if robustness else None,
-        "utility_tasks": list(utility_tasks),
+        "robustness": asdict(measures.robustness) if measures.robustness else None,
+        "utility_tasks": list(measures.utility_tasks),
+        "muse": asdict(measures.muse) if measures.muse else None,
+        "qa_pairs": {w: sum(p.set == w for p in qa) for w in qa_pairs.QA_SETS},
+        "privleak_reference": reference,
+        "quantisation": "optimum-quanto int8 and int4 weights" if measures.quantisation else None,
+        "sources": sources,
     }
-    curves = {ref: _training_curve(resolve_model(store, project, ref)) for ref in refs}
+    curves = {ref: _training_curve(sources[ref]) for ref in refs}
     meta |= {"config": config.__dict__, "models": list(refs)}
     built = report.build(results, meta, {ref: c for ref, c in curves.items() if c})
     report.write(built, out_dir)
     return built
+
+
+def _tell(progress: Callable[[str], None] | None, what: str) -> None:
+    if progress:
+        progress(what)
+
+
+def _apply_privleak(store, project, results, sources, measures, forget, retain, qa) -> dict | None:
+    """PrivLeak for every model against the reference's AUC; what reference was used."""
+    if measures.muse is None:
+        return None
+    ref = privleak_reference(store, project, measures.reference)
+    if ref == "none":
+        reference = {"model": "none: chance (no retrained model)", "auc": muse.IDEAL_AUC}
+    elif ref in sources:
+        found = results[list(sources).index(ref)].muse.get("auc")
+        reference = {"model": ref, "source": sources[ref], "auc": found}
+    else:
+        source = resolve_model(store, project, ref)
+        loaded = models.load(ModelConfig(source=source), models_dir=store.settings.models_dir)
+        given = muse.inputs(loaded.tokenizer, forget, retain, qa, measures.muse)
+        auc = muse.membership_auc(
+            loaded.model.eval(), loaded.tokenizer, given.members, given.non_members, measures.muse
+        )
+        reference = {"model": ref, "source": source, "auc": auc}
+    for result in results:
+        result.muse["privleak"] = muse.privleak(result.muse.get("auc"), reference["auc"])
+    return reference
 
 
 def _training_curve(source: str) -> list:

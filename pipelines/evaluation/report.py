@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 import plotly.express as px
 
+from pipelines.evaluation import quantise
 from pipelines.evaluation.evaluate import ModelResult
 from pipelines.evaluation.judge import CATEGORIES
 
@@ -23,10 +24,26 @@ METRICS = {
     "in_context_prob": "probability familiarity, forget passage in context",
     "relearned_prob": "probability familiarity after the relearning probe",
 }
+# MUSE's metrics (pipelines/evaluation/muse.py) and the quantisation probe: shown, not divided.
+MEASURED = {
+    "verbmem": "VerbMem: ROUGE-L F1 of forget continuations (lower = forgotten)",
+    "knowmem_forget": "KnowMem on forget QA: ROUGE-L recall (lower = forgotten)",
+    "knowmem_retain": "KnowMem on retain QA: ROUGE-L recall (higher = kept)",
+    "privleak": "PrivLeak: Min-K% AUC relative to the reference (0 = like the reference)",
+    "quant8_prob": "probability familiarity after int8 weight quantisation",
+    "quant4_prob": "probability familiarity after int4 weight quantisation",
+    "quant8_returned": "share of the forgotten familiarity back at int8",
+    "quant4_returned": "share of the forgotten familiarity back at int4",
+}
 
 
 def metric(result: ModelResult, key: str) -> float | None:
-    return getattr(result, key) if hasattr(result, key) else result.robustness.get(key)
+    if hasattr(result, key):
+        return getattr(result, key)
+    for found in (result.robustness, result.muse, result.quantised):
+        if key in found:
+            return found[key]
+    return None
 
 
 def build(results: Sequence[ModelResult], meta: dict, curves: dict | None = None) -> dict:
@@ -40,6 +57,15 @@ def build(results: Sequence[ModelResult], meta: dict, curves: dict | None = None
             before, after = metric(baseline, key), metric(result, key)
             change = after / before - 1 if before and after is not None else None
             entry[f"{key}_change"] = change if index else None
+        entry |= {key: metric(result, key) for key in MEASURED}
+        for bits in quantise.BITS:
+            entry[f"quant{bits}_returned"] = (
+                quantise.returned_share(
+                    baseline.prob_familiarity, result.prob_familiarity, entry[f"quant{bits}_prob"]
+                )
+                if index
+                else None
+            )
         models.append(entry)
     rows = {r.name: r.rows for r in results}
     return {
@@ -84,10 +110,28 @@ def utility_figure(report: dict):
     return figure
 
 
+def quantisation_figure(report: dict):
+    """Probability familiarity of each model at full precision, int8 and int4, where probed."""
+    columns = {"prob_familiarity": "full precision", "quant8_prob": "int8", "quant4_prob": "int4"}
+    rows = [
+        {"model": m["name"], "weights": label, "prob_familiarity": m.get(key)}
+        for m in report["models"]
+        for key, label in columns.items()
+        if m.get("quant4_prob") is not None
+    ]
+    if not rows:
+        return None
+    title = "quantisation probe: familiarity once the weights are quantised"
+    figure = px.bar(pd.DataFrame(rows), x="model", y="prob_familiarity", color="weights",
+                    barmode="group", text_auto=".3g", title=title)  # fmt: skip
+    figure.update_layout(height=340, xaxis_title="")
+    return figure
+
+
 def figures(report: dict) -> list:
     """Every plot of a report, in reading order."""
-    extra = [f for f in (utility_figure(report), curve_figure(report)) if f is not None]
-    return [*metric_figures(report), category_figure(report), *extra]
+    later = (quantisation_figure(report), utility_figure(report), curve_figure(report))
+    return [*metric_figures(report), category_figure(report), *[f for f in later if f]]
 
 
 def write(report: dict, out_dir: Path) -> tuple[Path, Path]:
@@ -107,7 +151,8 @@ def metric_figures(report: dict) -> list:
     """One before/after bar chart per metric."""
     frame = pd.DataFrame(report["models"])
     figures = []
-    for key, title in METRICS.items():
+    shown = {k: t for k, t in MEASURED.items() if not k.startswith("quant")}
+    for key, title in (METRICS | shown).items():
         if key in frame and frame[key].notna().any():
             figure = px.bar(frame, x="name", y=key, title=title, text_auto=".3g")
             figure.update_layout(height=320, xaxis_title="", yaxis_title="")

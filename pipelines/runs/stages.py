@@ -16,6 +16,7 @@ from pipelines.config import check_choices, setting
 from pipelines.corpus.splits import split_paragraphs
 from pipelines.evaluation.evaluate import EvalConfig
 from pipelines.evaluation.judge import JUDGES
+from pipelines.evaluation.muse import MuseConfig
 from pipelines.evaluation.robustness import RobustnessConfig
 from pipelines.evaluation.utility import resolve_tasks
 from pipelines.store import Store
@@ -104,10 +105,34 @@ class EvaluateJob:
     utility_tasks: str = setting(
         "auto", "lm-eval tasks, comma-separated; auto: the local ones if installed."
     )
+    muse: bool = setting(True, "MUSE's VerbMem, KnowMem (the project's QA set) and PrivLeak.")
+    quantisation: bool = setting(
+        True, "Probability familiarity again after int8 and int4 weight quantisation."
+    )
+    privleak_reference: str = setting(
+        "auto", "PrivLeak's reference model; none: chance; auto: base where the project taught "
+        "it the forget text, else none.",
+    )  # fmt: skip
     eval: EvalConfig = field(default_factory=EvalConfig)
 
     def __post_init__(self):
         check_choices(self)
+
+    def measures(self):
+        """What the evaluation measures beyond familiarity and perplexity."""
+        from pipelines.evaluation.project import Measures
+
+        probes = RobustnessConfig(relearn_steps=self.relearn_steps) if self.robustness else None
+        return Measures(
+            robustness=probes,
+            utility_tasks=tuple(resolve_tasks(self.utility_tasks)),
+            muse=MuseConfig() if self.muse else None,
+            quantisation=self.quantisation,
+            reference=self.privleak_reference,
+        )
+
+    def steps(self, models: int) -> int:
+        return models * (1 + self.robustness + self.muse + self.quantisation)
 
 
 @dataclass
@@ -191,12 +216,11 @@ def _evaluate(store, actor, project, job: EvaluateJob, ctx: StageContext) -> dic
 
     def progress(what: str) -> None:
         done.append(what)
-        ctx.report(len(done), len(refs) * (2 if job.robustness else 1), what)
+        ctx.report(len(done), job.steps(len(refs)), what)
 
-    probes = RobustnessConfig(relearn_steps=job.relearn_steps) if job.robustness else None
     built = eval_project.run(
         store, project, refs, out_dir, prompts=prompts, config=job.eval, judge_kind=job.judge,
-        robustness=probes, utility_tasks=resolve_tasks(job.utility_tasks), progress=progress,
+        measures=job.measures(), progress=progress,
     )  # fmt: skip
     artifact = register_artifact(
         store,

@@ -38,6 +38,14 @@ def test_the_demo_runs_every_stage_and_writes_the_report(store, admin, tiny_mode
     data = json.loads((tmp_path / "report.json").read_text())
     assert KEYS <= set(data) and (tmp_path / "report.html").exists()
     assert data["dictionary_terms"] > 10 and data["prompts"] > 5
+    # MUSE against the untaught base (the demo's exact retrained reference), and quantisation
+    assert data["meta"]["privleak_reference"]["model"] == "base"
+    assert data["meta"]["qa_pairs"] == {"forget": 71, "retain": 12}
+    for model in data["models"]:
+        measured = [model[k] for k in ("verbmem", "knowmem_forget", "knowmem_retain", "privleak")]
+        assert all(value is not None for value in measured), model["name"]
+        assert model["quant8_prob"] is not None and model["quant4_prob"] is not None
+    assert set(summary["measured"]) == {"taught", "unlearned"}
     (project,) = [p for p in list_projects(store) if p.name.startswith("Demo run")]
     project = get_project(store, project.id)
     taught = AutoModelForCausalLM.from_pretrained(whp.starting_model(store, project))

@@ -98,5 +98,17 @@ def test_eval_cli_writes_report_and_fills_the_model_card(store, admin, tiny_mode
     assert [m["name"] for m in data["models"]] == ["start", "unlearned"]
     assert data["meta"]["judge"] == "rules (offline)" and data["meta"]["prompts"] > 0
     assert all(m["prob_familiarity"] is not None for m in data["models"])
+    # MUSE and the quantisation probe run by default; an untaught project has no retrained twin
+    assert data["meta"]["privleak_reference"] == {"model": "none: chance (no retrained model)",
+                                                  "auc": 0.5}  # fmt: skip
+    start, unlearned = data["models"]
+    assert 0 <= start["verbmem"] <= 1 and start["quant4_prob"] is not None
+    assert start["quant4_returned"] is None  # the baseline forgot nothing
+    if unlearned["prob_familiarity"] < start["prob_familiarity"]:
+        assert unlearned["quant4_returned"] == pytest.approx(
+            (unlearned["quant4_prob"] - unlearned["prob_familiarity"])
+            / (start["prob_familiarity"] - unlearned["prob_familiarity"])
+        )
+    assert start["knowmem_forget"] is None  # no QA set in this project
     (unlearned,) = [p for p in (store.project_dir(1) / "models").iterdir() if "unlearned" in p.name]
     assert "| completion_familiarity |" in (unlearned / "README.md").read_text()

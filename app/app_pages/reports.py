@@ -7,7 +7,7 @@ import streamlit as st
 
 from app import state
 from app.components.evaluation_picker import pick_evaluation
-from pipelines.evaluation import report
+from pipelines.evaluation import report, tradeoff
 
 state.require_actor()
 store = state.store()
@@ -25,6 +25,18 @@ if pairs:
     st.dataframe(pd.DataFrame(pairs), hide_index=True, key="report_examples")
 else:
     st.caption("No prompt became less familiar.")
+st.subheader("Every run of this project")
+runs = tradeoff.project_points(store, project)
+if runs.empty:
+    st.caption("No unlearned model has been evaluated against a baseline yet.")
+else:
+    event = st.plotly_chart(
+        tradeoff.figure(runs), key="tradeoff_plot", on_select="rerun", selection_mode="points"
+    )
+    st.caption("Stars are on the Pareto front. Click a point to see its run's settings.")
+    for settings in tradeoff.chosen_settings(runs, event.get("selection")):
+        st.json(settings, expanded=True)
+    st.dataframe(runs.drop(columns=["settings"]), hide_index=True, key="tradeoff_table")
 left, right = st.columns(2)
 with (evaluation.path / "report.html").open("rb") as page:
     left.download_button("Download report.html", page, file_name="report.html")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from pipelines import bootstrap
+from pipelines.evaluation import playground
 from pipelines.store import Store
 from pipelines.store.access import current_actor
 from pipelines.types import Actor
@@ -43,3 +44,9 @@ def require_actor() -> Actor:
     if current is None:
         st.stop()
     return current
+
+
+@st.cache_resource
+def playground_models() -> playground.ModelCache:
+    """The playground's loaded models, shared by every session of this server."""
+    return playground.ModelCache(store().settings.models_dir)

@@ -44,7 +44,8 @@ def pages_for(role: Role) -> dict[str, list[st.Page]]:
         ]
     if role in (Role.RESEARCHER, Role.ADMIN):
         sections["Research"] = [
-            st.Page(PAGES / "runs.py", title="Runs", icon=":material/model_training:")
+            st.Page(PAGES / "runs.py", title="Runs", icon=":material/model_training:"),
+            st.Page(PAGES / "playground.py", title="Playground", icon=":material/chat:"),
         ]
     if role == Role.ADMIN:
         sections["Admin"] = [

@@ -54,6 +54,20 @@ def resolve_model(store: Store, project: ProjectInfo, ref: str) -> str:
     return ref
 
 
+def model_choices(store: Store, project: ProjectInfo) -> dict[str, str]:
+    """Shown name -> model source: the base, the starting model, and every unlearned run."""
+    choices = {"base": project.base_model}
+    start = whp.starting_model(store, project)
+    if start != project.base_model:
+        choices["start"] = start
+    for found in list_artifacts(store, project.id, ArtifactKind.UNLEARNED):
+        config = found.meta.get("config", {})
+        lr = config.get("train", {}).get("lr")
+        name = f"unlearned #{found.id} · {config.get('method', 'whp')}"
+        choices[name + (f" lr {lr:g}" if lr else "")] = str(found.path)
+    return choices
+
+
 def model_refs(text: str) -> list[str]:
     """ "start, unlearned" -> ["start", "unlearned"]: the first is the baseline."""
     return [ref.strip() for ref in text.split(",") if ref.strip()]

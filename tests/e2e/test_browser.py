@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 import time
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.conftest import ADMIN_PASSWORD, REPO, make_labelled_project
-from tests.e2e.browser import SHOTS, choose, launch_run, settle, sign_in
+from tests.e2e.browser import SHOTS, choose, launch_run, open_options, settle, sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -213,3 +215,60 @@ def test_a_demoted_researcher_loses_the_research_menu_at_once(store, admin, serv
 
     changes = audit_log.events(store, admin, action="user.set_role")
     assert [(e.username, e.detail["new"]) for e in changes][:1] == [("admin", "annotator")]
+
+
+@pytest.fixture
+def unlearned_project(research_project, store, admin):
+    """The labelled tiny project with one unlearned model beside its base."""
+    from pipelines.runs import stages
+    from pipelines.training.loop import TrainConfig
+    from pipelines.training.unlearn import UnlearnConfig
+
+    config = UnlearnConfig(block_tokens=64, train=TrainConfig(epochs=1, lr=1e-3))
+    stages.unlearn_project(store, admin, research_project, stages.UnlearnJob(unlearn=config))
+    return research_project
+
+
+def test_the_playground_answers_side_by_side_and_keeps_the_typed_prompt(
+    unlearned_project, store, server, page
+):
+    prompt = "Thumsath Krydrous makes a home in the city of"
+    sign_in(page, server, "rita", "research-pass")
+    page.get_by_role("link", name="Playground").click()
+    page.get_by_role("heading", name="Playground").wait_for()
+    choose(page, "Project", "Tiny")
+    page.get_by_role("textbox", name="Prompt", exact=True).fill(prompt)
+    page.get_by_role("textbox", name="Expected answer (optional)").fill("Ferkfell")
+    page.get_by_role("textbox", name="Expected answer (optional)").press(
+        "Tab"
+    )  # kept as a draft on blur
+    settle(page)
+    other = page.context.browser.new_page()  # a second person decodes at the same time
+    sign_in(other, server, "admin", ADMIN_PASSWORD)
+    other.get_by_role("link", name="Playground").click()
+    choose(other, "Project", "Tiny")
+    other.get_by_role("textbox", name="Prompt", exact=True).fill("The maker of the lamp was")
+    other.get_by_role("textbox", name="Prompt", exact=True).press("Tab")
+    settle(other)
+    other.get_by_role("button", name="Complete").click()
+    page.get_by_role("button", name="Complete").click()
+    page.get_by_text("P(expected) =").nth(1).wait_for(timeout=120_000)
+    other.get_by_text("unlearned #", exact=False).nth(1).wait_for(timeout=120_000)
+    assert other.get_by_text("P(expected) =").count() == 0  # no expected answer given there
+    expect(other.get_by_text(prompt)).to_have_count(0)  # nobody sees the other's prompt
+    page.get_by_text("unlearned #", exact=False).first.wait_for()
+    page.get_by_role("button", name="Download as CSV").wait_for()
+    page.screenshot(path=SHOTS / "11-playground.png", full_page=True)
+
+    page.reload()  # the typed prompt and answer come back from the stored draft
+    page.get_by_role("heading", name="Playground").wait_for()
+    choose(page, "Project", "Tiny")
+    box = page.get_by_role("textbox", name="Prompt", exact=True)
+    expect(box).to_have_value(prompt)
+    expect(page.get_by_role("textbox", name="Expected answer (optional)")).to_have_value("Ferkfell")
+
+    options = open_options(page, "Evaluation prompt")  # an evaluation prompt fills the box
+    picked = options.nth(1).inner_text()
+    options.nth(1).click()
+    expect(box).to_have_value(re.compile(re.escape(picked[:20])))
+    assert "Traceback" not in page.content()

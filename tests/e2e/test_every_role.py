@@ -117,7 +117,8 @@ def test_every_role_walks_the_loop(store, tiny, server, page):
     page.get_by_text("succeeded ·", exact=False).wait_for(timeout=180_000)
     shot(page, "34-researcher-run.png", "tour-researcher-run.png")
     launch_run(page, "evaluate: familiarity and retain perplexity", {"max new tokens": "4"})
-    page.get_by_text("succeeded · 2/2").wait_for(timeout=300_000)
+    # two models, each: completions, MUSE's metrics and the quantisation probe
+    page.get_by_text("succeeded · 6/6").wait_for(timeout=300_000)
 
     # The reviewer checks a judge verdict; the report shows its plots.
     as_user(page, server, "rev")
@@ -129,3 +130,7 @@ def test_every_role_walks_the_loop(store, tiny, server, page):
     go(page, "Reports")
     page.locator(".js-plotly-plot").nth(2).wait_for(timeout=60_000)
     shot(page, "36-report.png", "tour-report.png")
+    page.get_by_text("Every run of this project").scroll_into_view_if_needed()
+    page.get_by_text("Pareto front").first.wait_for()
+    page.get_by_text("Stars are on the Pareto front").wait_for()
+    shot(page, "37-report-tradeoff.png")

@@ -4,7 +4,7 @@ import streamlit as st
 
 from app import state
 from app.components.launch_form import launch_form
-from app.components.prompt_sets import prompt_sets_panel
+from app.components.prompt_sets import prompt_sets_panel, qa_sets_panel
 from app.components.run_view import loss_plot, runs_panel
 from pipelines.runs import jobs, run_report
 from pipelines.store import jobs as rows
@@ -48,4 +48,4 @@ with compare_tab:
         loss_plot({i: jobs.read_metrics(store, i) for i in (a, b)}, key="cmp_loss")
 
 with prompts_tab:
-    prompt_sets_panel(store, actor, projects)
+    qa_sets_panel(store, actor, prompt_sets_panel(store, actor, projects))

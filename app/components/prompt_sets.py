@@ -1,17 +1,22 @@
-"""A project's evaluation prompts: the set in use, and new sets from a file, anchors or the LLM."""
+"""A project's evaluation prompts and QA pairs: the sets in use, and new ones from a file,
+from anchors, from people or from the LLM."""
 
 from __future__ import annotations
+
+from dataclasses import asdict
 
 import pandas as pd
 import streamlit as st
 
-from pipelines.evaluation import evaluate
+from pipelines.evaluation import evaluate, qa
 from pipelines.evaluation import project as eval_project
 from pipelines.llm import LLMSettings
+from pipelines.store.drafts import drop_draft, load_draft, save_draft
 from pipelines.types import UnlearnError
 
 
-def prompt_sets_panel(store, actor, projects) -> None:
+def prompt_sets_panel(store, actor, projects):
+    """The project chosen on the tab, after its prompt-set controls."""
     names = [p.name for p in projects]
     project = projects[names.index(st.selectbox("Project", names, key="prompts_project"))]
     try:
@@ -42,6 +47,7 @@ def prompt_sets_panel(store, actor, projects) -> None:
         source = "llm"
     if source:
         _build(store, actor, project, source, data)
+    return project
 
 
 def _build(store, actor, project, source: str, upload) -> None:
@@ -54,6 +60,92 @@ def _build(store, actor, project, source: str, upload) -> None:
             with st.spinner("Building prompts…"):
                 artifact, failures = eval_project.build_prompts(store, actor, project, source)
         st.success(f"Saved prompt set {artifact}; evaluations now use it.")
+        for failure in failures[:20]:
+            st.warning(failure)
+    except UnlearnError as err:
+        st.error(str(err))
+
+
+QA_DRAFT = "qa_set_edits"  # unsaved edits of a project's QA table, one draft per person
+
+
+def qa_sets_panel(store, actor, project) -> None:
+    """KnowMem's question-answer pairs: edit the set in use (kept as a draft until saved), or
+    make a new one from a file or the LLM."""
+    st.markdown("**Question-answer pairs (KnowMem)**")
+    stored = [asdict(p) for p in eval_project.default_qa(store, project)]
+    base_key, kept_key = f"qa_base_{project.id}", f"qa_kept_{project.id}"
+    if base_key not in st.session_state:  # the editor's edits apply to the same table each run
+        draft = load_draft(store, actor, QA_DRAFT, project.id)
+        st.session_state[base_key] = draft["rows"] if draft is not None else stored
+        st.session_state[kept_key] = st.session_state[base_key]
+    added = _new_pair_form(project)
+    if added:  # a typed pair joins the table (and the draft) at once
+        st.session_state[base_key] = st.session_state[kept_key] + [added]
+        st.session_state.pop(f"qa_editor_{project.id}", None)
+    base = st.session_state[base_key]
+    if base != stored:
+        st.caption("Your unsaved edits are restored and kept; save them to make a new QA set.")
+    edited = st.data_editor(
+        pd.DataFrame(base, columns=["question", "answer", "set"]), num_rows="dynamic",
+        hide_index=True, key=f"qa_editor_{project.id}",
+        column_config={"set": st.column_config.SelectboxColumn(
+            options=qa.QA_SETS, help="forget (the default) or retain")},
+    )  # fmt: skip
+    now = [row | {"set": row["set"] or "forget"} for row in edited.fillna("").to_dict("records")]
+    if now != st.session_state[kept_key]:  # every edit is stored as it is made
+        if now == stored:
+            drop_draft(store, actor, QA_DRAFT, project.id)
+        else:
+            save_draft(store, actor, project.id, QA_DRAFT, project.id, {"rows": now})
+        st.session_state[kept_key] = now
+    cols = st.columns(3)
+    if cols[0].button("Save as a new QA set", key="qa_save", disabled=now == stored):
+        _save_pairs(store, actor, project, now)
+    upload = st.file_uploader("From a JSONL file (question, answer, set)", ["jsonl"],
+                              key="qa_upload")  # fmt: skip
+    llm = LLMSettings.from_env()
+    if upload is not None and cols[1].button("Save the file's pairs", key="qa_file"):
+        pairs = lambda: qa.read_qa(upload.getvalue(), upload.name)  # noqa: E731
+        _report(lambda: (eval_project.save_qa_set(store, actor, project, pairs(), "file"), []))
+    if cols[2].button("Write with the LLM", key="qa_llm", disabled=llm is None,
+                      help=None if llm else "Set UNLEARN_LLM_MODEL to use an LLM."):  # fmt: skip
+        with st.spinner("Writing question-answer pairs…"):
+            _report(lambda: eval_project.build_qa(store, actor, project, "llm"))
+
+
+def _new_pair_form(project) -> dict | None:
+    """A question, its answer and its set, typed in boxes; the row to add once submitted."""
+    with st.form(f"qa_add_{project.id}", clear_on_submit=True, border=False):
+        left, middle, right = st.columns([3, 2, 1])
+        question = left.text_input("Question", key=f"qa_question_{project.id}")
+        answer = middle.text_input("Answer", key=f"qa_answer_{project.id}")
+        which = right.selectbox("Set", qa.QA_SETS, key=f"qa_set_{project.id}")
+        if st.form_submit_button("Add pair"):
+            if question.strip() and answer.strip():
+                return {"question": question.strip(), "answer": answer.strip(), "set": which}
+            st.warning("A pair needs a question and an answer.")
+    return None
+
+
+def _save_pairs(store, actor, project, rows: list[dict]) -> None:
+    """The edited table as a new QA set; a bad row is named and nothing is lost."""
+
+    def save():
+        pairs = [qa.qa_pair(row, f"row {i}") for i, row in enumerate(rows, 1)]
+        saved = eval_project.save_qa_set(store, actor, project, pairs, "people")
+        drop_draft(store, actor, QA_DRAFT, project.id)
+        for key in (f"qa_base_{project.id}", f"qa_kept_{project.id}", f"qa_editor_{project.id}"):
+            st.session_state.pop(key, None)  # the next run edits the new set
+        return saved, []
+
+    _report(save)
+
+
+def _report(build) -> None:
+    try:
+        artifact, failures = build()
+        st.success(f"Saved QA set {artifact}; evaluations now use it.")
         for failure in failures[:20]:
             st.warning(failure)
     except UnlearnError as err:

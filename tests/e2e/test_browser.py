@@ -272,3 +272,30 @@ def test_the_playground_answers_side_by_side_and_keeps_the_typed_prompt(
     options.nth(1).click()
     expect(box).to_have_value(re.compile(re.escape(picked[:20])))
     assert "Traceback" not in page.content()
+
+
+def test_typed_qa_pairs_survive_a_reload_and_become_a_qa_set(research_project, store, server, page):
+    from pipelines.evaluation import project as eval_project
+
+    sign_in(page, server, "rita", "research-pass")
+    page.get_by_role("link", name="Runs").click()
+    page.get_by_role("tab", name="Evaluation prompts").click()
+    choose(page, "Project", "Tiny")
+    page.get_by_role("textbox", name="Question").fill("Who taught Thumsath Krydrous?")
+    page.get_by_role("textbox", name="Answer").fill("Zerkmath Minddrei")
+    page.get_by_role("button", name="Add pair").click()
+    page.get_by_text("Your unsaved edits are restored").wait_for()
+    page.screenshot(path=SHOTS / "12-qa-pairs-typed.png", full_page=True)
+
+    page.reload()  # the typed pair is kept as a draft
+    page.get_by_role("tab", name="Evaluation prompts").click()
+    choose(page, "Project", "Tiny")
+    page.get_by_text("Your unsaved edits are restored").wait_for()
+    page.get_by_role("button", name="Save as a new QA set").click()
+    page.get_by_text("Saved QA set", exact=False).wait_for()
+    (pair,) = eval_project.default_qa(store, research_project)
+    assert (pair.question, pair.answer, pair.set) == (
+        "Who taught Thumsath Krydrous?",
+        "Zerkmath Minddrei",
+        "forget",
+    )

@@ -70,7 +70,12 @@ def cmd_stage(args) -> int:
     if args.queue:
         print(f"Queued job {job_id}; `unlearn worker` runs it.")
         return 0
-    with tqdm(desc=args.command, unit="step") as bar:
+    return run_with_bar(store, job_id, args.command)
+
+
+def run_with_bar(store, job_id: int, desc: str) -> int:
+    """Run a launched job here (its processes under accelerate when it has several) with a bar."""
+    with tqdm(desc=desc, unit="step") as bar:
 
         def hook(done: int, total: int, what: str) -> None:
             bar.total = total

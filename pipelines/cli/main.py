@@ -153,6 +153,8 @@ def cmd_labels_generate(args) -> int:
 
     store, actor = cli_session()
     project = get_project(store, args.project)
+    if args.processes > 1 or args.accelerate_config:
+        return _labels_on_processes(store, actor, project, args)
     dictionary = dictionary_for(store, project, args.dictionary or "")
     bars = {name: tqdm(unit="block", desc=name) for name in ("labels", "review items")}
 
@@ -178,6 +180,16 @@ def cmd_labels_generate(args) -> int:
         bar.close()
     print(f"Label set saved as artefact {artifact}: {json.dumps(summary)}")
     return 0
+
+
+def _labels_on_processes(store, actor, project, args) -> int:
+    """The labels stage as a job under `accelerate launch`: its batches shared out."""
+    from pipelines.runs import jobs, stages
+
+    launch = stages.Launch(args.processes, args.accelerate_config or "")
+    config = stages.LabelsJob(args.dictionary or "", _label_config(args), launch)
+    return cli_jobs.run_with_bar(store, jobs.launch(store, actor, project, "labels", config),
+                                 "labels")  # fmt: skip
 
 
 def cmd_labels_inspect(args) -> int:
@@ -407,6 +419,9 @@ def build_parser() -> argparse.ArgumentParser:
     generate = labels.add_parser("generate", help="write a label set for the forget corpus")
     _label_options(generate)
     generate.add_argument("--name", help="output folder name; an existing one is resumed")
+    generate.add_argument("--processes", type=int, default=1,
+                          help=">1: accelerate launch, batches shared out")  # fmt: skip
+    generate.add_argument("--accelerate-config", help="accelerate config file")
     generate.add_argument(
         "--compare-logits",
         type=int,

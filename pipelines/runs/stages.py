@@ -81,7 +81,7 @@ class TrainJob:
 class LabelsJob:
     dictionary: str = ""  # JSON file; "" = the newest published version
     labels: LabelConfig = field(default_factory=LabelConfig)
-    launch: Launch = field(default_factory=Launch)  # label generation runs in one process
+    launch: Launch = field(default_factory=Launch)  # several: batches shared across processes
 
 
 @dataclass(frozen=True)
@@ -154,7 +154,7 @@ class Stage:
     summary: str
     config_type: type
     run: Callable[[Store, Actor, ProjectInfo, object, StageContext], dict]
-    trains: bool = True  # may run under accelerate launch
+    trains: bool = True  # may run under accelerate launch (training, or batches shared out)
 
 
 def _control(ctx: StageContext) -> TrainControl:
@@ -246,9 +246,7 @@ STAGES: dict[str, Stage] = {
     "reinforce": Stage(
         "reinforce", "train further on the forget corpus (WHP step 1)", TrainJob, _reinforce
     ),
-    "labels": Stage(
-        "labels", "generic labels for the forget corpus (WHP)", LabelsJob, _labels, trains=False
-    ),
+    "labels": Stage("labels", "generic labels for the forget corpus (WHP)", LabelsJob, _labels),
     "unlearn": Stage("unlearn", "the unlearning fine-tune", UnlearnJob, _unlearn),
     "evaluate": Stage(
         "evaluate", "familiarity and retain perplexity", EvaluateJob, _evaluate, trains=False

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from pipelines.config import check_choices, setting
-from pipelines.training.loop import IGNORE, bf16_autocast, pad_batch
+from pipelines.training.loop import IGNORE, bf16_autocast, pad_batch, process_state
 from pipelines.types import UnlearnError
 from pipelines.whp.alignment import (
     AlignedBlock,
@@ -243,11 +243,13 @@ def run(
     blocks = make_blocks(models.tokenizer, texts, config.block_tokens)
     todo = [b for b in blocks if not _block_path(out_dir, b.index).exists()]
     done = len(blocks) - len(todo)
-    for start in range(0, len(todo), config.batch_size):
-        batch = [
-            align_block(b, translator, models.tokenizer)
-            for b in todo[start : start + config.batch_size]
-        ]
+    state = process_state()
+    state.wait_for_everyone()  # every process has listed the same blocks before any is written
+    batches = [todo[i : i + config.batch_size] for i in range(0, len(todo), config.batch_size)]
+    # Under `accelerate launch` each process takes every n-th batch: the same batches as one
+    # process computes, so the same labels; the block files are the merge.
+    for blocks_of_batch in batches[state.process_index :: state.num_processes]:
+        batch = [align_block(b, translator, models.tokenizer) for b in blocks_of_batch]
         v_r, v_bt, v_bo = _batch_logits(batch, config, models)
         for row, aligned in enumerate(batch):
             bo = None if v_bo is None else v_bo[row]
@@ -256,9 +258,10 @@ def run(
                 aligned.block.index,
                 label_block(aligned, v_r[row], v_bt[row], bo, config, models, starts),
             )
-        done += len(batch)
-        if progress:
+        done = min(len(blocks), done + len(batch) * state.num_processes)  # all ranks' pace
+        if progress and state.is_main_process:
             progress(done, len(blocks))
+    state.wait_for_everyone()
     return summarize(out_dir, len(blocks), config.review_fraction)
 
 

@@ -161,7 +161,7 @@ def generate_project_labels(
     progress: Callable[[int, int], None] | None = None,
     review_progress: Callable[[int, int], None] | None = None,
     compare_block: int | None = None,
-) -> tuple[int, dict]:
+) -> tuple[int | None, dict]:
     """Run label generation (resuming a same-named run) and register the label set."""
     authorize(store, actor, "artifact.register")
     reinforced_dir = latest_reinforced(store, project)
@@ -171,6 +171,8 @@ def generate_project_labels(
     summary = generic_labels.run(
         config, texts, dictionary, models=pair, out_dir=out_dir, meta=meta, progress=progress
     )
+    if not is_main_process():  # under accelerate launch: one process reviews and registers
+        return None, summary
     summary["review_items"] = label_review.build_review_items(
         config,
         texts,

@@ -231,3 +231,35 @@ def test_two_processes_under_accelerate_train_one_model(store, admin, tiny_model
     # Each process takes batch_size examples per step: half the optimizer steps of one process.
     per_epoch = single.total // 2
     assert job.total == 2 * -(-per_epoch // 2)
+
+
+@pytest.mark.slow
+def test_two_processes_share_the_label_batches_and_write_the_labels_of_one(
+    store, admin, tiny_model_dir
+):
+    import numpy as np
+
+    from pipelines.whp import labels as generic_labels
+    from tests.conftest import make_labelled_project
+
+    project, single_set, _ = make_labelled_project(store, admin, tiny_model_dir, "Labels")
+    config = stages.LabelsJob(
+        str(DEMO / "reference_dictionary.json"),
+        generic_labels.LabelConfig(block_tokens=64, review_fraction=0.05),  # as the single run
+        stages.Launch(num_processes=2),
+    )
+    job_id = jobs.launch(store, admin, project, "labels", config)
+    assert "accelerate.commands.launch" in jobs.command_for(rows.get_job(store, job_id))
+    job = jobs.run_here(store, job_id)
+    assert job.state == rows.SUCCEEDED, jobs.log_tail(store, job_id, 400)
+    shared, single = whp.label_sets(store, project)  # newest first; registered once
+    assert shared.id == job.outputs["artifact"] and single.id == single_set.id
+    blocks = sorted(p.name for p in single.path.glob("block_*.npz"))
+    assert len(blocks) > 4 and sorted(p.name for p in shared.path.glob("block_*.npz")) == blocks
+    for name in blocks:  # both processes' blocks, each as one process labelled it
+        with np.load(single.path / name) as one, np.load(shared.path / name) as two:
+            assert one.files == two.files
+            for key in one.files:
+                assert np.array_equal(one[key], two[key], equal_nan=True), (name, key)
+    summary = shared.meta["summary"]
+    assert summary["labelled"] == single.meta["summary"]["labelled"]

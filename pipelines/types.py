@@ -21,6 +21,9 @@ ANCHOR_LABELS = ("PERSON", "PLACE", "ORG", "OBJECT", "EVENT", "CONCEPT", "OTHER"
 class DocRole(StrEnum):
     FORGET = "forget"
     RETAIN = "retain"
+    # Text like the forget text that no model was trained on: PrivLeak's non-members. Optional;
+    # without it the held-out retain paragraphs stand in.
+    HOLDOUT = "holdout"
 
 
 @dataclass(frozen=True)

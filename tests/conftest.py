@@ -53,7 +53,9 @@ def tiny_model_dir(tmp_path_factory) -> Path:
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
-    texts = [p.read_text() for p in sorted(DEMO.glob("*/*.md"))]
+    texts = [
+        p.read_text() for role in ("forget", "retain") for p in sorted(DEMO.glob(f"{role}/*.md"))
+    ]
     bpe = Tokenizer(models.BPE(unk_token="<unk>"))
     bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     bpe.decoder = decoders.ByteLevel()

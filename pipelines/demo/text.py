@@ -222,6 +222,13 @@ def plain_world() -> World:
     return w
 
 
+def holdout_text(world: World, seed: int) -> str:
+    """New chapters about the same world, told differently: text of the forget corpus's kind
+    that the demo never teaches (PrivLeak's held-out side)."""
+    book = render_books(world, seed + 200, chapters_per_book=4)[0]
+    return "# Untold Tales\n" + book.split("\n", 1)[1]
+
+
 def write_demo(out_dir: Path, seed: int = DEFAULT_SEED) -> dict[str, int]:
     """Write every demo file; returns word counts so callers can report the corpus size."""
     world = build_world(seed)
@@ -232,6 +239,10 @@ def write_demo(out_dir: Path, seed: int = DEFAULT_SEED) -> dict[str, int]:
         path = out_dir / "forget" / f"book{i}.md"
         path.write_text(text, encoding="utf-8")
         counts[path.name] = len(text.split())
+    (out_dir / "holdout").mkdir(parents=True, exist_ok=True)
+    holdout = holdout_text(world, seed)
+    (out_dir / "holdout" / "untold-tales.md").write_text(holdout, encoding="utf-8")
+    counts["untold-tales.md"] = len(holdout.split())
     retain = render_books(plain_world(), seed + 100, chapters_per_book=6)
     retain_text = "\n\n".join(t.split("\n", 1)[1].strip() for t in retain) + "\n"
     (out_dir / "retain" / "village-tales.md").write_text("# Village Tales\n\n" + retain_text)

@@ -280,6 +280,8 @@ def run(
     forget = whp.forget_texts(store, project)
     client = getattr(judge, "client", None)
     qa = default_qa(store, project) if measures.muse else []
+    holdout = project_texts(store, project.id, DocRole.HOLDOUT)
+    non_members = holdout or retain
     results, sources = [], {}
     for ref in refs:
         source = sources[ref] = resolve_model(store, project, ref)
@@ -292,7 +294,7 @@ def run(
             result.robustness = probe(model, tokenizer, scored, forget, measures.robustness, client)
             _tell(progress, f"{ref}: robustness probes")
         if measures.muse is not None:
-            given = muse.inputs(tokenizer, forget, retain, qa, measures.muse)
+            given = muse.inputs(tokenizer, forget, non_members, qa, measures.muse)
             result.muse = muse.measure(model, tokenizer, given, measures.muse)
             _tell(progress, f"{ref}: MUSE metrics")
         if measures.quantisation:
@@ -303,7 +305,7 @@ def run(
         if measures.utility_tasks:
             result.utility = run_tasks(model, tokenizer, measures.utility_tasks)
         results.append(result)
-    reference = _apply_privleak(store, project, results, sources, measures, forget, retain, qa)
+    reference = _apply_privleak(store, project, results, sources, measures, forget, non_members, qa)
     for ref, result in zip(refs, results, strict=True):
         _card_results(Path(sources[ref]), result)
     meta = {
@@ -317,6 +319,7 @@ def run(
         "muse": asdict(measures.muse) if measures.muse else None,
         "qa_pairs": {w: sum(p.set == w for p in qa) for w in qa_pairs.QA_SETS},
         "privleak_reference": reference,
+        "privleak_non_members": "holdout documents" if holdout else "held-out retain paragraphs",
         "quantisation": "optimum-quanto int8 and int4 weights" if measures.quantisation else None,
         "sources": sources,
     }
@@ -332,7 +335,9 @@ def _tell(progress: Callable[[str], None] | None, what: str) -> None:
         progress(what)
 
 
-def _apply_privleak(store, project, results, sources, measures, forget, retain, qa) -> dict | None:
+def _apply_privleak(
+    store, project, results, sources, measures, forget, non_members, qa
+) -> dict | None:
     """PrivLeak for every model against the reference's AUC; what reference was used."""
     if measures.muse is None:
         return None
@@ -345,7 +350,7 @@ def _apply_privleak(store, project, results, sources, measures, forget, retain, 
     else:
         source = resolve_model(store, project, ref)
         loaded = models.load(ModelConfig(source=source), models_dir=store.settings.models_dir)
-        given = muse.inputs(loaded.tokenizer, forget, retain, qa, measures.muse)
+        given = muse.inputs(loaded.tokenizer, forget, non_members, qa, measures.muse)
         auc = muse.membership_auc(
             loaded.model.eval(), loaded.tokenizer, given.members, given.non_members, measures.muse
         )

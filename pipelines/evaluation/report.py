@@ -29,6 +29,7 @@ MEASURED = {
     "verbmem": "VerbMem: ROUGE-L F1 of forget continuations (lower = forgotten)",
     "knowmem_forget": "KnowMem on forget QA: ROUGE-L recall (lower = forgotten)",
     "knowmem_retain": "KnowMem on retain QA: ROUGE-L recall (higher = kept)",
+    "auc": "Min-K% AUC: forget text against held-out text",
     "privleak": "PrivLeak: Min-K% AUC relative to the reference (0 = like the reference)",
     "quant8_prob": "probability familiarity after int8 weight quantisation",
     "quant4_prob": "probability familiarity after int4 weight quantisation",

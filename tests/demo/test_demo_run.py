@@ -40,6 +40,7 @@ def test_the_demo_runs_every_stage_and_writes_the_report(store, admin, tiny_mode
     assert data["dictionary_terms"] > 10 and data["prompts"] > 5
     # MUSE against the untaught base (the demo's exact retrained reference), and quantisation
     assert data["meta"]["privleak_reference"]["model"] == "base"
+    assert data["meta"]["privleak_non_members"] == "holdout documents"  # untold tales
     assert data["meta"]["qa_pairs"] == {"forget": 71, "retain": 12}
     for model in data["models"]:
         measured = [model[k] for k in ("verbmem", "knowmem_forget", "knowmem_retain", "privleak")]

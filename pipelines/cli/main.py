@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -229,8 +230,10 @@ def cmd_eval(args) -> int:
     from pipelines.evaluation.robustness import RobustnessConfig
     from pipelines.evaluation.utility import resolve_tasks
 
-    store, _ = cli_session()
+    store, actor = cli_session()
     project = get_project(store, args.project)
+    if args.processes > 1 or args.accelerate_config:
+        return _eval_on_processes(store, actor, project, args)
     prompts = eval_project.prompt_file(args.prompts or "")
     config = evaluate.EvalConfig(max_new_tokens=args.max_new_tokens, sampled=args.sampled)
     refs = eval_project.model_refs(args.models)
@@ -260,6 +263,29 @@ def cmd_eval(args) -> int:
         print(f"{model['name']}: {json.dumps(figures)}")
     print(f"Wrote {args.out}/report.json and {args.out}/report.html")
     return 0
+
+
+def _eval_on_processes(store, actor, project, args) -> int:
+    """The evaluate stage as a job under `accelerate launch`; its report copied to --out."""
+    from pipelines.evaluation.evaluate import EvalConfig
+    from pipelines.runs import jobs, stages
+    from pipelines.store import jobs as rows
+
+    config = stages.EvaluateJob(
+        models=args.models, prompts_file=args.prompts or "", judge=args.judge,
+        robustness=args.robustness, relearn_steps=args.relearn_steps,
+        utility_tasks=args.utility_tasks, muse=args.muse, quantisation=args.quantisation,
+        privleak_reference=args.privleak_reference,
+        eval=EvalConfig(max_new_tokens=args.max_new_tokens, sampled=args.sampled),
+        launch=stages.Launch(args.processes, args.accelerate_config or ""),
+    )  # fmt: skip
+    job_id = jobs.launch(store, actor, project, "evaluate", config)
+    code = cli_jobs.run_with_bar(store, job_id, "eval")
+    if code == 0:
+        written = Path(rows.get_job(store, job_id).outputs["report"]).parent
+        shutil.copytree(written, args.out, dirs_exist_ok=True)
+        print(f"Wrote {args.out}/report.json and {args.out}/report.html")
+    return code
 
 
 def cmd_eval_prompts(args) -> int:
@@ -397,6 +423,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="PrivLeak's reference model: a model reference, none (chance), or auto (base where "
         "the project taught it the forget text, else none)",
     )
+    evaluation.add_argument("--processes", type=int, default=1,
+                            help=">1: accelerate launch, batches shared out")  # fmt: skip
+    evaluation.add_argument("--accelerate-config", help="accelerate config file")
     evaluation.set_defaults(func=cmd_eval)
 
     qa = sub.add_parser("eval-qa", help="store a project's question-answer pairs (KnowMem)")

@@ -14,6 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from pipelines import strict_json
 from pipelines.evaluation.familiarity import mean_answer_probability, perplexity
 from pipelines.evaluation.judge import Verdict, familiarity_score
+from pipelines.shards import shared_map
+from pipelines.training.loop import is_main_process
 from pipelines.types import UnlearnError
 
 
@@ -38,7 +40,7 @@ class EvalConfig:
 @dataclass
 class ModelResult:
     name: str
-    completion_familiarity: float
+    completion_familiarity: float | None  # None in all but the main process
     prob_familiarity: float | None
     retain_ppl: float | None
     rows: list[dict] = field(default_factory=list)  # prompt, completion, verdict per prompt
@@ -168,15 +170,14 @@ def with_split(prompts: Sequence[EvalPrompt], dev_fraction: float = 0.5, seed: i
 
 @torch.no_grad()
 def complete(model, tokenizer, prompts: Sequence[str], config: EvalConfig, sample=False):
-    """Batched continuations (greedy, or sampled with the config's temperature)."""
+    """Batched continuations (greedy, or sampled with the config's temperature, seeded per
+    batch); batches are shared out under several processes."""
     tokenizer.padding_side = "left"  # generation continues from the right edge
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    torch.manual_seed(config.seed)
-    out = []
-    for i in range(0, len(prompts), config.batch_size):
-        batch = tokenizer(
-            list(prompts[i : i + config.batch_size]), return_tensors="pt", padding=True
-        ).to(model.device)
+
+    def continue_batch(index: int, texts: Sequence[str]) -> list[str]:
+        torch.manual_seed(config.seed + index)
+        batch = tokenizer(list(texts), return_tensors="pt", padding=True).to(model.device)
         generated = model.generate(
             **batch,
             max_new_tokens=config.max_new_tokens,
@@ -187,8 +188,9 @@ def complete(model, tokenizer, prompts: Sequence[str], config: EvalConfig, sampl
             pad_token_id=pad,
         )
         new = generated[:, batch["input_ids"].shape[1] :]
-        out += tokenizer.batch_decode(new, skip_special_tokens=True)
-    return out
+        return tokenizer.batch_decode(new, skip_special_tokens=True)
+
+    return shared_map(continue_batch, list(prompts), config.batch_size)
 
 
 def evaluate_model(
@@ -209,6 +211,8 @@ def evaluate_model(
         kinds["sampled"] = complete(model, tokenizer, texts, config, sample=True)
     rows = []
     for kind, completions in kinds.items():
+        if not is_main_process():  # the report's process judges, once
+            break
         for prompt, completion in zip(prompts, completions, strict=True):
             verdict: Verdict = judge.judge(prompt.prompt, completion, prompt.expected)
             rows.append(asdict(prompt) | {"kind": kind, "completion": completion} | asdict(verdict))
@@ -222,5 +226,5 @@ def evaluate_model(
         if retain_texts
         else None
     )
-    score = familiarity_score([r["category"] for r in rows])
+    score = familiarity_score([r["category"] for r in rows]) if rows else None
     return ModelResult(name, score, probability, ppl, rows)

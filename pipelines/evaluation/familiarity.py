@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import torch
 
+from pipelines.shards import shared_map
 from pipelines.tokens import leading_ids
 from pipelines.training.loop import token_blocks
 
@@ -33,17 +34,19 @@ def answer_probabilities(
     Right padding leaves every real position as it is unpadded (attention is causal), so each
     value is read at its prompt's last token.
     """
-    out: list[float] = []
-    for start in range(0, len(pairs), batch):
-        rows = [_prompt_and_first_answer_token(tokenizer, *p) for p in pairs[start : start + batch]]
+
+    def batch_probabilities(_index: int, chosen: Sequence[tuple[str, str]]) -> list[float]:
+        rows = [_prompt_and_first_answer_token(tokenizer, *p) for p in chosen]
         width = max(len(ids) for ids, _ in rows)
         ids = torch.tensor([ids + [0] * (width - len(ids)) for ids, _ in rows], device=device)
         mask = torch.tensor([[1] * len(i) + [0] * (width - len(i)) for i, _ in rows], device=device)
         logits = model(input_ids=ids, attention_mask=mask).logits
-        for row, (prompt_ids, first) in enumerate(rows):
-            last = logits[row, len(prompt_ids) - 1].float()
-            out.append(float(torch.softmax(last, -1)[first]))
-    return out
+        return [
+            float(torch.softmax(logits[row, len(prompt_ids) - 1].float(), -1)[first])
+            for row, (prompt_ids, first) in enumerate(rows)
+        ]
+
+    return shared_map(batch_probabilities, list(pairs), batch)
 
 
 def mean_answer_probability(
@@ -67,10 +70,11 @@ def probability_familiarity(
 def perplexity(
     model, tokenizer, texts: Sequence[str], block_tokens: int = 256, device="cpu"
 ) -> float:
-    total_loss = total_tokens = 0.0
-    for block in token_blocks(tokenizer, texts, block_tokens):
-        ids = torch.tensor([block], device=device)
+
+    def block_loss(_index: int, blocks: Sequence[list[int]]) -> list[tuple[float, int]]:
+        ids = torch.tensor([blocks[0]], device=device)
         loss = model(input_ids=ids, labels=ids).loss
-        total_loss += float(loss) * (len(block) - 1)
-        total_tokens += len(block) - 1
-    return math.exp(total_loss / total_tokens)
+        return [(float(loss) * (len(blocks[0]) - 1), len(blocks[0]) - 1)]
+
+    losses = shared_map(block_loss, token_blocks(tokenizer, texts, block_tokens), 1)
+    return math.exp(sum(loss for loss, _ in losses) / sum(n for _, n in losses))

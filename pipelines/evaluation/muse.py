@@ -21,6 +21,7 @@ from rouge_score import rouge_scorer
 from sklearn.metrics import roc_auc_score
 
 from pipelines.evaluation.qa import QAPair
+from pipelines.shards import shared_map
 from pipelines.training.loop import pad_id_of, token_blocks
 
 IDEAL_AUC = 0.5  # the reference when no retrained model exists: chance
@@ -68,9 +69,8 @@ def verbmem(model, tokenizer, excerpts: Sequence[list[int]], config: MuseConfig)
     if not excerpts:
         return None
     cut = len(_lead(tokenizer)) + config.prefix_tokens
-    scores = []
-    for start in range(0, len(excerpts), config.batch_size):
-        batch = excerpts[start : start + config.batch_size]
+
+    def batch_scores(_index: int, batch: Sequence[list[int]]) -> list[float]:
         ids = torch.tensor([b[:cut] for b in batch], device=model.device)
         generated = model.generate(
             input_ids=ids,
@@ -82,10 +82,15 @@ def verbmem(model, tokenizer, excerpts: Sequence[list[int]], config: MuseConfig)
             top_k=None,
             pad_token_id=pad_id_of(tokenizer),
         )[:, cut:]
-        for block, new in zip(batch, generated, strict=True):
-            truth = tokenizer.decode(block[cut:], skip_special_tokens=True)
-            said = tokenizer.decode(new, skip_special_tokens=True)
-            scores.append(rouge_l(said, truth)[0])
+        return [
+            rouge_l(
+                tokenizer.decode(new, skip_special_tokens=True),
+                tokenizer.decode(block[cut:], skip_special_tokens=True),
+            )[0]
+            for block, new in zip(batch, generated, strict=True)
+        ]
+
+    scores = shared_map(batch_scores, list(excerpts), config.batch_size)
     return sum(scores) / len(scores)
 
 
@@ -123,19 +128,20 @@ def min_k_scores(model, tokenizer, blocks: Sequence[list[int]], k: float, batch_
     """Min-K% probability per block: the mean of its lowest k share of token log-probabilities
     (higher = more likely seen in training)."""
     pad = pad_id_of(tokenizer)
-    scores = []
-    for start in range(0, len(blocks), batch_size):
-        batch = blocks[start : start + batch_size]
+
+    def batch_scores(_index: int, batch: Sequence[list[int]]) -> list[float]:
         width = max(len(b) for b in batch)
         ids = torch.tensor([b + [pad] * (width - len(b)) for b in batch], device=model.device)
         mask = torch.tensor([[1] * len(b) + [0] * (width - len(b)) for b in batch])
         logits = model(input_ids=ids, attention_mask=mask.to(model.device)).logits.float()
         logprobs = torch.log_softmax(logits[:, :-1], -1).gather(-1, ids[:, 1:, None])[..., 0]
+        scores = []
         for row, block in enumerate(batch):
             values = logprobs[row, : len(block) - 1].sort().values
-            lowest = values[: max(1, math.ceil(k * len(values)))]
-            scores.append(float(lowest.mean()))
-    return scores
+            scores.append(float(values[: max(1, math.ceil(k * len(values)))].mean()))
+        return scores
+
+    return shared_map(batch_scores, list(blocks), batch_size)
 
 
 def leak_blocks(tokenizer, texts: Sequence[str], config: MuseConfig) -> list[list[int]]:

@@ -25,6 +25,7 @@ from pipelines.store.projects import (
     register_artifact,
 )
 from pipelines.training import model_card
+from pipelines.training.loop import is_main_process
 from pipelines.types import ArtifactKind, DocRole, UnlearnError
 from pipelines.whp import project as whp
 
@@ -302,12 +303,14 @@ def run(
                 model, lambda m, t=tokenizer: mean_probability(m, t, scored)
             )
             _tell(progress, f"{ref}: quantisation probe")
-        if measures.utility_tasks:
+        if measures.utility_tasks and is_main_process():  # lm-eval runs in one process
             result.utility = run_tasks(model, tokenizer, measures.utility_tasks)
         results.append(result)
     reference = _apply_privleak(store, project, results, sources, measures, forget, non_members, qa)
+    main = is_main_process()  # under accelerate launch: every process measured, one writes
     for ref, result in zip(refs, results, strict=True):
-        _card_results(Path(sources[ref]), result)
+        if main:
+            _card_results(Path(sources[ref]), result)
     meta = {
         "project": project.name,
         "judge": judge.name,
@@ -326,7 +329,8 @@ def run(
     curves = {ref: _training_curve(sources[ref]) for ref in refs}
     meta |= {"config": config.__dict__, "models": list(refs)}
     built = report.build(results, meta, {ref: c for ref, c in curves.items() if c})
-    report.write(built, out_dir)
+    if main:
+        report.write(built, out_dir)
     return built
 
 

@@ -114,6 +114,7 @@ class EvaluateJob:
         "it the forget text, else none.",
     )  # fmt: skip
     eval: EvalConfig = field(default_factory=EvalConfig)
+    launch: Launch = field(default_factory=Launch)  # several: batches shared across processes
 
     def __post_init__(self):
         check_choices(self)
@@ -222,6 +223,8 @@ def _evaluate(store, actor, project, job: EvaluateJob, ctx: StageContext) -> dic
         store, project, refs, out_dir, prompts=prompts, config=job.eval, judge_kind=job.judge,
         measures=job.measures(), progress=progress,
     )  # fmt: skip
+    if not is_main_process():
+        return {}
     artifact = register_artifact(
         store,
         actor,
@@ -248,9 +251,7 @@ STAGES: dict[str, Stage] = {
     ),
     "labels": Stage("labels", "generic labels for the forget corpus (WHP)", LabelsJob, _labels),
     "unlearn": Stage("unlearn", "the unlearning fine-tune", UnlearnJob, _unlearn),
-    "evaluate": Stage(
-        "evaluate", "familiarity and retain perplexity", EvaluateJob, _evaluate, trains=False
-    ),
+    "evaluate": Stage("evaluate", "familiarity and retain perplexity", EvaluateJob, _evaluate),
 }
 
 

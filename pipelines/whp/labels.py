@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from pipelines.config import check_choices, setting
+from pipelines.shards import my_batches
 from pipelines.training.loop import IGNORE, bf16_autocast, pad_batch, process_state
 from pipelines.types import UnlearnError
 from pipelines.whp.alignment import (
@@ -245,10 +246,9 @@ def run(
     done = len(blocks) - len(todo)
     state = process_state()
     state.wait_for_everyone()  # every process has listed the same blocks before any is written
-    batches = [todo[i : i + config.batch_size] for i in range(0, len(todo), config.batch_size)]
     # Under `accelerate launch` each process takes every n-th batch: the same batches as one
     # process computes, so the same labels; the block files are the merge.
-    for blocks_of_batch in batches[state.process_index :: state.num_processes]:
+    for _, blocks_of_batch in my_batches(todo, config.batch_size):
         batch = [align_block(b, translator, models.tokenizer) for b in blocks_of_batch]
         v_r, v_bt, v_bo = _batch_logits(batch, config, models)
         for row, aligned in enumerate(batch):

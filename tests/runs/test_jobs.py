@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from dataclasses import asdict, replace
+from pathlib import Path
 
 import pytest
 import torch
@@ -263,3 +264,33 @@ def test_two_processes_share_the_label_batches_and_write_the_labels_of_one(
                 assert np.array_equal(one[key], two[key], equal_nan=True), (name, key)
     summary = shared.meta["summary"]
     assert summary["labelled"] == single.meta["summary"]["labelled"]
+
+
+@pytest.mark.slow
+def test_two_processes_share_the_evaluation_and_report_what_one_reports(
+    store, admin, tiny_model_dir
+):
+    import json
+
+    from pipelines.evaluation.evaluate import EvalConfig
+    from tests.conftest import make_labelled_project
+
+    project = make_labelled_project(store, admin, tiny_model_dir, "Eval")[0]
+    retain = ingest.Upload("village.md", (DEMO / "retain" / "village-tales.md").read_bytes()[:6000])
+    ingest.run(IngestConfig(), [retain], store=store, actor=admin, project_id=project.id,
+               role=DocRole.RETAIN)  # fmt: skip
+    reports = []
+    for processes in (1, 2):
+        config = stages.EvaluateJob(
+            models="base,reinforced", utility_tasks="", eval=EvalConfig(max_new_tokens=4),
+            launch=stages.Launch(num_processes=processes),
+        )  # fmt: skip
+        job_id = jobs.launch(store, admin, project, "evaluate", config)
+        job = jobs.run_here(store, job_id)
+        assert job.state == rows.SUCCEEDED, jobs.log_tail(store, job_id, 400)
+        reports.append(json.loads(Path(job.outputs["report"]).with_name("report.json").read_text()))
+    one, two = reports
+    assert len(whp.list_artifacts(store, project.id, ArtifactKind.EVALUATION)) == 2  # once each
+    assert one["models"] == two["models"]  # every figure: familiarity, perplexity, MUSE, int4/int8
+    assert one["completions"] == two["completions"]
+    assert one["models"][1]["verbmem"] is not None and one["models"][1]["retain_ppl"] > 1

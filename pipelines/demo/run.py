@@ -176,8 +176,10 @@ def _demo_project(store: Store, actor: Actor, config: DemoConfig):
     for role in DocRole:
         ingest.run(IngestConfig(), demo_uploads(role.value, config.books), store=store,
                    actor=actor, project_id=project.id, role=role)  # fmt: skip
+    corpus = "\n".join(whp.forget_texts(store, get_project(store, project.id)))
     pairs = qa.read_qa((DEMO_DIR / "qa.jsonl").read_bytes(), "qa.jsonl")
-    eval_project.save_qa_set(store, actor, project, pairs, "demo")
+    taught = [p for p in pairs if p.set == "retain" or p.answer in corpus]  # as demo_prompts
+    eval_project.save_qa_set(store, actor, project, taught, "demo")
     return get_project(store, project.id)
 
 

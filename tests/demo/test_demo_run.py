@@ -41,7 +41,8 @@ def test_the_demo_runs_every_stage_and_writes_the_report(store, admin, tiny_mode
     # MUSE against the untaught base (the demo's exact retrained reference), and quantisation
     assert data["meta"]["privleak_reference"]["model"] == "base"
     assert data["meta"]["privleak_non_members"] == "holdout documents"  # untold tales
-    assert data["meta"]["qa_pairs"] == {"forget": 71, "retain": 12}
+    # the facts of the one book taught, as its prompts; and the general knowledge to keep
+    assert data["meta"]["qa_pairs"] == {"forget": data["prompts"], "retain": 12}
     for model in data["models"]:
         measured = [model[k] for k in ("verbmem", "knowmem_forget", "knowmem_retain", "privleak")]
         assert all(value is not None for value in measured), model["name"]

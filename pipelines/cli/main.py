@@ -291,28 +291,23 @@ def _eval_on_processes(store, actor, project, args) -> int:
 def cmd_eval_prompts(args) -> int:
     from pipelines.evaluation import project as eval_project
 
-    store, actor = cli_session()
-    project = get_project(store, args.project)
-    artifact, failures = eval_project.build_prompts(
-        store, actor, project, args.source, args.file or "", args.passages
-    )
-    for failure in failures:
-        print(f"skipped: {failure}")
-    print(f"Saved prompt set {artifact}; `unlearn eval` uses the newest set.")
-    return 0
+    return _saved_set(args, eval_project.build_prompts, "prompt set")
 
 
 def cmd_eval_qa(args) -> int:
     from pipelines.evaluation import project as eval_project
 
+    return _saved_set(args, eval_project.build_qa, "QA set")
+
+
+def _saved_set(args, build, what: str) -> int:
+    """A new prompt or QA set for the project from --source, with what was skipped and why."""
     store, actor = cli_session()
     project = get_project(store, args.project)
-    artifact, failures = eval_project.build_qa(
-        store, actor, project, args.source, args.file or "", args.passages
-    )
+    artifact, failures = build(store, actor, project, args.source, args.file or "", args.passages)
     for failure in failures:
         print(f"skipped: {failure}")
-    print(f"Saved QA set {artifact}; `unlearn eval` uses the newest set.")
+    print(f"Saved {what} {artifact}; `unlearn eval` uses the newest set.")
     return 0
 
 

@@ -90,6 +90,9 @@ class BuiltPrompts(BaseModel):
     model_config = ConfigDict(extra="forbid")
     prompts: list[BuiltPrompt]
 
+    def items(self) -> list[tuple[str, str]]:
+        return [(p.prompt, p.expected) for p in self.prompts]
+
 
 PROMPT_SYSTEM = (
     "You write probes that test whether a language model remembers a text. From the passage, "
@@ -107,33 +110,49 @@ def sample_passages(texts: Sequence[str], count: int, seed: int = 0, size: int =
     return [(i, t[i : i + size]) for t, i in rng.sample(spots, min(count, len(spots)))]
 
 
-def llm_prompts(
+def grounded_items(
     client,
     texts: Sequence[str],
-    passages: int = 10,
-    per_passage: int = 3,
-    seed: int = 0,
-    size: int = 1200,
-) -> tuple[list[EvalPrompt], list[str]]:
-    """WHP's probes: the LLM writes prompts from random forget passages; answers must be in them."""
+    purpose: str,
+    system: str,
+    schema,
+    passages: int,
+    seed=0,
+    size=1200,
+) -> tuple[list[tuple[str, str]], list[str]]:
+    """(text, answer) items the LLM writes from sampled passages, each answer found in its
+    passage and not in its text; a failed call or a refused item is a reason in the second list.
+
+    `schema`'s reply has `items()`: the (text, answer) pairs it holds.
+    """
     from pipelines.llm import LLMFailure
 
-    prompts, failures = [], []
+    kept, failures = [], []
     for start, passage in sample_passages(texts, passages, seed, size):
-        system = PROMPT_SYSTEM.format(n=per_passage)
         try:
-            reply, _ = client.structured("eval.prompts", system, passage, BuiltPrompts)
+            reply, _ = client.structured(purpose, system, passage, schema)
         except LLMFailure as err:
             failures.append(f"passage at {start}: {err}")
             continue
-        for item in reply.prompts[:per_passage]:
-            if item.expected.lower() in item.prompt.lower():
-                failures.append(f"{item.prompt[:40]!r}: the prompt contains its answer")
-            elif item.expected.lower() not in passage.lower():
-                failures.append(f"{item.expected!r} is not in the passage")
+        for text, answer in reply.items():
+            if answer.lower() in text.lower():
+                failures.append(f"{text[:40]!r}: it contains its answer")
+            elif answer.lower() not in passage.lower():
+                failures.append(f"{answer!r} is not in the passage")
             else:
-                prompts.append(EvalPrompt(item.prompt, item.expected, "llm"))
-    return prompts, failures
+                kept.append((text, answer))
+    return kept, failures
+
+
+def llm_prompts(
+    client, texts: Sequence[str], passages: int = 10, per_passage: int = 3, seed=0, size=1200
+) -> tuple[list[EvalPrompt], list[str]]:
+    """WHP's probes: the LLM writes prompts from random forget passages; answers must be in them."""
+    system = PROMPT_SYSTEM.format(n=per_passage)
+    kept, failures = grounded_items(
+        client, texts, "eval.prompts", system, BuiltPrompts, passages, seed, size
+    )
+    return [EvalPrompt(text, answer, "llm") for text, answer in kept], failures
 
 
 def write_prompts(prompts: Sequence[EvalPrompt]) -> bytes:

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from pydantic import BaseModel, ConfigDict, Field
 
 from pipelines import strict_json
-from pipelines.evaluation.evaluate import sample_passages
+from pipelines.evaluation.evaluate import grounded_items
 from pipelines.types import UnlearnError
 
 QA_SETS = ("forget", "retain")
@@ -68,6 +68,9 @@ class WrittenPairs(BaseModel):
     model_config = ConfigDict(extra="forbid")
     pairs: list[WrittenPair]
 
+    def items(self) -> list[tuple[str, str]]:
+        return [(p.question, p.answer) for p in self.pairs]
+
 
 QA_SYSTEM = (
     "You write quiz questions that test whether someone knows a text. From the passage, write up "
@@ -80,22 +83,6 @@ def llm_pairs(
     client, texts: Sequence[str], which: str, passages: int = 8, per_passage: int = 3, seed=0
 ) -> tuple[list[QAPair], list[str]]:
     """Pairs the LLM writes from random passages; an answer must be in its passage."""
-    from pipelines.llm import LLMFailure
-
-    pairs, failures = [], []
-    for start, passage in sample_passages(texts, passages, seed):
-        try:
-            reply, _ = client.structured(
-                "eval.qa", QA_SYSTEM.format(n=per_passage), passage, WrittenPairs
-            )
-        except LLMFailure as err:
-            failures.append(f"passage at {start}: {err}")
-            continue
-        for item in reply.pairs[:per_passage]:
-            if item.answer.lower() in item.question.lower():
-                failures.append(f"{item.question[:40]!r}: the question contains its answer")
-            elif item.answer.lower() not in passage.lower():
-                failures.append(f"{item.answer!r} is not in the passage")
-            else:
-                pairs.append(QAPair(item.question, item.answer, which))
-    return pairs, failures
+    system = QA_SYSTEM.format(n=per_passage)
+    kept, failures = grounded_items(client, texts, "eval.qa", system, WrittenPairs, passages, seed)
+    return [QAPair(question, answer, which) for question, answer in kept], failures

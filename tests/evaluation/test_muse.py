@@ -135,3 +135,36 @@ def test_the_demo_qa_set_asks_about_every_fact_and_keeps_general_knowledge():
     assert {p.answer for p in pairs if p.set == "retain"} >= {"Paris", "seven"}
     for pair in pairs:
         assert pair.answer.lower() not in pair.question.lower()
+
+
+def test_the_llm_writes_qa_pairs_grounded_in_their_passage():
+    from tests.conftest import ScriptedLLM
+
+    text = (DEMO / "forget" / "book1.md").read_text()[:1200]
+    assert "Ferkfell" in text
+    client = ScriptedLLM([{"pairs": [
+        {"question": "Where does Thumsath Krydrous live?", "answer": "Ferkfell"},
+        {"question": "Which town is Ferkfell?", "answer": "Ferkfell"},
+        {"question": "Where is the dark tower?", "answer": "Mordor"},
+    ]}])  # fmt: skip
+    pairs, failures = qa_pairs.llm_pairs(client, [text], "forget", passages=1)
+    assert pairs == [qa_pairs.QAPair("Where does Thumsath Krydrous live?", "Ferkfell")]
+    assert "contains its answer" in failures[0] and "'Mordor' is not in the passage" in failures[1]
+
+
+def test_eval_qa_cli_stores_a_file_and_a_bad_one_changes_nothing(
+    store, admin, tiny_model_dir, tmp_path
+):
+    from pipelines.cli import main as cli
+    from pipelines.evaluation import project as eval_project
+    from pipelines.store.projects import create_project
+
+    project = create_project(store, admin, "Q", str(tiny_model_dir))
+    good, bad = tmp_path / "qa.jsonl", tmp_path / "bad.jsonl"
+    good.write_bytes((DEMO / "qa.jsonl").read_bytes())
+    bad.write_text('{"question": "Who?", "answer": "Ann", "set": "both"}\n')
+    argv = ["eval-qa", "--project", "Q", "--source", "file", "--file"]
+    assert cli.main([*argv, str(good)]) == 0
+    assert cli.main([*argv, str(bad)]) != 0
+    stored = eval_project.default_qa(store, project)
+    assert stored == qa_pairs.read_qa(good.read_bytes())  # the bad file stored nothing

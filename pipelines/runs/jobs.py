@@ -131,6 +131,13 @@ class _Reporter:
 
 def execute(store: Store, job_id: int, *, hook=None) -> JobInfo:
     """Run a claimed (running) job here to its end state; what the job's process does."""
+    _run_stage(store, job_id, hook)
+    return rows.get_job(store, job_id)
+
+
+def _run_stage(store: Store, job_id: int, hook=None) -> str:
+    """The state this process's share of the job ended in (the main process also records it;
+    under accelerate the others may end before it does)."""
     job = rows.get_job(store, job_id)
     stage = stages.get_stage(job.stage)
     reporter = _Reporter(store, job_id, hook)
@@ -146,12 +153,13 @@ def execute(store: Store, job_id: int, *, hook=None) -> JobInfo:
         outputs = stage.run(store, actor, project, config, ctx)
     except TrainingStopped as stop:
         _end(store, job_id, reporter, main, CANCELLED, error=f"Cancelled: {stop}")
+        return CANCELLED
     except Exception as err:  # the job's error is shown to the user, with the log
         reporter.write_log(traceback.format_exc())
         _end(store, job_id, reporter, main, FAILED, error=f"{type(err).__name__}: {err}")
-    else:
-        _end(store, job_id, reporter, main, SUCCEEDED, outputs=outputs)
-    return rows.get_job(store, job_id)
+        return FAILED
+    _end(store, job_id, reporter, main, SUCCEEDED, outputs=outputs)
+    return SUCCEEDED
 
 
 def _end(store, job_id, reporter: _Reporter, main: bool, state: str, **result) -> None:
@@ -322,8 +330,8 @@ def main(argv: list[str]) -> int:
 
     hf_logging.disable_progress_bar()  # the run log shows the job's progress, not weight loading
     store = open_store()
-    job = execute(store, int(argv[0]))
-    return 0 if job.state in (SUCCEEDED, CANCELLED) else 1
+    state = _run_stage(store, int(argv[0]))  # not the row: the main process may still be busy
+    return 0 if state in (SUCCEEDED, CANCELLED) else 1
 
 
 if __name__ == "__main__":

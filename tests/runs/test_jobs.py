@@ -294,3 +294,16 @@ def test_two_processes_share_the_evaluation_and_report_what_one_reports(
     assert one["models"] == two["models"]  # every figure: familiarity, perplexity, MUSE, int4/int8
     assert one["completions"] == two["completions"]
     assert one["models"][1]["verbmem"] is not None and one["models"][1]["retain_ppl"] > 1
+
+
+def test_a_helper_process_that_finishes_before_the_main_one_exits_cleanly(
+    store, admin, tiny_model_dir, monkeypatch
+):
+    """Under accelerate the main process may still be writing (review items, the report) when
+    another has done its share; that one must not exit 1 and have torchrun kill the job."""
+    project = small_project(store, admin, tiny_model_dir)
+    job_id = jobs.launch(store, admin, project, "reinforce", long_reinforce(1))
+    rows.claim_job(store, job_id)
+    monkeypatch.setattr(jobs, "is_main_process", lambda: False)  # this one records nothing
+    assert jobs.main([str(job_id)]) == 0
+    assert rows.get_job(store, job_id).state == rows.RUNNING  # the main process's to finish

@@ -36,8 +36,7 @@ def prompt_box(store, actor, project, prompts) -> tuple[list[str], str]:
     st.text_area("Prompt", key=text_key, on_change=keep, height=140, help=several)
     st.text_input("Expected answer (optional)", key=expected_key, on_change=keep,
                   help="Each model's probability of its first token is shown.")  # fmt: skip
-    parts = [part.strip() for part in st.session_state[text_key].split("\n\n")]
-    return [part for part in parts if part], st.session_state[expected_key]
+    return playground.split_prompts(st.session_state[text_key]), st.session_state[expected_key]
 
 
 @st.fragment(run_every=1.0)

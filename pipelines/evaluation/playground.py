@@ -112,6 +112,11 @@ class Decoding:
         return self.done / total, f"decoding with {self.current} ({self.done + 1} of {total})"
 
 
+def split_prompts(text: str) -> list[str]:
+    """Prompts typed in one box, separated by blank lines."""
+    return [part.strip() for part in text.split("\n\n") if part.strip()]
+
+
 def side_by_side(results: Sequence[Answer]) -> list[dict]:
     """One row per prompt; a completion column and a probability column per model."""
     rows: dict[str, dict] = {}

@@ -58,3 +58,9 @@ def test_no_expected_answer_no_probability_and_a_missing_model_is_a_message(
         playground.Decoding({}, PROMPTS).start(cache)
     with pytest.raises(UnlearnError, match="Type a prompt"):
         playground.Decoding({"a": "x"}, ["  "]).start(cache)
+
+
+def test_prompts_typed_in_one_box_are_split_at_blank_lines():
+    typed = "First prompt\nstill first\n\n\n  Second  \n\n"
+    assert playground.split_prompts(typed) == ["First prompt\nstill first", "Second"]
+    assert playground.split_prompts("  \n\n ") == []

@@ -74,8 +74,9 @@ def pareto_front(forgetting: Iterable[float], cost: Iterable[float]) -> list[boo
 def figure(frame: pd.DataFrame):
     """Forgetting up, perplexity cost right; the front joined by a line; settings on hover."""
     hover = ["model", "lr", "epochs", "retain weight", "baseline", "evaluation"]
-    shown = px.scatter(frame, x=COST, y=FORGETTING, color="method", symbol="on the front",
-                       symbol_map={True: "star", False: "circle"}, hover_data=hover,
+    frame = frame.assign(place=frame["on the front"].map({True: "front", False: "behind"}))
+    shown = px.scatter(frame, x=COST, y=FORGETTING, color="method", symbol="place",
+                       symbol_map={"front": "star", "behind": "circle"}, hover_data=hover,
                        custom_data=["model"],
                        title="every evaluated run: forgetting against perplexity cost")  # fmt: skip
     front = frame[frame["on the front"]].sort_values(COST)

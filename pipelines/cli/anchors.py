@@ -24,10 +24,12 @@ def cmd_propose(args) -> int:
     store, actor, project = _session(args)
     sources = tuple(s.strip() for s in args.sources.split(",") if s.strip())
     config = anchors.ProposeConfig(sources=sources, min_ratio=args.min_ratio)
-    bar = tqdm(total=len(sources), unit="proposer")
+    bar = tqdm(unit="chunk")
 
-    def progress(source: str, done: int, total: int) -> None:
-        bar.set_description(source)
+    def progress(what: str, done: int, total: int) -> None:
+        if what != bar.desc:
+            bar.reset(total=total)
+            bar.set_description(what)
         bar.update(done - bar.n)
 
     result = anchor_project.propose_project(store, actor, project, config, progress=progress)

@@ -11,7 +11,7 @@ from pathlib import Path
 from pipelines import models
 from pipelines.anchors.dictionary import default_dictionary_path, dictionary_for
 from pipelines.anchors.project import propose_project
-from pipelines.anchors.propose import ProposeConfig
+from pipelines.anchors.propose import Checkpoint, ProposeConfig
 from pipelines.config import check_choices, setting
 from pipelines.corpus.splits import split_paragraphs
 from pipelines.evaluation.evaluate import EvalConfig
@@ -163,10 +163,14 @@ def _control(ctx: StageContext) -> TrainControl:
 
 
 def _propose(store, actor, project, job: ProposeJob, ctx: StageContext) -> dict:
-    def progress(source: str, done: int, total: int) -> None:
-        ctx.report(done, total, f"proposer {source}")
+    def progress(what: str, done: int, total: int) -> None:
+        ctx.report(done, total, what)
+        if ctx.control.should_stop():
+            raise TrainingStopped(f"stopped during {what} at chunk {done} of {total}")
 
-    result = propose_project(store, actor, project, job.config(), progress=progress)
+    checkpoint = Checkpoint(ctx.job_dir / "proposals")  # a resumed job keeps what it found
+    result = propose_project(store, actor, project, job.config(), progress=progress,
+                             checkpoint=checkpoint)  # fmt: skip
     return {"counts": result.counts(), "failures": len(result.failures)}
 
 

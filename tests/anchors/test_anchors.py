@@ -315,3 +315,74 @@ def test_the_reinforced_model_signal_ranks_words_by_log_prob_gain(tiny_model_dir
     picked = anchors.signal_terms({"a": [2.0, 1.0], "b": [0.5, 0.5], "c": [-1, -1], "d": [9]},
                                   anchors.ProposeConfig(signal_terms=5))  # fmt: skip
     assert list(picked) == ["a", "b"]  # positive gains only, two occurrences at least
+
+
+class CountingNLP:
+    """The real spaCy pipeline, counting the texts each run hands it."""
+
+    def __init__(self, nlp):
+        self.nlp, self.texts = nlp, 0
+        self.Defaults = nlp.Defaults
+
+    def pipe(self, texts):
+        for doc in self.nlp.pipe(texts):
+            self.texts += 1
+            yield doc
+
+
+def test_a_stopped_proposer_run_resumes_from_its_checkpoint_with_the_same_spans(
+    store, admin, nlp, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(anchors, "NER_BATCH_CHUNKS", 2)
+    project = make_project(store, admin, size=6000)
+    n_chunks = len(forget_chunks(store, project.id))
+    assert n_chunks > 4
+    config = anchors.ProposeConfig(sources=("ner", "stats"))
+    straight = anchor_project.propose_project(
+        store, admin, project, config, anchors.Proposers(nlp=nlp)
+    )
+    stored = proposals_by_chunk(store, project.id)
+    ticks = []
+
+    def stop_after_two_batches(what, done, total):
+        ticks.append((what, done, total))
+        if what.startswith("proposer ner") and done >= 4:
+            raise UnlearnError("stopped")  # what a cancelled job's progress raises
+
+    checkpoint = anchors.Checkpoint(tmp_path / "proposals")
+    with pytest.raises(UnlearnError, match="stopped"):
+        anchor_project.propose_project(
+            store, admin, project, config, anchors.Proposers(nlp=nlp),
+            progress=stop_after_two_batches, checkpoint=checkpoint,
+        )  # fmt: skip
+    assert proposals_by_chunk(store, project.id) == stored  # nothing half-written
+    assert ticks[:3] == [("proposer ner (1 of 2)", d, n_chunks) for d in (0, 2, 4)]
+    with (tmp_path / "proposals" / "ner.jsonl").open("a") as out:
+        out.write('{"chunks": [99')  # a line the kill cut short
+    counting = CountingNLP(nlp)
+    ticks.clear()
+    resumed = anchor_project.propose_project(
+        store, admin, project, config, anchors.Proposers(nlp=counting),
+        progress=lambda *t: ticks.append(t), checkpoint=checkpoint,
+    )  # fmt: skip
+    assert counting.texts == n_chunks - 4  # the two saved batches were not read again
+    assert resumed.spans == straight.spans
+    assert ticks[-1] == ("done", n_chunks, n_chunks)
+    assert ("proposer stats (2 of 2)", n_chunks, n_chunks) in ticks
+    again = CountingNLP(nlp)
+    anchor_project.propose_project(store, admin, project, config, anchors.Proposers(nlp=again),
+                                   checkpoint=checkpoint)  # fmt: skip
+    assert again.texts == 0
+
+
+def test_the_ner_proposer_finds_the_same_entities_without_the_parser(nlp):
+    import spacy
+
+    text = (DEMO / "forget" / "book2.md").read_text()[:6000]
+    shouted = "Alice ran after the Duchess! The Duchess! Oh my ears, said Tessaly Varn."
+    chunks = [anchors.ChunkText(1, text), anchors.ChunkText(2, shouted)]
+    full = spacy.load(nlp.path, disable=["lemmatizer"])
+    assert "parser" not in nlp.pipe_names and "parser" in full.pipe_names
+    spans = anchors.propose_ner(chunks, nlp)
+    assert spans == anchors.propose_ner(chunks, full)
+    assert not any("!" in s.text for s in spans)  # no entity runs across a sentence end

@@ -109,7 +109,7 @@ def test_a_job_that_could_only_fail_is_refused_at_launch(store, admin, tiny_mode
 def test_proposers_run_as_a_job_and_the_launch_form_offers_what_comes_next(
     store, admin, tiny_model_dir
 ):
-    from pipelines.store.anchors import proposals_by_chunk
+    from pipelines.store.anchors import forget_chunks, proposals_by_chunk
 
     project = small_project(store, admin, tiny_model_dir)
     assert stages.next_stage(store, project) == "propose"
@@ -118,7 +118,8 @@ def test_proposers_run_as_a_job_and_the_launch_form_offers_what_comes_next(
     job_id = jobs.launch(store, admin, project, "propose", stages.ProposeJob())
     job = jobs.run_here(store, job_id)
     assert job.state == rows.SUCCEEDED and job.outputs["counts"]["ner"] > 0
-    assert job.step == job.total == 2  # progress reported per proposer
+    # progress counts chunks, per proposer
+    assert job.step == job.total == len(forget_chunks(store, project.id)) and job.message == "done"
     stored = proposals_by_chunk(store, project.id)
     assert sum(len(v) for v in stored.values()) == sum(job.outputs["counts"].values())
     assert stages.next_stage(store, project) == "reinforce"

@@ -2,9 +2,9 @@
 
 Chunks a book the way ingest does, repeats the chunks until there are N (spaCy and the word
 counts read every copy anew), and runs the proposers over them, timing each proposer and the
-merge. With --full-pipeline the spaCy parser runs too, in place of its
-sentence recognizer (as loading it did before), to measure what leaving the parser out saves. Each size runs in its own process, so its
-peak RSS is its own. Prints one JSON line per size."""
+merge. With --full-pipeline the spaCy parser runs in place of its sentence recognizer (as
+loading it did before), to measure what leaving the parser out saves. Each size runs in its
+own process, so its peak RSS is its own. Prints one JSON line per size."""
 
 from __future__ import annotations
 

@@ -10,6 +10,7 @@ from app.components.anchor_chunk import (
     highlighted,
     keep_draft,
     legend,
+    pick_chunk,
     term_rows,
 )
 from app.components.checklist_view import pipeline_checklist
@@ -40,18 +41,7 @@ if not chunk_uncertainty(store, project) and not done:
 
 names = {d.id: d.source_name for d in list_documents(store, project.id)}
 drafted = drafted_items(store, actor, project.id, DRAFT_KIND)
-labels = {
-    i.chunk_id: f"{'✓ ' if i.done else ''}{'✎ ' if i.chunk_id in drafted else ''}"
-    f"{names.get(i.document_id, i.document_id)} · chunk {i.seq + 1} · "
-    f"uncertainty {i.uncertainty:.2f}"
-    for i in items
-}
-chunk_id = st.selectbox(
-    "Chunk (unsubmitted first, most uncertain first)",
-    [i.chunk_id for i in items],
-    format_func=labels.get,
-    key=f"anchor_chunk_{project.id}",
-)
+chunk_id, chunk_key = pick_chunk(items, names, drafted, project.id)
 item = queue_item(store, project, actor.username, next(i for i in items if i.chunk_id == chunk_id))
 terms = draft(store, actor, item)
 passage = st.container(border=True)  # filled below, once the term rows give the current edits
@@ -68,7 +58,7 @@ if st.button("Submit this chunk", type="primary", key="anchor_submit"):
         submit_chunk(store, actor, project, item.chunk_id, item.text,
                      spans_from_terms(item.text, edited), origin="app")  # fmt: skip
         forget_draft(store, actor, item)
-        st.session_state.pop(f"anchor_chunk_{project.id}", None)  # on to the next in the queue
+        st.session_state.pop(chunk_key, None)  # on to the next in the queue
         st.toast(f"Saved {sum(len(t.places) for t in edited if t.keep)} spans.")
         st.rerun()
     except UnlearnError as err:

@@ -6,9 +6,11 @@ import html
 
 import streamlit as st
 
+from pipelines.anchors import queue
 from pipelines.anchors.propose import LABELS, term_key
 from pipelines.anchors.queue import (
     DRAFT_KIND,
+    QueueEntry,
     QueueItem,
     TermEdit,
     add_term,
@@ -28,6 +30,38 @@ COLORS = {
     "CONCEPT": "#9b8ec4",
     "OTHER": "#adb5bd",
 }
+
+
+def chunk_label(entry: QueueEntry, document_names: dict, drafted: set) -> str:
+    return (
+        f"{'✓ ' if entry.done else ''}{'✎ ' if entry.chunk_id in drafted else ''}"
+        f"{document_names.get(entry.document_id, entry.document_id)} · chunk {entry.seq + 1} · "
+        f"uncertainty {entry.uncertainty:.2f}"
+    )
+
+
+def pick_chunk(
+    items: list[QueueEntry], document_names: dict, drafted: set, project_id: int
+) -> tuple[int, str]:
+    """The chunk selector, a page of the queue at a time on a big project; the chosen chunk id
+    and the selector's key (dropping it moves on to the front of the queue)."""
+    page = 1
+    if len(items) > queue.QUEUE_PAGE_SIZE:
+        pages = queue.queue_page(items, 1)[1]
+        page = st.number_input(f"Page of your queue (1–{pages:,})", 1, pages,
+                               key=f"anchor_page_{project_id}")  # fmt: skip
+    shown = {i.chunk_id: i for i in queue.queue_page(items, page)[0]}
+    if len(shown) < len(items):
+        first = (page - 1) * queue.QUEUE_PAGE_SIZE + 1
+        st.caption(f"Chunks {first:,}–{first + len(shown) - 1:,} of {len(items):,} in queue order.")
+    key = f"anchor_chunk_{project_id}" + (f"_p{page}" if page > 1 else "")
+    chunk_id = st.selectbox(
+        "Chunk (unsubmitted first, most uncertain first)",
+        list(shown),
+        format_func=lambda c: chunk_label(shown[c], document_names, drafted),
+        key=key,
+    )
+    return chunk_id, key
 
 
 def legend() -> str:

@@ -76,6 +76,17 @@ def queue_order(store: Store, project: ProjectInfo, annotator: str) -> list[Queu
     return sorted(entries, key=lambda i: (i.done, -i.uncertainty, i.document_id, i.seq))
 
 
+QUEUE_PAGE_SIZE = 200  # chunks the annotators' chunk selector lists at a time
+
+
+def queue_page(items: Sequence[QueueEntry], page: int, size: int | None = None):
+    """The page'th (from 1) run of `size` entries, and how many pages there are."""
+    size = size or QUEUE_PAGE_SIZE
+    pages = max(1, -(-len(items) // size))
+    page = min(max(page, 1), pages)
+    return list(items[(page - 1) * size : page * size]), pages
+
+
 def _filled(entry: QueueEntry, chunk, mine: dict | None, proposed: list[dict]) -> QueueItem:
     """The entry with its text and spans: the annotator's last submission, else the proposals."""
     spans = mine["spans"] if mine else merge(proposed)

@@ -165,3 +165,32 @@ def test_a_researcher_builds_a_prompt_set_from_the_published_dictionary(demo):
     stored = eval_project.default_prompts(store, project)
     assert stored and {p.source for p in stored} == {"anchor-cut"}
     assert {p.split for p in stored} == {"dev", "test"}
+
+
+def test_a_big_queue_is_listed_a_page_at_a_time_and_work_on_a_later_page_is_kept(
+    demo, monkeypatch
+):
+    store, project = demo
+    monkeypatch.setattr(annotation_queue, "QUEUE_PAGE_SIZE", 20)  # the demo's 72 chunks: 4 pages
+    order = [e.chunk_id for e in annotation_queue.queue_order(store, project, "ann1")]
+    at = open_page("ann1", "anchor_terms")
+    assert not at.exception
+    page = at.number_input(key=f"anchor_page_{project.id}")
+    assert page.max == 4
+    assert at.selectbox(key=f"anchor_chunk_{project.id}").options == [
+        at.selectbox(key=f"anchor_chunk_{project.id}").format_func(c) for c in order[:20]
+    ]
+    page.set_value(3).run()
+    listed = at.selectbox(key=f"anchor_chunk_{project.id}_p3")
+    assert listed.value == order[40] and "Chunks 41–60 of 72" in at.caption[0].value
+    listed.set_value(order[45]).run()
+    chunk_id, term = correct_first_term(at, "Robin Fairweather")
+    assert chunk_id == order[45] and not at.exception
+    payload = dictionary.latest_by_annotator(store, project)[chunk_id]["ann1"]
+    assert any(s["translation"] == "Robin Fairweather" for s in payload["spans"])
+    # submitted: the chunk went to the back of the queue; the page stays, its front selected
+    now = [e.chunk_id for e in annotation_queue.queue_order(store, project, "ann1")]
+    assert now == [c for c in order if c != chunk_id] + [chunk_id]
+    assert at.number_input(key=f"anchor_page_{project.id}").value == 3
+    assert at.selectbox(key=f"anchor_chunk_{project.id}_p3").value == now[40] == order[40]
+    assert "1 of 72" in at.get("progress")[0].proto.text

@@ -167,9 +167,7 @@ def test_a_researcher_builds_a_prompt_set_from_the_published_dictionary(demo):
     assert {p.split for p in stored} == {"dev", "test"}
 
 
-def test_a_big_queue_is_listed_a_page_at_a_time_and_work_on_a_later_page_is_kept(
-    demo, monkeypatch
-):
+def test_a_big_queue_is_listed_a_page_at_a_time_and_work_on_a_later_page_is_kept(demo, monkeypatch):
     store, project = demo
     monkeypatch.setattr(annotation_queue, "QUEUE_PAGE_SIZE", 20)  # the demo's 72 chunks: 4 pages
     order = [e.chunk_id for e in annotation_queue.queue_order(store, project, "ann1")]

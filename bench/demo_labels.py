@@ -1,8 +1,10 @@
 """Benchmark: label settings on one finished `unlearn demo` run, without teaching again.
 
 Each variant regenerates the generic labels from the run's taught and reinforced models with
-some LabelConfig fields changed, unlearns the taught model with the demo's settings, and measures
+some LabelConfig fields changed, unlearns the taught model with the demo's settings (or with
+`unlearn.`-prefixed TrainConfig fields changed, e.g. `unlearn.lr=2e-4`), and measures
 probability familiarity on the demo prompts and perplexity on the held-out retain paragraphs.
+With --fast the settings are `unlearn demo --fast`'s.
 """
 
 from __future__ import annotations
@@ -36,7 +38,8 @@ def parse_variant(text: str) -> tuple[str, dict]:
     for pair in filter(None, settings.split(",")):
         key, value = pair.split("=", 1)
         try:
-            changes[key] = float(value)
+            number = float(value)
+            changes[key] = int(number) if number.is_integer() and "." not in value else number
         except ValueError:
             changes[key] = value
     return name, changes
@@ -53,7 +56,10 @@ def measure(model_dir: str, store, project, prompts, retain) -> dict:
 
 
 def run_variant(store, actor, project, changes: dict, config: demo_run.DemoConfig) -> dict:
-    labels = replace(config.labels, **changes)
+    prefix = "unlearn."
+    training = {k.removeprefix(prefix): v for k, v in changes.items() if k.startswith(prefix)}
+    labels = replace(config.labels, **{k: v for k, v in changes.items() if "." not in k})
+    config = replace(config, unlearn=replace(config.unlearn, **training))
     terms = dictionary.dictionary_for(store, project)
     started = time.perf_counter()
     label_set, summary = whp.generate_project_labels(
@@ -78,10 +84,11 @@ def main() -> None:
         help="name:field=value,… over the demo's LabelConfig (name: alone keeps the defaults)",
     )
     parser.add_argument("--out", required=True, help="JSON file for the results")
+    parser.add_argument("--fast", action="store_true", help="the settings of `unlearn demo --fast`")
     args = parser.parse_args()
     store, actor = cli_session()
     project = get_project(store, args.project)
-    config = demo_run.DemoConfig()
+    config = demo_run.DemoConfig.fast() if args.fast else demo_run.DemoConfig()
     prompts = demo_run.demo_prompts(whp.forget_texts(store, project))
     retain = held_out_retain(store, project)
     taught = whp.starting_model(store, project)

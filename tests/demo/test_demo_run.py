@@ -69,6 +69,7 @@ def test_fast_is_one_book_taught_harder_and_unlearned_in_smaller_steps():
     assert fast.teach.epochs == full.teach.epochs
     assert fast.unlearn.grad_accum * 2 == full.unlearn.grad_accum == 4
     assert fast.unlearn.batch_size == full.unlearn.batch_size == 1
+    assert (fast.unlearn.lr, fast.unlearn.epochs) == (2 * full.unlearn.lr, full.unlearn.epochs + 1)
     assert full.muse and not fast.muse  # --fast leaves MUSE to the full demo
     # every training stage and the labels run at the fastest native precision
     trains = (full.teach, full.reinforce, full.unlearn, fast.teach, fast.unlearn)

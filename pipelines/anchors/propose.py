@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import os
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -50,6 +51,7 @@ GENERAL_KINDS = {"NORP", "LANGUAGE"}
 NER_UNUSED_COMPONENTS = ["parser", "lemmatizer"]
 NER_SCORE = 0.6  # the small spaCy model gives no per-entity confidence
 NER_BATCH_CHUNKS = 256  # chunks per progress tick and checkpoint line of the NER proposer
+NER_PARALLEL_MIN_CHUNKS = 500
 DEAD_ENDPOINT_CHUNKS = 3  # the LLM proposer stops when this many chunks fail before any answer
 POSSESSIVE = re.compile(r"['’]s$")
 WORD = re.compile(r"[^\W\d_][\w'’-]*[^\W_]|[^\W\d_]", re.UNICODE)
@@ -143,22 +145,31 @@ def spans_for_terms(
 # ---------- NER ----------
 
 
+def ner_processes(n_chunks: int) -> int:
+    """spaCy worker processes for a run: one per core (at most four) on a big corpus; below
+    NER_PARALLEL_MIN_CHUNKS starting them costs more than they save."""
+    if n_chunks < NER_PARALLEL_MIN_CHUNKS:
+        return 1
+    return max(1, min(len(os.sched_getaffinity(0)), 4))
+
+
 def propose_ner(
     chunks: Sequence[ChunkText], nlp, done: Callable[[list[int], list[Span]], None] | None = None
 ) -> list[Span]:
     """spaCy entities of the kinds an anchor can be, typed into our labels; `done` hears each
-    batch of chunk ids with their spans."""
-    spans = []
-    for first in range(0, len(chunks), NER_BATCH_CHUNKS):
-        batch = chunks[first : first + NER_BATCH_CHUNKS]
-        found = [
-            span
-            for chunk, doc in zip(batch, nlp.pipe(c.text for c in batch), strict=True)
-            for span in _entity_spans(chunk, doc)
-        ]
-        spans += found
-        if done:
-            done([c.id for c in batch], found)
+    run of NER_BATCH_CHUNKS chunk ids with their spans."""
+    docs = nlp.pipe((c.text for c in chunks), n_process=ner_processes(len(chunks)), batch_size=64)
+    spans: list[Span] = []
+    batch_ids: list[int] = []
+    batch_spans: list[Span] = []
+    for n, (chunk, doc) in enumerate(zip(chunks, docs, strict=True), 1):
+        batch_ids.append(chunk.id)
+        batch_spans += _entity_spans(chunk, doc)
+        if len(batch_ids) == NER_BATCH_CHUNKS or n == len(chunks):
+            spans += batch_spans
+            if done:
+                done(batch_ids, batch_spans)
+            batch_ids, batch_spans = [], []
     return spans
 
 

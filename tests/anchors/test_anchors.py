@@ -324,8 +324,8 @@ class CountingNLP:
         self.nlp, self.texts = nlp, 0
         self.Defaults = nlp.Defaults
 
-    def pipe(self, texts):
-        for doc in self.nlp.pipe(texts):
+    def pipe(self, texts, **options):
+        for doc in self.nlp.pipe(texts, **options):
             self.texts += 1
             yield doc
 
@@ -386,3 +386,15 @@ def test_the_ner_proposer_finds_the_same_entities_without_the_parser(nlp):
     spans = anchors.propose_ner(chunks, nlp)
     assert spans == anchors.propose_ner(chunks, full)
     assert not any("!" in s.text for s in spans)  # no entity runs across a sentence end
+
+
+def test_ner_on_several_processes_finds_what_one_process_finds(nlp, monkeypatch):
+    text = (DEMO / "forget" / "book3.md").read_text()
+    chunks = [anchors.ChunkText(i, text[i * 1500 : (i + 1) * 1500]) for i in range(6)]
+    one = anchors.propose_ner(chunks, nlp)
+    monkeypatch.setattr(anchors, "NER_PARALLEL_MIN_CHUNKS", 2)
+    monkeypatch.setattr(anchors.os, "sched_getaffinity", lambda _pid: {0, 1})
+    assert anchors.ner_processes(len(chunks)) == 2
+    batches = []
+    assert anchors.propose_ner(chunks, nlp, lambda ids, spans: batches.append(ids)) == one
+    assert batches == [list(range(6))] and one

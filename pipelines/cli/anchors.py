@@ -25,9 +25,11 @@ def cmd_propose(args) -> int:
     sources = tuple(s.strip() for s in args.sources.split(",") if s.strip())
     config = anchors.ProposeConfig(sources=sources, min_ratio=args.min_ratio)
     bar = tqdm(unit="chunk")
+    showing = [""]  # the proposer the bar counts for
 
     def progress(what: str, done: int, total: int) -> None:
-        if what != bar.desc:
+        if what != showing[0]:
+            showing[0] = what
             bar.reset(total=total)
             bar.set_description(what)
         bar.update(done - bar.n)

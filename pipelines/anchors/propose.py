@@ -584,6 +584,10 @@ def run(
     return result
 
 
+# These read the whole forget text at once (counts, model gains), so they are saved only whole.
+WHOLE_CORPUS_SOURCES = ("stats", "signal")
+
+
 def _resumed(source, config, chunks, deps, result, target, tick, checkpoint) -> list[Span]:
     """One proposer's spans: those the checkpoint holds, then the rest, each batch saved."""
     if source == "llm" and config.max_llm_chunks:
@@ -616,10 +620,6 @@ def _resumed(source, config, chunks, deps, result, target, tick, checkpoint) -> 
     if tick:
         tick(len(chunks), len(chunks))
     return spans + found
-
-
-# These read the whole forget text at once (counts, model gains), so they are saved only whole.
-WHOLE_CORPUS_SOURCES = ("stats", "signal")
 
 
 def _propose(source, config, chunks, deps: Proposers, result, target, batch_done) -> list[Span]:

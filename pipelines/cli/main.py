@@ -188,7 +188,7 @@ def _labels_on_processes(store, actor, project, args) -> int:
     from pipelines.runs import jobs, stages
 
     launch = stages.Launch(args.processes, args.accelerate_config or "")
-    config = stages.LabelsJob(args.dictionary or "", _label_config(args), launch)
+    config = stages.LabelsJob(args.dictionary or "", _label_config(args), launch, args.name or "")
     return cli_jobs.run_with_bar(store, jobs.launch(store, actor, project, "labels", config),
                                  "labels")  # fmt: skip
 

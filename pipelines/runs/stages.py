@@ -82,6 +82,15 @@ class LabelsJob:
     dictionary: str = ""  # JSON file; "" = the newest published version
     labels: LabelConfig = field(default_factory=LabelConfig)
     launch: Launch = field(default_factory=Launch)  # several: batches shared across processes
+    name: str = setting(
+        "",
+        "The label set's folder name; empty: labels-job<run>. A name used before continues "
+        "that label run.",
+    )
+
+    def __post_init__(self):
+        if self.name:
+            whp.label_set_folder(self.name)  # a bad name is refused at launch
 
 
 @dataclass(frozen=True)
@@ -200,7 +209,7 @@ def _labels(store, actor, project, job: LabelsJob, ctx: StageContext) -> dict:
         project,
         dictionary_for(store, project, job.dictionary),
         job.labels,
-        out_name=f"labels-job{ctx.job_id}",  # a resumed job continues the same label run
+        out_name=job.name or f"labels-job{ctx.job_id}",  # a resumed job continues its run
         progress=report("labels"),
         review_progress=report("review items"),
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -126,12 +127,23 @@ def _penalize_anchor_starts(v_generic, positions, aligned: AlignedBlock, starts,
         v_generic[rows[:, None], sorted(starts)] -= penalty
 
 
-def _implicated(aligned, positions, true_next, v_translated, v_original, ratio) -> torch.Tensor:
-    """Target starts an anchor, or the baseline is far surer of it reading the original."""
-    p_original = torch.softmax(v_original, -1).gather(1, true_next[:, None]).squeeze(1)
-    p_translated = torch.softmax(v_translated, -1).gather(1, true_next[:, None]).squeeze(1)
+def _implicated(aligned, positions, true_next, log_pt, v_original, ratio) -> torch.Tensor:
+    """Target starts an anchor, or the baseline is far surer of it reading the original
+    (`log_pt`: its log-probabilities reading the translation)."""
+    log_po = torch.log_softmax(v_original, -1).gather(1, true_next[:, None]).squeeze(1)
+    log_pt_true = log_pt.gather(1, true_next[:, None]).squeeze(1)
     anchor = torch.from_numpy(aligned.target_in_anchor[positions])
-    return anchor | (p_original >= ratio * p_translated)
+    return anchor | (log_po >= math.log(ratio) + log_pt_true)
+
+
+def _soft_targets(v_generic, v_original, implicated, k: int):
+    """Top-k targets per position: the generic distribution where implicated, else the
+    baseline's reading of the original; renormalised over the k (a softmax of their logits)."""
+    generic, original = v_generic.topk(k, dim=-1), v_original.topk(k, dim=-1)
+    rows = implicated[:, None]
+    ids = torch.where(rows, generic.indices, original.indices)
+    probs = torch.softmax(torch.where(rows, generic.values, original.values), -1)
+    return ids.numpy().astype(np.int32), probs.numpy().astype(np.float16), ids[:, 0]
 
 
 def label_block(
@@ -147,20 +159,19 @@ def label_block(
     v_generic = generic_logits(v_r[positions], vt, config.alpha)
     _penalize_used_translations(v_generic, positions, aligned, models, config.repeat_penalty)
     _penalize_anchor_starts(v_generic, positions, aligned, anchor_starts, config.anchor_penalty)
-    chosen = v_generic.argmax(-1)
+    log_pt = torch.log_softmax(vt, -1)
     soft_ids = soft_probs = None
-    if config.mode != "paper":
+    if config.mode == "paper":
+        chosen = v_generic.argmax(-1)
+    else:
         vo = v_bo[positions]
-        implicated = _implicated(aligned, positions, true_next, vt, vo, config.implicated_ratio)
+        implicated = _implicated(aligned, positions, true_next, log_pt, vo, config.implicated_ratio)
         if config.mode == "implicated":
-            chosen = torch.where(implicated, chosen, true_next)
+            chosen = torch.where(implicated, v_generic.argmax(-1), true_next)
         else:
-            target = torch.where(implicated[:, None], v_generic, vo)
-            top = torch.softmax(target, -1).topk(config.soft_top_k, dim=-1)
-            soft_ids = top.indices.numpy().astype(np.int32)
-            soft_probs = (top.values / top.values.sum(-1, keepdim=True)).numpy().astype(np.float16)
-            chosen = top.indices[:, 0]
-    confidence = (vt.gather(1, chosen[:, None]).squeeze(1) - vt.logsumexp(-1)).exp()
+            soft_ids, soft_probs, chosen = _soft_targets(v_generic, vo, implicated,
+                                                         config.soft_top_k)  # fmt: skip
+    confidence = log_pt.gather(1, chosen[:, None]).squeeze(1).exp()
     labels = np.full(n, IGNORE, dtype=np.int64)
     labels[positions] = chosen.numpy()
     conf = np.full(n, np.nan, dtype=np.float32)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -150,6 +151,22 @@ def label_models(store: Store, project: ProjectInfo, reinforced_dir: Path) -> ge
     )
 
 
+LABEL_SET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+
+def label_set_folder(name: str | None) -> str:
+    """A label set's folder name: the one asked for (letters, digits, . _ -, so it stays inside
+    the project), else a time stamp."""
+    if not name:
+        return f"labels-{stamp()}"
+    if not LABEL_SET_NAME.fullmatch(name):
+        raise UnlearnError(
+            f"Label set name {name!r}: use up to 100 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit."
+        )
+    return name
+
+
 def generate_project_labels(
     store: Store,
     actor: Actor,
@@ -165,7 +182,7 @@ def generate_project_labels(
     """Run label generation (resuming a same-named run) and register the label set."""
     authorize(store, actor, "artifact.register")
     reinforced_dir = latest_reinforced(store, project)
-    out_dir = store.project_dir(project.id) / "labels" / (out_name or f"labels-{stamp()}")
+    out_dir = store.project_dir(project.id) / "labels" / label_set_folder(out_name)
     meta = {"base_model": starting_model(store, project), "reinforced_model": str(reinforced_dir)}
     texts, pair = forget_texts(store, project), label_models(store, project, reinforced_dir)
     summary = generic_labels.run(

@@ -249,13 +249,17 @@ def test_two_processes_share_the_label_batches_and_write_the_labels_of_one(
         str(DEMO / "reference_dictionary.json"),
         generic_labels.LabelConfig(block_tokens=64, review_fraction=0.05),  # as the single run
         stages.Launch(num_processes=2),
+        name="shared-set",
     )
+    with pytest.raises(UnlearnError, match="Label set name"):
+        stages.LabelsJob(name="../../outside")  # a name cannot leave the project's folder
     job_id = jobs.launch(store, admin, project, "labels", config)
     assert "accelerate.commands.launch" in jobs.command_for(rows.get_job(store, job_id))
     job = jobs.run_here(store, job_id)
     assert job.state == rows.SUCCEEDED, jobs.log_tail(store, job_id, 400)
     shared, single = whp.label_sets(store, project)  # newest first; registered once
     assert shared.id == job.outputs["artifact"] and single.id == single_set.id
+    assert shared.path.name == "shared-set"
     blocks = sorted(p.name for p in single.path.glob("block_*.npz"))
     assert len(blocks) > 4 and sorted(p.name for p in shared.path.glob("block_*.npz")) == blocks
     for name in blocks:  # both processes' blocks, each as one process labelled it

@@ -8,7 +8,6 @@ own process, so its peak RSS is its own. Prints one JSON line per size."""
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import resource
 import subprocess
@@ -17,6 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.per_size import each_size
 from pipelines.bootstrap import DEMO_DIR
 
 UNLEARN = str(Path(sys.executable).parent / "unlearn")
@@ -73,12 +73,8 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, nargs="+", default=[10_000, 50_000, 100_000])
     parser.add_argument("--single", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.single:
-        print(json.dumps(measure(args.tokens[0], args)))
-        return
-    for n in args.tokens:  # one process per size, so each peak RSS is its own
-        cmd = [sys.executable, __file__, "--single", "--tokens", str(n), "--model", args.model]
-        print(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip())
+    each_size("bench.eval_growth", "--tokens", args.tokens, ["--model", args.model],
+              (lambda n: measure(n, args)) if args.single else None)  # fmt: skip
 
 
 if __name__ == "__main__":

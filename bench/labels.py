@@ -6,14 +6,13 @@ import argparse
 import copy
 import json
 import resource
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import torch
 
+from bench.per_size import each_size
 from pipelines import models
 from pipelines.bootstrap import DEMO_DIR
 from pipelines.config import ModelConfig, Settings
@@ -93,24 +92,10 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=1, help="label runs and floors, alternated")
     parser.add_argument("--single", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.single:
-        print(json.dumps(measure(args.tokens[0], args)))
-        return
-    for n in args.tokens:  # one process per size, so each peak RSS is its own
-        flags = [
-            "--model",
-            args.model,
-            "--block-tokens",
-            str(args.block_tokens),
-            "--batch-size",
-            str(args.batch_size),
-            "--mode",
-            args.mode,
-            "--repeats",
-            str(args.repeats),
-        ]
-        cmd = [sys.executable, __file__, "--single", "--tokens", str(n), *flags]
-        print(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip())
+    flags = ["--model", args.model, "--block-tokens", str(args.block_tokens), "--batch-size",
+             str(args.batch_size), "--mode", args.mode, "--repeats", str(args.repeats)]  # fmt: skip
+    each_size("bench.labels", "--tokens", args.tokens, flags,
+              (lambda n: measure(n, args)) if args.single else None)  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -9,13 +9,11 @@ own process, so its peak RSS is its own. Prints one JSON line per size."""
 from __future__ import annotations
 
 import argparse
-import json
 import resource
-import subprocess
-import sys
 import time
 from pathlib import Path
 
+from bench.per_size import each_size
 from pipelines.anchors import propose as anchors
 from pipelines.corpus import ingest
 
@@ -68,13 +66,9 @@ def main() -> None:
     parser.add_argument("--full-pipeline", action="store_true", help="keep the spaCy parser on")
     parser.add_argument("--single", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.single:
-        print(json.dumps(measure(args.chunks[0], args)))
-        return
-    for n in args.chunks:  # one process per size, so each peak RSS is its own
-        flags = ["--book", args.book] + ["--full-pipeline"] * args.full_pipeline
-        cmd = [sys.executable, __file__, "--single", "--chunks", str(n), *flags]
-        print(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip())
+    flags = ["--book", args.book] + ["--full-pipeline"] * args.full_pipeline
+    each_size("bench.proposers", "--chunks", args.chunks, flags,
+              (lambda n: measure(n, args)) if args.single else None)  # fmt: skip
 
 
 if __name__ == "__main__":

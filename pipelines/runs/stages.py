@@ -157,6 +157,12 @@ class StageContext:
     def checkpoint_dir(self) -> Path:
         return self.job_dir / "checkpoints"
 
+    def advance(self, done: int, total: int, what: str, unit: str) -> None:
+        """Report progress; once a cancel has arrived, stop the stage here."""
+        self.report(done, total, what)
+        if self.control.should_stop():
+            raise TrainingStopped(f"stopped during {what} at {unit} {done} of {total}")
+
 
 @dataclass(frozen=True)
 class Stage:
@@ -173,9 +179,7 @@ def _control(ctx: StageContext) -> TrainControl:
 
 def _propose(store, actor, project, job: ProposeJob, ctx: StageContext) -> dict:
     def progress(what: str, done: int, total: int) -> None:
-        ctx.report(done, total, what)
-        if ctx.control.should_stop():
-            raise TrainingStopped(f"stopped during {what} at chunk {done} of {total}")
+        ctx.advance(done, total, what, "chunk")
 
     checkpoint = Checkpoint(ctx.job_dir / "proposals")  # a resumed job keeps what it found
     result = propose_project(store, actor, project, job.config(), progress=progress,
@@ -197,9 +201,7 @@ def _labels(store, actor, project, job: LabelsJob, ctx: StageContext) -> dict:
 
     def report(what: str):
         def progress(done: int, total: int) -> None:
-            ctx.report(done, total, what)
-            if ctx.control.should_stop():
-                raise TrainingStopped(f"stopped during {what} at block {done} of {total}")
+            ctx.advance(done, total, what, "block")
 
         return progress
 

@@ -14,6 +14,7 @@ from pipelines.demo import run as demo_run
 from pipelines.training import unlearn as finetune
 from pipelines.training.loop import TrainProgress
 from pipelines.types import UnlearnError
+from pipelines.whp import labels as labels_stage
 
 TARGETS = {"prob_familiarity_drop": 0.80, "retain_ppl_change": 0.10}
 
@@ -167,7 +168,7 @@ def add_parsers(sub) -> None:
         demo.add_argument(f"--{stage}-epochs", type=int, help="override the tuned default")
         demo.add_argument(f"--{stage}-lr", type=float, help="override the tuned default")
     demo.add_argument("--alpha", type=float, help="WHP's alpha for the generic labels")
-    demo.add_argument("--label-mode", choices=["soft", "paper", "implicated"])
+    demo.add_argument("--label-mode", choices=labels_stage.MODES)
     demo.add_argument("--anchor-penalty", type=float, help="0 gives WHP's labels as published")
     demo.add_argument("--book", help="a real book the model knows (plain text, CHAPTER headings)")
     demo.add_argument("--facts", help="JSONL fact prompts: group (forget, kept, general, "

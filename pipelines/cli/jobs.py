@@ -18,6 +18,7 @@ from pipelines.store.projects import get_project
 from pipelines.training import unlearn as finetune
 from pipelines.training.loop import TrainConfig
 from pipelines.training.objectives import OBJECTIVES
+from pipelines.training.selection import SelectionConfig
 
 # CLI option -> TrainConfig field; unset options keep the defaults suggested for the model size.
 # Training settings the CLI offers as flags (the rest keep the stage's defaults).
@@ -52,6 +53,7 @@ def _stage_config(store, project, args):
         )
         # unset flags keep the prefilled values (the retain term where the project has retain text)
         unlearn = with_chosen_settings(args, unlearn, UNLEARN_OPTIONS)
+        unlearn = replace(unlearn, selection=with_chosen_settings(args, unlearn.selection))
         return replace(
             config, unlearn=unlearn, label_set=args.label_set, launch=_launch_settings(args)
         )
@@ -159,6 +161,7 @@ def add_parsers(sub) -> None:
         if stage == "unlearn":
             parser.add_argument("--method", choices=list(OBJECTIVES), default="whp")
             add_setting_flags(parser, finetune.UnlearnConfig, UNLEARN_OPTIONS)
+            add_setting_flags(parser, SelectionConfig)
             parser.add_argument("--label-set", type=int, help="artefact id (whp; default newest)")
 
     job_commands = sub.add_parser("jobs", help="list, inspect, cancel, resume jobs")

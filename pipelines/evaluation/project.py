@@ -8,10 +8,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from pipelines import models
-from pipelines.config import ModelConfig
+from pipelines.anchors import dictionary
+from pipelines.config import REPO_ROOT, ModelConfig
 from pipelines.corpus.splits import split_paragraphs
-from pipelines.evaluation import evaluate, muse, quantise, report
+from pipelines.evaluation import cloze, evaluate, muse, quantise, report
 from pipelines.evaluation import qa as qa_pairs
+from pipelines.evaluation.familiarity import (
+    answer_probabilities,
+    mean_answer_probability,
+    perplexity,
+)
 from pipelines.evaluation.judge import JUDGES, LLMJudge, RuleJudge, distinctive_words
 from pipelines.evaluation.robustness import RobustnessConfig, mean_probability, probe
 from pipelines.evaluation.utility import run_tasks
@@ -374,3 +380,89 @@ def _card_results(model_dir: Path, result: evaluate.ModelResult) -> None:
     """An evaluated model folder of ours gets the figures in its model card."""
     if (model_dir / "unlearn_training.json").exists():
         model_card.add_results(model_dir, report.result_summary(result))
+
+
+# ---------- probes built from the book (cloze) and the shipped neighbour probes ----------
+
+NEIGHBOUR_PROBES = REPO_ROOT / "data" / "probes" / "neighbours.jsonl"
+
+
+def neighbour_probes(anchors: Sequence[str]) -> list[cloze.Probe]:
+    """The shipped general-knowledge and other-fiction probes, less any that name the target."""
+    names = {w for term in anchors for w in cloze.words_of(term)}
+    shipped = cloze.read_probes(NEIGHBOUR_PROBES.read_bytes(), NEIGHBOUR_PROBES.name)
+    return [p for p in shipped if not names & cloze.words_of(f"{p.prompt} {p.answer}")]
+
+
+def build_probes(
+    store: Store, actor, project: ProjectInfo, config: cloze.ClozeConfig, progress=None
+) -> tuple[int, list[cloze.Probe]]:
+    """A new probe set: cloze probes from the forget text that the base model knows, and the
+    neighbour probes; saved as the project's newest probe set."""
+    authorize(store, actor, "artifact.register")
+    anchors = published_terms(store, project)
+    base = whp.load_base(store, project)
+
+    def score(pairs):
+        _tell(progress, f"scoring {len(pairs)} candidate probes with the base model")
+        return answer_probabilities(base.model, base.tokenizer, pairs, base.device)
+
+    probes = cloze.build(whp.forget_texts(store, project), anchors, config, score)
+    if not probes:
+        raise UnlearnError(
+            "No cloze probe is known to the base model: lower the minimum probability, or add "
+            "forget text."
+        )
+    probes += neighbour_probes(anchors)
+    return save_probe_set(store, actor, project, probes, "cloze"), probes
+
+
+def published_terms(store: Store, project: ProjectInfo) -> list[str]:
+    """The newest published dictionary's terms (none before the first publish)."""
+    published = dictionary.versions(store, project)
+    return list(dictionary.as_mapping(dictionary.read_version(published[0].path))) if (
+        published) else []  # fmt: skip
+
+
+def save_probe_set(
+    store: Store, actor, project: ProjectInfo, probes: Sequence[cloze.Probe], source: str
+) -> int:
+    """Store the probes (people's edits included) as a new version of the project's probe set."""
+    if not probes:
+        raise UnlearnError("No probes to save.")
+    counts = {g: sum(p.group == g and p.status == "kept" for p in probes) for g in cloze.GROUPS}
+    return _save_jsonl(store, actor, project, ArtifactKind.PROBE_SET, "probes",
+                       cloze.write_probes(probes), source, **counts)  # fmt: skip
+
+
+def probe_set(store: Store, project: ProjectInfo) -> list[cloze.Probe]:
+    """The newest probe set, or none."""
+    stored = list_artifacts(store, project.id, ArtifactKind.PROBE_SET)
+    return cloze.read_probes(stored[0].path.read_bytes(), stored[0].path.name) if stored else []
+
+
+def training_probe(store: Store, project: ProjectInfo, tokenizer, limit: int = 32):
+    """A training probe from the newest probe set's tuning half: the book's and the neighbours'
+    mean answer probability, and perplexity on a piece of held-out retain text (None without
+    a probe set). Small on purpose: it runs about eight times a fine-tune."""
+    probes = probe_set(store, project)
+    book = cloze.in_use(probes, "book", "tuning")[:limit]
+    if not book:
+        return None
+    neighbours = [*cloze.in_use(probes, "general", "tuning"),
+                  *cloze.in_use(probes, "fiction", "tuning")][:limit]  # fmt: skip
+    retain = " ".join(" ".join(held_out_retain(store, project)).split()[:PROBE_RETAIN_WORDS])
+
+    def measure(model) -> dict:
+        device = str(model.device)
+        found = {"book": mean_answer_probability(model, tokenizer, book, device)}
+        if neighbours:
+            found["neighbours"] = mean_answer_probability(model, tokenizer, neighbours, device)
+        if retain:
+            found["retain_ppl"] = perplexity(model, tokenizer, [retain], device=device)
+        return found
+
+    return measure
+
+
+PROBE_RETAIN_WORDS = 300  # about 400 tokens: one or two blocks, a second or so on a CPU

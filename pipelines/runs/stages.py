@@ -6,6 +6,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
+from functools import partial
 from pathlib import Path
 
 from pipelines import models
@@ -24,7 +25,7 @@ from pipelines.store.access import authorize
 from pipelines.store.anchors import proposals_by_chunk
 from pipelines.store.documents import project_texts
 from pipelines.store.projects import ProjectInfo, list_artifacts, register_artifact
-from pipelines.training import objectives
+from pipelines.training import objectives, selection
 from pipelines.training import unlearn as finetune
 from pipelines.training.loop import (
     TrainConfig,
@@ -412,6 +413,8 @@ def unlearn_project(
         "final_loss": result.losses[-1],
         "eval_loss": result.eval_losses[-1][1] if result.eval_losses else None,
     }
+    if result.kept is not None:
+        outputs["kept"] = {"step": result.kept.step, "reason": result.kept.reason}
     if is_main_process():
         outputs["artifact"] = register_artifact(
             store,
@@ -426,15 +429,20 @@ def unlearn_project(
 
 
 def _with_familiarity_probe(store, project, tokenizer, control, config, examples):
-    """About eight points of probability familiarity against training steps (dev prompts)."""
+    """About eight probe points against training steps: the probe set's tuning half (and the
+    checkpoint rule, where it is on), else probability familiarity on the dev prompts."""
     from pipelines.evaluation import project as eval_project
 
-    probe = eval_project.familiarity_probe(store, project, tokenizer)
+    choose = None
+    probe = eval_project.training_probe(store, project, tokenizer)
+    if probe is not None and config.selection.keep_best:
+        choose = partial(selection.choose, config=config.selection)
+    probe = probe or eval_project.familiarity_probe(store, project, tokenizer)
     if probe is None:
         return control
     steps = total_steps(len(examples), config.train, process_state().num_processes)
     every = max(1, -(-steps // 8))  # at most about eight points however long the run
-    return replace(control or TrainControl(), probe=probe, probe_every=every)
+    return replace(control or TrainControl(), probe=probe, probe_every=every, choose=choose)
 
 
 def _label_examples(store: Store, project: ProjectInfo, label_set_id: int | None):

@@ -88,6 +88,9 @@ class TrainControl:
     # the main process: e.g. probability familiarity, for a curve against training steps.
     probe: Callable[[object], dict] | None = None
     probe_every: int = 0
+    # Given the probe points so far, which to keep (pipelines/training/selection.py): the run
+    # keeps a copy of the weights at the chosen point, ends early when told to, finishes on it.
+    choose: Callable[[list[tuple[int, dict]]], object] | None = None
 
 
 @dataclass
@@ -97,6 +100,7 @@ class TrainResult:
     tokens: int = 0
     resumed_from: int = 0
     probes: list[tuple[int, dict]] = field(default_factory=list)
+    kept: object = None  # the control's choice of probe point, where it chose one
 
 
 class TrainingStopped(Exception):
@@ -385,6 +389,7 @@ def train(
     loop = _Loop(accelerator, model, optimizer, schedule, config, pad_id, loss_fn)
     result = TrainResult()
     done = _resume(accelerator, control.checkpoint_dir, result)
+    kept: dict = {}  # the chosen point's weights, until a later point is chosen
     if done == 0:
         _maybe_probe(loop, control, 0, total, result)
     step = 0
@@ -403,11 +408,31 @@ def train(
             _report(control, loop, step, total, done, result, eval_loss, probes)
             if _checkpoint_due(config, control, step, total):
                 _save_checkpoint(accelerator, control.checkpoint_dir, step, result)
+            if probes is not None and _keep_chosen(loop, control, result, kept):
+                break
             if step < total and loop.wants_stop(control):
                 if control.checkpoint_dir is not None:
                     _save_checkpoint(accelerator, control.checkpoint_dir, step, result)
                 raise TrainingStopped(f"stopped at step {step} of {total}")
+        else:
+            continue
+        break  # the chosen point met its target: no more epochs
+    if kept:
+        accelerator.unwrap_model(model).load_state_dict(kept["weights"])
     return _finish(accelerator, model, config), result
+
+
+def _keep_chosen(loop: _Loop, control: TrainControl, result: TrainResult, kept: dict) -> bool:
+    """Ask the control which probe point to keep; copy the weights when it is the newest.
+    Returns whether training should end here."""
+    if control.choose is None:
+        return False
+    choice = control.choose(result.probes)
+    result.kept = choice
+    if choice.index == len(result.probes) - 1:
+        state = loop.accelerator.unwrap_model(loop.model).state_dict()
+        kept["weights"] = {k: v.detach().to("cpu", copy=True) for k, v in state.items()}
+    return bool(choice.stop)
 
 
 def _maybe_eval(loop: _Loop, step, total, eval_examples, eval_loss_fn) -> float | None:

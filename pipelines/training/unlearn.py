@@ -20,6 +20,7 @@ from pipelines.training.loop import (
     token_blocks,
     train,
 )
+from pipelines.training.selection import SelectionConfig
 
 # Per-method starting points. Ascent-type methods need a low lr (DESIGN.md). whp: measured on a
 # real book the model learned in pretraining (docs/benchmarks.md, "Defaults on the real book"):
@@ -65,6 +66,7 @@ class UnlearnConfig:
     train: TrainConfig = field(
         default_factory=lambda: TrainConfig(epochs=DEFAULT_EPOCHS["whp"], lr=DEFAULT_LR["whp"])
     )
+    selection: SelectionConfig = field(default_factory=SelectionConfig)
 
     def __post_init__(self):
         check_choices(self)
@@ -116,6 +118,8 @@ def run(
     )
     facts = {"stage": "unlearn", "method": f"{objective.name}: {objective.summary}"}
     facts |= card_facts or {}
+    if result.kept is not None:
+        facts["checkpoint kept"] = result.kept.reason
     card = model_card.render("Unlearned model", facts, asdict(config))
     curve = [[step, found] for step, found in result.probes]
     save_model(trained, tokenizer, out_dir, card, config=asdict(config), probes=curve, **facts)

@@ -164,6 +164,33 @@ def test_soft_mode_stores_normalized_top_k(models):
     assert np.allclose(out.soft_probs.astype(np.float32).sum(-1), 1.0, atol=1e-2)
 
 
+def test_focus_rows_are_implicated_positions_and_their_neighbours():
+    positions = np.array([0, 1, 2, 3, 4, 6, 7, 8, 9, 12])
+    implicated = positions == 7
+    near = gl.focus_rows(positions, implicated, window=2)
+    assert positions[near].tolist() == [6, 7, 8, 9]
+    assert not gl.focus_rows(positions, np.zeros(10, dtype=bool), window=2).any()
+    assert gl.focus_rows(positions, positions == 0, window=1).tolist() == [1, 1] + [0] * 8
+
+
+def test_focused_mode_labels_only_near_anchors_and_never_the_true_token(models):
+    a = aligned(models)
+    ids = np.asarray(a.block.ids)
+    v_r, v_bt = logits(models.reinforced, a.block.ids), logits(models.baseline, a.translated_ids)
+    v_bo = logits(models.baseline, a.block.ids)
+    config = gl.LabelConfig(mode="focused", focus_window=1, true_token_penalty=1e4, soft_top_k=8)
+    out = gl.label_block(a, v_r, v_bt, v_bo, config, models)
+    soft = gl.label_block(a, v_r, v_bt, v_bo, gl.LabelConfig(mode="soft", soft_top_k=8), models)
+    kept = np.flatnonzero(out.labels != gl.IGNORE)
+    # every anchor start is labelled; fewer positions than soft mode carry a target
+    anchor_rows = np.flatnonzero(a.target_in_anchor[:-1] & (soft.labels[:-1] != gl.IGNORE))
+    assert set(anchor_rows) <= set(kept) and 0 < kept.size < (soft.labels != gl.IGNORE).sum()
+    assert out.soft_ids.shape == (kept.size, 8)
+    # the text's own next token is pushed out of every target
+    assert not (out.soft_ids == ids[kept + 1][:, None]).any()
+    assert (out.labels[kept] != ids[kept + 1]).all() and out.changed[kept].all()
+
+
 def test_interrupted_run_resumes_to_identical_labels(models, tmp_path):
     texts = [TEXT * 3, "Sabuth came early to Skoholm. " * 10]
     config = gl.LabelConfig(block_tokens=32, batch_size=2)

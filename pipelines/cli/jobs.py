@@ -29,7 +29,14 @@ TRAIN_OPTIONS = (
 
 
 # The objectives' own settings the CLI offers as flags.
-UNLEARN_OPTIONS = ("retain_weight", "npo_beta", "simnpo_beta", "simnpo_gamma", "undial_strength")
+UNLEARN_OPTIONS = (
+    "retain_weight",
+    "general_retain",
+    "npo_beta",
+    "simnpo_beta",
+    "simnpo_gamma",
+    "undial_strength",
+)
 
 
 def _train_settings(args, train):

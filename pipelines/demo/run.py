@@ -48,6 +48,7 @@ class DemoConfig:
         epochs=2, lr=1e-4, batch_size=1, grad_accum=4, precision=PRECISION
     )
     retain_weight: float = 0.0  # the whp retain term: KL to the baseline on retain text
+    general_retain: str = "beside"  # the shipped retain text's place (training/unlearn.py)
     accept_score: float = 0.5
     ingest: IngestConfig = IngestConfig()
     max_new_tokens: int = 16
@@ -178,6 +179,7 @@ def unlearn_config(config: DemoConfig) -> finetune.UnlearnConfig:
         block_tokens=config.block_tokens,
         train=config.unlearn,
         retain_weight=config.retain_weight,
+        general_retain=config.general_retain,
     )
 
 

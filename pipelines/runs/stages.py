@@ -14,6 +14,7 @@ from pipelines.anchors.dictionary import default_dictionary_path, dictionary_for
 from pipelines.anchors.project import propose_project
 from pipelines.anchors.propose import Checkpoint, ProposeConfig
 from pipelines.config import check_choices, setting
+from pipelines.corpus import general_retain
 from pipelines.corpus.splits import split_paragraphs
 from pipelines.evaluation.evaluate import EvalConfig
 from pipelines.evaluation.judge import JUDGES
@@ -393,6 +394,7 @@ def unlearn_project(
         examples = finetune.forget_examples(start.tokenizer, texts, config.block_tokens)
     # The held-out share of the retain text is for evaluation only (pipelines/splits.py).
     retain = split_paragraphs(project_texts(store, project.id, DocRole.RETAIN)).train
+    retain = general_retain.retain_mix(retain, _target_terms(store, project), config.general_retain)
     needs_baseline = objectives.needs_teacher(config.method, config.retain_weight)
     out_dir = store.project_dir(project.id) / "models" / f"unlearned-{config.method}-{whp.stamp()}"
     control = _with_familiarity_probe(store, project, start.tokenizer, control, config, examples)
@@ -426,6 +428,12 @@ def unlearn_project(
             config=asdict(config),
         )
     return outputs
+
+
+def _target_terms(store: Store, project: ProjectInfo) -> list[str]:
+    from pipelines.evaluation import project as eval_project
+
+    return eval_project.published_terms(store, project)
 
 
 def _with_familiarity_probe(store, project, tokenizer, control, config, examples):

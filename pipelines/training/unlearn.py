@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from pipelines.config import check_choices, setting
+from pipelines.corpus import general_retain
 from pipelines.training import model_card, objectives
 from pipelines.training.loop import (
     Example,
@@ -52,6 +53,11 @@ class UnlearnConfig:
         "undial: NLL on retain text).",
         methods=("whp", "grad_diff", "simnpo", "undial"),
     )
+    general_retain: str = setting(
+        "beside", "The shipped general-knowledge and other-fiction text in the retain term: "
+        "beside the project's retain text, instead of it, or none.",
+        general_retain.MIXES, methods=("whp", "grad_diff", "simnpo", "undial"),
+    )  # fmt: skip
     npo_beta: float = setting(0.1, "NPO's beta.", methods=("npo",))
     simnpo_beta: float = setting(
         2.5, "SimNPO's beta: how sharply the length-normalised log-likelihood is pushed down.",

@@ -52,9 +52,10 @@ def test_training_finishes_on_the_weights_of_the_chosen_probe_point(tiny_model_d
     assert result.kept.step == 2 and len(result.losses) == total  # ran to the end
     for name, value in trained.state_dict().items():
         torch.testing.assert_close(value, snapshots[2][name])
-    last = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
-    _, plain = training.train(last, examples, CONFIG, pad_id=tok.eos_token_id)
-    assert any(not torch.equal(a, b) for a, b in zip(last.parameters(), trained.parameters()))
+    fresh = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
+    last, _ = training.train(fresh, examples, CONFIG, pad_id=tok.eos_token_id)
+    pairs = zip(last.parameters(), trained.parameters(), strict=True)
+    assert any(not torch.equal(a, b) for a, b in pairs)  # the last step is not what was kept
 
 
 def test_a_point_at_the_target_ends_training_early(tiny_model_dir):

@@ -21,12 +21,14 @@ def loss_plot(metrics_by_run: dict[int, list[dict]], key: str) -> None:
     figure = px.line(curves, x="step", y="loss", color="run", line_dash="kind", markers=False)
     figure.update_layout(height=320, margin={"l": 10, "r": 10, "t": 30, "b": 10})
     st.plotly_chart(figure, key=key)
-    familiarity = run_report.familiarity_curves(metrics_by_run)
-    if not familiarity.empty:
-        figure = px.line(familiarity, x="step", y="prob_familiarity", color="run", markers=True,
-                         title="probability familiarity on the dev prompts")  # fmt: skip
-        figure.update_layout(height=280, margin={"l": 10, "r": 10, "t": 40, "b": 10})
-        st.plotly_chart(figure, key=f"{key}_familiarity")
+    probes = run_report.probe_curves(metrics_by_run)
+    if not probes.empty:
+        figure = px.line(probes, x="step", y="value", color="run", facet_col="measure",
+                         markers=True, title="probes while training")  # fmt: skip
+        figure.update_yaxes(matches=None, showticklabels=True)
+        figure.for_each_annotation(lambda a: a.update(text=a.text.split("=", 1)[-1]))
+        figure.update_layout(height=300, margin={"l": 10, "r": 10, "t": 60, "b": 10})
+        st.plotly_chart(figure, key=f"{key}_probes")
 
 
 def _progress(job) -> None:
@@ -85,6 +87,8 @@ def _body(job_id: int) -> None:
         (st.warning if job.state == rows.CANCELLED else st.error)(job.error)
     _controls(job)
     loss_plot({job.id: jobs.read_metrics(store, job.id)}, key=f"loss_{job.id}")
+    if (job.outputs or {}).get("kept"):
+        st.success(f"Checkpoint kept: {job.outputs['kept']['reason']}.")
     if job.outputs:
         st.json(job.outputs, expanded=False)
     with st.expander("Log", expanded=job.state == rows.FAILED):

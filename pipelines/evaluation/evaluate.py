@@ -48,6 +48,7 @@ class ModelResult:
     utility: dict = field(default_factory=dict)  # lm-eval task -> accuracy (pipelines/utility.py)
     muse: dict = field(default_factory=dict)  # verbmem, knowmem_*, auc, privleak (muse.py)
     quantised: dict = field(default_factory=dict)  # quant8_prob, quant4_prob (quantise.py)
+    probes: dict = field(default_factory=dict)  # book_probes, general_probes, ... (cloze.py)
 
 
 def anchor_cut_prompts(

@@ -289,6 +289,7 @@ def run(
     qa = default_qa(store, project) if measures.muse else []
     holdout = project_texts(store, project.id, DocRole.HOLDOUT)
     non_members = holdout or retain
+    book_probes = probe_set(store, project)
     results, sources = [], {}
     for ref in refs:
         source = sources[ref] = resolve_model(store, project, ref)
@@ -309,6 +310,9 @@ def run(
                 model, lambda m, t=tokenizer: mean_probability(m, t, scored)
             )
             _tell(progress, f"{ref}: quantisation probe")
+        if book_probes:
+            result.probes = probe_report(model, tokenizer, book_probes)
+            _tell(progress, f"{ref}: probes, report half")
         if measures.utility_tasks and is_main_process():  # lm-eval runs in one process
             result.utility = run_tasks(model, tokenizer, measures.utility_tasks)
         results.append(result)
@@ -331,6 +335,7 @@ def run(
         "privleak_non_members": "holdout documents" if holdout else "held-out retain paragraphs",
         "quantisation": "optimum-quanto int8 and int4 weights" if measures.quantisation else None,
         "sources": sources,
+        "kept_checkpoints": {ref: _kept(sources[ref]) for ref in refs if _kept(sources[ref])},
     }
     curves = {ref: _training_curve(sources[ref]) for ref in refs}
     meta |= {"config": config.__dict__, "models": list(refs)}
@@ -370,10 +375,19 @@ def _apply_privleak(
     return reference
 
 
-def _training_curve(source: str) -> list:
-    """The familiarity probes recorded while one of our models trained, if any."""
+def _training_record(source: str) -> dict:
     record = Path(source) / "unlearn_training.json"
-    return json.loads(record.read_text()).get("probes", []) if record.is_file() else []
+    return json.loads(record.read_text()) if record.is_file() else {}
+
+
+def _training_curve(source: str) -> list:
+    """The probes recorded while one of our models trained, if any."""
+    return _training_record(source).get("probes", [])
+
+
+def _kept(source: str) -> str | None:
+    """Which checkpoint a model's training kept, and why (None where no rule chose)."""
+    return _training_record(source).get("checkpoint kept")
 
 
 def _card_results(model_dir: Path, result: evaluate.ModelResult) -> None:
@@ -439,6 +453,17 @@ def probe_set(store: Store, project: ProjectInfo) -> list[cloze.Probe]:
     """The newest probe set, or none."""
     stored = list_artifacts(store, project.id, ArtifactKind.PROBE_SET)
     return cloze.read_probes(stored[0].path.read_bytes(), stored[0].path.name) if stored else []
+
+
+def probe_report(model, tokenizer, probes: Sequence[cloze.Probe]) -> dict:
+    """Mean first-token answer probability per probe group, on the report half."""
+    device = str(model.device)
+
+    def mean(group: str) -> float | None:
+        pairs = cloze.in_use(probes, group, "report")
+        return mean_answer_probability(model, tokenizer, pairs, device)
+
+    return {f"{group}_probes": mean(group) for group in cloze.GROUPS}
 
 
 def training_probe(store: Store, project: ProjectInfo, tokenizer, limit: int = 32):

@@ -19,6 +19,9 @@ METRICS = {
     "completion_familiarity": "completion familiarity (judge)",
     "prob_familiarity": "probability familiarity",
     "retain_ppl": "retain perplexity (held-out retain text)",
+    "book_probes": "book probes, report half: first-token probability of the answer",
+    "general_probes": "general-knowledge probes, report half",
+    "fiction_probes": "other-fiction probes, report half",
     "reframed_prob": "probability familiarity, reframed prompts",
     "paraphrased_prob": "probability familiarity, paraphrased prompts",
     "in_context_prob": "probability familiarity, forget passage in context",
@@ -41,7 +44,7 @@ MEASURED = {
 def metric(result: ModelResult, key: str) -> float | None:
     if hasattr(result, key):
         return getattr(result, key)
-    for found in (result.robustness, result.muse, result.quantised):
+    for found in (result.robustness, result.muse, result.quantised, result.probes):
         if key in found:
             return found[key]
     return None
@@ -78,18 +81,24 @@ def build(results: Sequence[ModelResult], meta: dict, curves: dict | None = None
     }
 
 
+CURVE_NAMES = {"prob_familiarity": "dev prompts", "book": "book probes",
+               "neighbours": "neighbour probes"}  # fmt: skip
+
+
 def curve_figure(report: dict):
     """Probability familiarity on the dev prompts against training steps, where recorded."""
     rows = [
-        {"model": name, "step": step, "prob_familiarity": found.get("prob_familiarity")}
+        {"model": name, "step": step, "probe": CURVE_NAMES[key], "value": found[key]}
         for name, points in report.get("curves", {}).items()
         for step, found in points
+        for key in CURVE_NAMES
+        if found.get(key) is not None
     ]
     if not rows:
         return None
     figure = px.line(
-        pd.DataFrame(rows), x="step", y="prob_familiarity", color="model", markers=True,
-        title="probability familiarity against training steps (dev prompts)",
+        pd.DataFrame(rows), x="step", y="value", color="model", line_dash="probe", markers=True,
+        title="probes against training steps (the tuning half, or the dev prompts)",
     )  # fmt: skip
     figure.update_layout(height=340)
     return figure

@@ -96,16 +96,21 @@ def loss_curves(metrics_by_run: dict[int, list[dict]]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["run", "step", "kind", "loss"])
 
 
-def familiarity_curves(metrics_by_run: dict[int, list[dict]]) -> pd.DataFrame:
-    """Long format: run, step, probability familiarity on the dev prompts (where probed)."""
+PROBE_NAMES = {
+    "prob_familiarity": "familiarity on the dev prompts",
+    "book": "book probes (tuning half)",
+    "neighbours": "neighbour probes (general, fiction)",
+    "retain_ppl": "perplexity on held-out retain text",
+}
+
+
+def probe_curves(metrics_by_run: dict[int, list[dict]]) -> pd.DataFrame:
+    """Long format: run, step, measure (a person's name for it), value, wherever probed."""
     rows = [
-        {
-            "run": f"run {run}",
-            "step": m["step"],
-            "prob_familiarity": m["probes"]["prob_familiarity"],
-        }
+        {"run": f"run {run}", "step": m["step"], "measure": PROBE_NAMES.get(k, k), "value": v}
         for run, metrics in metrics_by_run.items()
         for m in metrics
-        if (m.get("probes") or {}).get("prob_familiarity") is not None
+        for k, v in (m.get("probes") or {}).items()
+        if v is not None
     ]
-    return pd.DataFrame(rows, columns=["run", "step", "prob_familiarity"])
+    return pd.DataFrame(rows, columns=["run", "step", "measure", "value"])

@@ -1,0 +1,50 @@
+"""Probe sets on a project: built from its forget text by its base model, edited by people,
+used to pick the checkpoint while unlearning and in the report."""
+
+from __future__ import annotations
+
+import json
+
+from pipelines.cli import main as cli
+from pipelines.evaluation import cloze
+from pipelines.evaluation import project as eval_project
+from pipelines.store import jobs as rows
+from pipelines.store.projects import list_artifacts
+from pipelines.types import ArtifactKind
+from pipelines.whp import project as whp
+from tests.conftest import make_labelled_project
+
+
+def test_build_edit_and_unlearn_with_a_probe_set(store, admin, tiny_model_dir, tmp_path, capsys):
+    project, _, _ = make_labelled_project(store, admin, tiny_model_dir, "P")
+    # a random-weight model knows nothing: keep every candidate to have probes at all
+    assert cli.main(["probes", "build", "--project", "P", "--min-probability", "0"]) == 0
+    probes = eval_project.probe_set(store, project)
+    book = [p for p in probes if p.group == "book"]
+    forget = " ".join(" ".join(whp.forget_texts(store, project)).split())
+    assert book and all(f"{p.prompt} {p.answer}" in forget for p in book)
+    assert {p.split for p in book} == {"tuning", "report"}
+    assert {p.group for p in probes} == {"book", "general", "fiction"}
+
+    # a person rejects one probe and adds one: a new version, the old one kept
+    out = tmp_path / "probes.jsonl"
+    assert cli.main(["probes", "export", "--project", "P", "--out", str(out)]) == 0
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    lines[0]["status"] = "rejected"
+    lines.append({"prompt": "The village by the river is called", "answer": "Skoholm",
+                  "source": "person", "split": "tuning"})  # fmt: skip
+    out.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    assert cli.main(["probes", "import", "--project", "P", "--file", str(out)]) == 0
+    assert len(list_artifacts(store, project.id, ArtifactKind.PROBE_SET)) == 2
+    edited = eval_project.probe_set(store, project)
+    assert edited[0].status == "rejected" and edited[-1].source == "person"
+    assert (lines[0]["prompt"], lines[0]["answer"]) not in cloze.in_use(edited, "book")
+
+    argv = ["unlearn", "--project", "P", "--epochs", "2", "--lr", "5e-3", "--block-tokens", "64"]
+    assert cli.main(argv) == 0
+    (job,) = rows.list_jobs(store)
+    record = json.loads(open(f"{job.outputs['model_dir']}/unlearn_training.json").read())
+    steps = [step for step, _ in record["probes"]]
+    assert job.outputs["kept"]["step"] in steps[1:]
+    assert {"book", "neighbours"} <= set(record["probes"][0][1])
+    assert "checkpoint kept" in open(f"{job.outputs['model_dir']}/README.md").read()

@@ -69,6 +69,7 @@ class ArtifactKind(StrEnum):
     ANCHOR_PROPOSALS = "anchor_proposals"
     PROMPT_SET = "prompt_set"
     QA_SET = "qa_set"  # JSONL question-answer pairs for KnowMem (pipelines/evaluation/qa.py)
+    PASSAGE_SET = "passage_set"  # JSONL passages the model wrote (pipelines/augment/passages.py)
     PROBE_SET = "probe_set"  # JSONL cloze and neighbour probes (pipelines/evaluation/cloze.py)
     TAUGHT = "taught_model"
     REINFORCED = "reinforced_model"

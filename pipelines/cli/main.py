@@ -20,6 +20,7 @@ from pipelines.cli import anchors as cli_anchors
 from pipelines.cli import archive as cli_archive
 from pipelines.cli import demo as cli_demo
 from pipelines.cli import jobs as cli_jobs
+from pipelines.cli import passages as cli_passages
 from pipelines.cli import probes as cli_probes
 from pipelines.cli.options import add_setting_flags, with_chosen_settings
 from pipelines.config import DEFAULT_MODEL, REPO_ROOT
@@ -376,6 +377,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_anchors.add_parsers(sub)
     cli_demo.add_parsers(sub)
     cli_probes.add_parsers(sub)
+    cli_passages.add_parsers(sub)
 
     evaluation = sub.add_parser("eval", help="familiarity and retain perplexity of models")
     evaluation.add_argument("--project", required=True)

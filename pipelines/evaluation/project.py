@@ -123,7 +123,7 @@ def build_qa(
     authorize(store, actor, "artifact.register")
     failures: list[str] = []
     if source == "llm":
-        client = _llm_client(store, "Question-answer pairs from an LLM")
+        client = llm_client(store, "Question-answer pairs from an LLM")
         texts = {
             "forget": whp.forget_texts(store, project),
             "retain": project_texts(store, project.id, DocRole.RETAIN),
@@ -148,7 +148,7 @@ def default_qa(store: Store, project: ProjectInfo) -> list[qa_pairs.QAPair]:
     return qa_pairs.read_qa(stored[0].path.read_bytes(), stored[0].path.name)
 
 
-def _llm_client(store: Store, what: str):
+def llm_client(store: Store, what: str):
     from pipelines.llm import client_from_env
     from pipelines.store.llm_calls import StoredCallLog
 
@@ -166,7 +166,7 @@ def build_prompts(
     authorize(store, actor, "artifact.register")
     failures: list[str] = []
     if source == "llm":
-        client = _llm_client(store, "Prompts from an LLM")
+        client = llm_client(store, "Prompts from an LLM")
         prompts, failures = evaluate.llm_prompts(
             client, whp.forget_texts(store, project), passages=passages
         )

@@ -13,6 +13,8 @@ from pipelines import models
 from pipelines.anchors.dictionary import default_dictionary_path, dictionary_for
 from pipelines.anchors.project import propose_project
 from pipelines.anchors.propose import Checkpoint, ProposeConfig
+from pipelines.augment import project as augment
+from pipelines.augment.passages import PassageConfig
 from pipelines.config import check_choices, setting
 from pipelines.corpus import general_retain
 from pipelines.corpus.splits import split_paragraphs
@@ -147,6 +149,11 @@ class EvaluateJob:
         return models * (1 + self.robustness + self.muse + self.quantisation)
 
 
+@dataclass(frozen=True)
+class PassagesJob:
+    passages: PassageConfig = field(default_factory=PassageConfig)
+
+
 @dataclass
 class StageContext:
     """What a running job hands its stage: training control, a folder, a progress reporter."""
@@ -187,6 +194,15 @@ def _propose(store, actor, project, job: ProposeJob, ctx: StageContext) -> dict:
     result = propose_project(store, actor, project, job.config(), progress=progress,
                              checkpoint=checkpoint)  # fmt: skip
     return {"counts": result.counts(), "failures": len(result.failures)}
+
+
+def _passages(store, actor, project, job: PassagesJob, ctx: StageContext) -> dict:
+    def progress(done: int, total: int) -> None:
+        ctx.advance(done, total, "passages", "passage")
+
+    written = ctx.job_dir / "passages.jsonl"  # a resumed job keeps what was written
+    artifact, n = augment.generate(store, actor, project, job.passages, written, progress)
+    return {"artifact": artifact, "kind": ArtifactKind.PASSAGE_SET, "passages": n}
 
 
 def _teach(store, actor, project, job: TrainJob, ctx: StageContext) -> dict:
@@ -262,6 +278,13 @@ STAGES: dict[str, Stage] = {
     "propose": Stage(
         "propose", "anchor-term proposals for annotators", ProposeJob, _propose, trains=False
     ),
+    "passages": Stage(
+        "passages",
+        "passages the model writes about the target, for review",
+        PassagesJob,
+        _passages,
+        trains=False,
+    ),  # fmt: skip
     "teach": Stage("teach", "demo only: teach the base model the forget corpus", TrainJob, _teach),
     "reinforce": Stage(
         "reinforce", "train further on the forget corpus (WHP step 1)", TrainJob, _reinforce
@@ -290,8 +313,10 @@ def check_inputs(store: Store, project: ProjectInfo, stage: str, job) -> None:
     Each check is the stage's own lookup, which raises the message the stage would."""
     from pipelines.evaluation import project as eval_project
 
-    if stage in ("propose", "teach", "reinforce", "labels", "unlearn"):
+    if stage in ("propose", "passages", "teach", "reinforce", "labels", "unlearn"):
         whp.forget_texts(store, project)
+    if stage == "passages" and not default_dictionary_path(store, project):
+        raise UnlearnError("Publish a dictionary first: passages are written about its terms.")
     if stage == "labels":
         whp.latest_reinforced(store, project)
         dictionary_for(store, project, job.dictionary)
@@ -342,6 +367,8 @@ def default_config(store: Store, project: ProjectInfo, stage: str, method: str =
     """The prefilled settings a researcher starts from for this project's model."""
     if stage == "propose":
         return ProposeJob()
+    if stage == "passages":
+        return PassagesJob()
     parameters = models.approx_parameters(whp.starting_model(store, project))
     if stage == "evaluate":
         return EvaluateJob()

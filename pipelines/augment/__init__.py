@@ -1,0 +1,1 @@
+"""Forget text the model writes about the target, reviewed by people."""

@@ -41,6 +41,8 @@ def pages_for(role: Role) -> dict[str, list[st.Page]]:
             ),
             st.Page(PAGES / "generic_review.py", title="Generic labels", icon=":material/rule:"),
             st.Page(PAGES / "judge_review.py", title="Judge verdicts", icon=":material/gavel:"),
+            st.Page(PAGES / "passages.py", title="Generated passages", icon=":material/edit_note:"),
+            st.Page(PAGES / "probes.py", title="Book probes", icon=":material/quiz:"),
         ]
     if role in (Role.RESEARCHER, Role.ADMIN):
         sections["Research"] = [

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from uuid import uuid4
 
 from pipelines import models
 from pipelines.anchors import dictionary
@@ -108,7 +109,7 @@ def save(store, actor, project: ProjectInfo, passages: Sequence[gen.Passage], so
         raise UnlearnError("No passage was long enough to keep; ask for longer passages.")
     folder = store.project_dir(project.id) / "passages"
     folder.mkdir(exist_ok=True)
-    path = folder / f"passages-{whp.stamp()}.jsonl"
+    path = folder / f"passages-{whp.stamp()}-{uuid4().hex[:6]}.jsonl"
     path.write_bytes(gen.write_passages(passages))
     return register_artifact(store, actor, project.id, ArtifactKind.PASSAGE_SET, path,
                              source=source, passages=len(passages))  # fmt: skip

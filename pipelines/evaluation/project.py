@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from uuid import uuid4
 
 from pipelines import models
 from pipelines.anchors import dictionary
@@ -107,13 +108,24 @@ def save_qa_set(
                        source, **counts)  # fmt: skip
 
 
-def _save_jsonl(store, actor, project, kind, stem: str, data: bytes, source: str, **meta) -> int:
-    authorize(store, actor, "artifact.register")
+def _save_jsonl(
+    store,
+    actor,
+    project,
+    kind,
+    stem: str,
+    data: bytes,
+    source: str,
+    action: str = "artifact.register",
+    **meta,
+) -> int:
+    authorize(store, actor, action)
     folder = store.project_dir(project.id) / stem
     folder.mkdir(exist_ok=True)
-    path = folder / f"{stem}-{whp.stamp()}.jsonl"
+    path = folder / f"{stem}-{whp.stamp()}-{uuid4().hex[:6]}.jsonl"  # two saves a second
     path.write_bytes(data)
-    return register_artifact(store, actor, project.id, kind, path, source=source, **meta)
+    return register_artifact(store, actor, project.id, kind, path, action=action, source=source,
+                             **meta)  # fmt: skip
 
 
 def build_qa(
@@ -446,7 +458,7 @@ def save_probe_set(
         raise UnlearnError("No probes to save.")
     counts = {g: sum(p.group == g and p.status == "kept" for p in probes) for g in cloze.GROUPS}
     return _save_jsonl(store, actor, project, ArtifactKind.PROBE_SET, "probes",
-                       cloze.write_probes(probes), source, **counts)  # fmt: skip
+                       cloze.write_probes(probes), source, "probes.edit", **counts)  # fmt: skip
 
 
 def probe_set(store: Store, project: ProjectInfo) -> list[cloze.Probe]:

@@ -23,6 +23,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "anchors.propose": _RESEARCH,
     "dictionary.publish": _RESEARCH,
     "review.submit": frozenset({Role.REVIEWER, Role.RESEARCHER, Role.ADMIN}),
+    "probes.edit": frozenset({Role.REVIEWER, Role.RESEARCHER, Role.ADMIN}),
     "project.export": _RESEARCH,
     "project.import": _RESEARCH,
     "store.backup": frozenset({Role.ADMIN}),

@@ -131,10 +131,18 @@ def update_project(
 
 
 def register_artifact(
-    store: Store, actor: Actor, project_id: int, kind: str, path: Path, **meta
+    store: Store,
+    actor: Actor,
+    project_id: int,
+    kind: str,
+    path: Path,
+    *,
+    action: str = "artifact.register",
+    **meta,
 ) -> int:
-    """Record a large on-disk artefact (model, label file) kept under the project's folder."""
-    authorize(store, actor, "artifact.register")
+    """Record a large on-disk artefact (model, label file) kept under the project's folder;
+    `action` is the permission it needs (people's edits of a probe set need less)."""
+    authorize(store, actor, action)
     relative = Path(path).resolve().relative_to(store.project_dir(project_id).resolve())
     with store.session() as s:
         artifact = Artifact(

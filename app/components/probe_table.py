@@ -1,0 +1,98 @@
+"""The probe set as an editable table: people's edits kept as a draft until saved as a version."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+import pandas as pd
+import streamlit as st
+
+from pipelines.evaluation import cloze
+from pipelines.evaluation import project as eval_project
+from pipelines.store.drafts import drop_draft, load_draft, save_draft
+from pipelines.types import UnlearnError
+
+DRAFT = "probe_set_edits"  # unsaved edits of a project's probe table, one draft per person
+COLUMNS = ["prompt", "answer", "group", "split", "status", "source", "base_probability"]
+
+
+def _stored(store, project) -> list[dict]:
+    return [asdict(p) for p in eval_project.probe_set(store, project)]
+
+
+def probe_editor(store, actor, project) -> None:
+    """The newest probe set, with a person's unsaved edits restored from their draft."""
+    stored = _stored(store, project)
+    base_key, kept_key = f"probes_base_{project.id}", f"probes_kept_{project.id}"
+    if base_key not in st.session_state:
+        draft = load_draft(store, actor, DRAFT, project.id)
+        st.session_state[base_key] = draft["rows"] if draft is not None else stored
+        st.session_state[kept_key] = st.session_state[base_key]
+    added = _new_probe_form(project)
+    if added:
+        st.session_state[base_key] = st.session_state[kept_key] + [added]
+        st.session_state.pop(f"probes_editor_{project.id}", None)
+    base = st.session_state[base_key]
+    if base != stored:
+        st.caption("Your unsaved edits are restored and kept; save them as a new version.")
+    edited = st.data_editor(
+        pd.DataFrame(base, columns=COLUMNS), num_rows="dynamic", hide_index=True,
+        key=f"probes_editor_{project.id}", use_container_width=True,
+        disabled=["source", "base_probability"],
+        column_config={
+            "group": st.column_config.SelectboxColumn(options=cloze.GROUPS),
+            "split": st.column_config.SelectboxColumn(options=cloze.SPLITS),
+            "status": st.column_config.SelectboxColumn(options=cloze.STATUSES),
+            "base_probability": st.column_config.NumberColumn("base model's probability",
+                                                              format="%.3f"),
+        },
+    )  # fmt: skip
+    now = [_row(r) for r in edited.to_dict("records")]
+    if now != st.session_state[kept_key]:  # every edit is stored as it is made
+        if now == stored:
+            drop_draft(store, actor, DRAFT, project.id)
+        else:
+            save_draft(store, actor, project.id, DRAFT, project.id, {"rows": now})
+        st.session_state[kept_key] = now
+    if st.button(
+        "Save as a new version", key="probes_save", type="primary", disabled=now == stored
+    ):
+        _save(store, actor, project, now)
+
+
+def _row(record: dict) -> dict:
+    """A table row as JSON-safe values (pandas gives NaN for empty cells)."""
+    clean = {k: (None if pd.isna(v) else v) for k, v in record.items()}
+    clean["source"] = clean.get("source") or "person"
+    return clean
+
+
+def _new_probe_form(project) -> dict | None:
+    with st.form(f"probe_add_{project.id}", clear_on_submit=True, border=False):
+        left, middle, right = st.columns([4, 2, 1])
+        prompt = left.text_input(
+            "Prompt (the text up to the answer)", key=f"probe_prompt_{project.id}"
+        )
+        answer = middle.text_input("Answer", key=f"probe_answer_{project.id}")
+        group = right.selectbox("Group", cloze.GROUPS, key=f"probe_group_{project.id}")
+        if st.form_submit_button("Add probe"):
+            if prompt.strip() and answer.strip():
+                return {"prompt": prompt.strip(), "answer": answer.strip(), "group": group,
+                        "split": "report", "status": "kept", "source": "person",
+                        "base_probability": None}  # fmt: skip
+            st.warning("A probe needs a prompt and an answer.")
+    return None
+
+
+def _save(store, actor, project, rows: list[dict]) -> None:
+    """The edited table as a new probe-set version; a bad row is named and nothing is lost."""
+    try:
+        probes = [cloze.probe_from_row(row, f"row {i}") for i, row in enumerate(rows, 1)]
+        artifact = eval_project.save_probe_set(store, actor, project, probes, "people")
+    except UnlearnError as err:
+        st.error(str(err))
+        return
+    drop_draft(store, actor, DRAFT, project.id)
+    for key in ("base", "kept", "editor"):
+        st.session_state.pop(f"probes_{key}_{project.id}", None)
+    st.success(f"Saved probe set {artifact}; training and evaluation now use it.")

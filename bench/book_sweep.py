@@ -13,6 +13,7 @@ import shutil
 from dataclasses import asdict, replace
 from pathlib import Path
 
+from pipelines.augment.passages import PassageConfig
 from pipelines.bootstrap import cli_session
 from pipelines.demo import book
 from pipelines.demo import run as demo_run
@@ -55,6 +56,14 @@ def main() -> None:
     parser.add_argument("--only", help="comma-separated names from the grid (default: all)")
     parser.add_argument("--extra", help='JSON {"name": {"labels.alpha": 30, ...}} to add')
     parser.add_argument("--out", required=True)
+    parser.add_argument("--passages", type=int, default=0,
+                        help="passages per subject and format the base model writes, all approved "
+                        "and added to the forget set before labels (0: none)")  # fmt: skip
+    parser.add_argument(
+        "--probes",
+        action="store_true",
+        help="build the probe set: unlearning keeps the checkpoint its rule picks",
+    )
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -73,6 +82,12 @@ def main() -> None:
     )
     watch, control = demo_run.Stopwatch(None), TrainControl()
     version = demo_run.dictionary_and_reinforce(store, actor, project, base, watch, control)
+    if args.probes:
+        demo_run.probes_stage(store, actor, project, watch)
+    if args.passages:
+        written = PassageConfig(per_prompt=args.passages)
+        added = demo_run.passages_stage(store, actor, project, written, watch, out)
+        print(f"{added} passages added to the forget set", flush=True)
     before = book.measure(project.base_model, store, facts, other_text)
     print(f"{version.n_terms} terms; before: {json.dumps(before)}", flush=True)
     label_sets: dict[str, int] = {}
@@ -92,7 +107,9 @@ def main() -> None:
         after = book.measure(outputs["model_dir"], store, facts, other_text)
         change = {k: after[k] / before[k] - 1 for k in before if before[k]}
         row = {"name": name, "changes": grid[name], "model": args.model, "before": before,
-               "after": after, "change": change, "stages": dict(watch.seconds)}  # fmt: skip
+               "after": after, "change": change, "stages": dict(watch.seconds),
+               "passages": args.passages, "probes": args.probes,
+               "kept": outputs.get("kept")}  # fmt: skip
         with results.open("a") as f:
             f.write(json.dumps(row) + "\n")
         print(name, " ".join(f"{k} {v:+.1%}" for k, v in change.items()), flush=True)

@@ -11,10 +11,12 @@ from pathlib import Path
 from pipelines.anchors import dictionary
 from pipelines.anchors import project as anchor_project
 from pipelines.anchors import propose as anchors
+from pipelines.augment import project as augment
+from pipelines.augment.passages import PassageConfig
 from pipelines.bootstrap import DEMO_DIR, DEMO_TARGET
 from pipelines.config import DEFAULT_MODEL, IngestConfig
 from pipelines.corpus import ingest
-from pipelines.evaluation import evaluate, muse, qa, report
+from pipelines.evaluation import cloze, evaluate, muse, qa, report
 from pipelines.evaluation import project as eval_project
 from pipelines.runs import stages
 from pipelines.store import Store
@@ -155,6 +157,25 @@ def dictionary_and_reinforce(store, actor, project, config: DemoConfig, watch: S
     watch.run("reinforce", lambda: whp.reinforce_project(
         store, actor, project, reinforce, control=control))  # fmt: skip
     return version
+
+
+def passages_stage(store, actor, project, config: PassageConfig, watch: Stopwatch, folder: Path):
+    """Passages the base model writes, every one approved (the demo stands in for the reviewer),
+    added to the forget set; returns how many were added."""
+
+    def write_and_approve() -> int:
+        set_id, _ = augment.generate(store, actor, project, config, folder / "passages.jsonl")
+        for index, _item in enumerate(augment.in_force(store, project, set_id)):
+            augment.review(store, actor, project, set_id, index, "approve")
+        return augment.add_approved(store, actor, project, set_id)
+
+    return watch.run("passages", write_and_approve)
+
+
+def probes_stage(store, actor, project, watch: Stopwatch) -> int:
+    """Probes from the book that the base model knows: the probe set's artefact id."""
+    return watch.run("probes", lambda: eval_project.build_probes(
+        store, actor, project, cloze.ClozeConfig())[0])  # fmt: skip
 
 
 def labels_stage(store, actor, project, labels: LabelConfig, watch: Stopwatch, on_blocks) -> int:

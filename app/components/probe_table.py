@@ -37,7 +37,7 @@ def probe_editor(store, actor, project) -> None:
         st.caption("Your unsaved edits are restored and kept; save them as a new version.")
     edited = st.data_editor(
         pd.DataFrame(base, columns=COLUMNS), num_rows="dynamic", hide_index=True,
-        key=f"probes_editor_{project.id}", use_container_width=True,
+        key=f"probes_editor_{project.id}", width="stretch",
         disabled=["source", "base_probability"],
         column_config={
             "group": st.column_config.SelectboxColumn(options=cloze.GROUPS),

@@ -54,10 +54,14 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--book", required=True)
     parser.add_argument("--chapters", default="6-7")
-    parser.add_argument("--gold", default="", help="a JSON list of the chapters' own terms")
+    parser.add_argument("--gold", default="", help="a JSON list of the chapters' own terms, or "
+                        '{"required": {term: type}, "junk": [terms]}')  # fmt: skip
     args = parser.parse_args()
     text = pick_chapters(Path(args.book).read_text(encoding="utf-8"), args.chapters)
-    gold = {g.casefold() for g in json.loads(Path(args.gold).read_text())} if args.gold else set()
+    given = json.loads(Path(args.gold).read_text()) if args.gold else []
+    required = given["required"] if isinstance(given, dict) else dict.fromkeys(given)
+    junk_list = {j.casefold() for j in given.get("junk", [])} if isinstance(given, dict) else set()
+    gold = {g.casefold() for g in required}
     gold_present = {g for g in gold if g in text.casefold()}
     entries, in_conflict = published_dictionary(Path(args.book), text, args.chapters)
     terms = {term: e["translation"] for term, e in entries.items()}
@@ -65,7 +69,8 @@ def main() -> None:
     translation = Translator(terms).translate(text)
     ordinary = [r for r in translation.replacements if not text[r.src_start].isupper()]
     for term, e in sorted(entries.items()):
-        gold_mark = "gold" if term.casefold() in gold else "NOT GOLD"
+        gold_mark = ("gold" if term.casefold() in gold
+                     else "JUNK" if term.casefold() in junk_list else "NOT GOLD")  # fmt: skip
         print(f"{term:24} {e['label']:8} -> {e['translation']:22} {gold_mark}")
     print(json.dumps({
         "terms": len(terms),
@@ -75,7 +80,24 @@ def main() -> None:
         "rewrites": len(translation.replacements),
         "rewrites_case_blind": case_blind_rewrites(text, terms),
         "ordinary_rewrites": len(ordinary),
+        "junk": sorted(t for t in terms if t.casefold() in junk_list),
+        "type_errors": type_errors(entries, required),
+        "missed": sorted(g for g in required if g.casefold() in gold_present - found),
     }))  # fmt: skip
+
+
+TYPES = {"PERSON": "person", "PLACE": "place", "OBJECT": "object"}
+
+
+def type_errors(entries: dict[str, dict], required: dict) -> list[str]:
+    """Gold terms published with another type than the gold list gives them."""
+    wanted = {term.casefold(): kind for term, kind in required.items() if kind}
+    errors = []
+    for term, e in entries.items():
+        kind = wanted.get(term.casefold())
+        if kind and TYPES.get(e["label"], e["label"].lower()) != kind:
+            errors.append(f"{term}: {e['label']} (gold {kind})")
+    return sorted(errors)
 
 
 if __name__ == "__main__":

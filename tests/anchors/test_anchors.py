@@ -69,6 +69,18 @@ def test_statistics_propose_words_the_reference_never_uses():
     assert terms["Quorin"][1] > terms["zorbing"][1]
 
 
+def test_a_rare_name_the_book_repeats_is_proposed_whatever_the_reference_size():
+    # 3 uses in a long text against a tiny reference: the frequency ratio alone misses it
+    forget = [
+        "The sailor walked to the inn and then he met Queequeg. " + "The sea was grey. " * 200,
+        "He said, Queequeg is asleep; and Queequeg woke. Jonah and Jonah and Jonah.",
+    ]
+    reference = ["A short text about the sea and a sailor at the inn."]
+    terms = anchors.idiosyncratic_terms(forget, reference, anchors.ProposeConfig())
+    assert terms["Queequeg"][1] >= anchors.RARE_NAME_SCORE
+    assert "Jonah" not in terms  # common enough in general English to be the world's
+
+
 def test_offline_translations_are_typed_consistent_and_never_collide():
     terms = {"Ada Quill": "PERSON", "Quill": "PERSON", "Ada": "PERSON", "Ferkfell": "PLACE"}
     table = offline_translations(terms, avoid={"Sam"})

@@ -23,14 +23,23 @@ def _words(text: str) -> set[str]:
     return {w.lower() for w in WORD.findall(text)}
 
 
+def target_names(anchors: Iterable[str]) -> set[str]:
+    """The anchors' words that name something (lowercase); "the", "time", "white" do not."""
+    return {w for term in anchors for w in _words(term) if zipf_frequency(w, "en") < NAME_MAX_ZIPF}
+
+
+def names_any(text: str, names: set[str]) -> bool:
+    return bool(names & _words(text))
+
+
 def shipped_paragraphs(anchors: Iterable[str]) -> list[str]:
     """The shipped paragraphs that name none of the target's anchor words (a project that
     forgets one of the stories must not be taught to keep it)."""
-    names = {w for term in anchors for w in _words(term) if zipf_frequency(w, "en") < NAME_MAX_ZIPF}
+    names = target_names(anchors)
     paragraphs = [p.strip() for path in SHIPPED
                   for p in path.read_text(encoding="utf-8").split("\n\n")
                   if p.strip() and not p.startswith("#")]  # fmt: skip
-    return [p for p in paragraphs if not names & _words(p)]
+    return [p for p in paragraphs if not names_any(p, names)]
 
 
 def retain_mix(project_texts: Sequence[str], anchors: Iterable[str], mix: str) -> list[str]:

@@ -11,6 +11,7 @@ from uuid import uuid4
 from pipelines import models
 from pipelines.anchors import dictionary
 from pipelines.config import REPO_ROOT, ModelConfig
+from pipelines.corpus import general_retain
 from pipelines.corpus.splits import split_paragraphs
 from pipelines.evaluation import cloze, evaluate, muse, quantise, report
 from pipelines.evaluation import qa as qa_pairs
@@ -415,9 +416,9 @@ NEIGHBOUR_PROBES = REPO_ROOT / "data" / "probes" / "neighbours.jsonl"
 
 def neighbour_probes(anchors: Sequence[str]) -> list[cloze.Probe]:
     """The shipped general-knowledge and other-fiction probes, less any that name the target."""
-    names = {w for term in anchors for w in cloze.words_of(term)}
+    names = general_retain.target_names(anchors)
     shipped = cloze.read_probes(NEIGHBOUR_PROBES.read_bytes(), NEIGHBOUR_PROBES.name)
-    return [p for p in shipped if not names & cloze.words_of(f"{p.prompt} {p.answer}")]
+    return [p for p in shipped if not general_retain.names_any(f"{p.prompt} {p.answer}", names)]
 
 
 def build_probes(

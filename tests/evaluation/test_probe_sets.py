@@ -48,3 +48,11 @@ def test_build_edit_and_unlearn_with_a_probe_set(store, admin, tiny_model_dir, t
     assert job.outputs["kept"]["step"] in steps[1:]
     assert {"book", "neighbours"} <= set(record["probes"][0][1])
     assert "checkpoint kept" in open(f"{job.outputs['model_dir']}/README.md").read()
+
+
+def test_neighbour_probes_leave_out_those_that_name_the_target():
+    every = eval_project.neighbour_probes([])
+    without = eval_project.neighbour_probes(["Captain Ahab", "Moby Dick", "the Time"])
+    assert {p.group for p in every} == {"general", "fiction"}
+    assert len(without) == len(every) - 1  # the white whale's probe; "time" names nothing
+    assert not any("Moby" in p.prompt for p in without)

@@ -7,9 +7,9 @@ from dataclasses import asdict
 import pandas as pd
 import streamlit as st
 
+from app.components.drafted_table import DraftedTable
 from pipelines.evaluation import cloze
 from pipelines.evaluation import project as eval_project
-from pipelines.store.drafts import drop_draft, load_draft, save_draft
 from pipelines.types import UnlearnError
 
 DRAFT = "probe_set_edits"  # unsaved edits of a project's probe table, one draft per person
@@ -23,22 +23,13 @@ def _stored(store, project) -> list[dict]:
 def probe_editor(store, actor, project) -> None:
     """The newest probe set, with a person's unsaved edits restored from their draft."""
     stored = _stored(store, project)
-    base_key, kept_key = f"probes_base_{project.id}", f"probes_kept_{project.id}"
-    if base_key not in st.session_state:
-        draft = load_draft(store, actor, DRAFT, project.id)
-        st.session_state[base_key] = draft["rows"] if draft is not None else stored
-        st.session_state[kept_key] = st.session_state[base_key]
-    added = _new_probe_form(project)
-    if added:
-        st.session_state[base_key] = st.session_state[kept_key] + [added]
-        st.session_state.pop(f"probes_editor_{project.id}", None)
-    base = st.session_state[base_key]
+    table = DraftedTable(store, actor, project.id, DRAFT, "probes")
+    base = table.rows(stored, _new_probe_form(project))
     if base != stored:
         st.caption("Your unsaved edits are restored and kept; save them as a new version.")
     edited = st.data_editor(
         pd.DataFrame(base, columns=COLUMNS), num_rows="dynamic", hide_index=True,
-        key=f"probes_editor_{project.id}", width="stretch",
-        disabled=["source", "base_probability"],
+        key=table.editor_key, width="stretch", disabled=["source", "base_probability"],
         column_config={
             "group": st.column_config.SelectboxColumn(options=cloze.GROUPS),
             "split": st.column_config.SelectboxColumn(options=cloze.SPLITS),
@@ -48,16 +39,11 @@ def probe_editor(store, actor, project) -> None:
         },
     )  # fmt: skip
     now = [_row(r) for r in edited.to_dict("records")]
-    if now != st.session_state[kept_key]:  # every edit is stored as it is made
-        if now == stored:
-            drop_draft(store, actor, DRAFT, project.id)
-        else:
-            save_draft(store, actor, project.id, DRAFT, project.id, {"rows": now})
-        st.session_state[kept_key] = now
+    table.keep(stored, now)
     if st.button(
         "Save as a new version", key="probes_save", type="primary", disabled=now == stored
     ):
-        _save(store, actor, project, now)
+        _save(table, store, actor, project, now)
 
 
 def _row(record: dict) -> dict:
@@ -84,7 +70,7 @@ def _new_probe_form(project) -> dict | None:
     return None
 
 
-def _save(store, actor, project, rows: list[dict]) -> None:
+def _save(table: DraftedTable, store, actor, project, rows: list[dict]) -> None:
     """The edited table as a new probe-set version; a bad row is named and nothing is lost."""
     try:
         probes = [cloze.probe_from_row(row, f"row {i}") for i, row in enumerate(rows, 1)]
@@ -92,7 +78,5 @@ def _save(store, actor, project, rows: list[dict]) -> None:
     except UnlearnError as err:
         st.error(str(err))
         return
-    drop_draft(store, actor, DRAFT, project.id)
-    for key in ("base", "kept", "editor"):
-        st.session_state.pop(f"probes_{key}_{project.id}", None)
+    table.saved()
     st.success(f"Saved probe set {artifact}; training and evaluation now use it.")

@@ -8,10 +8,10 @@ from dataclasses import asdict
 import pandas as pd
 import streamlit as st
 
+from app.components.drafted_table import DraftedTable
 from pipelines.evaluation import evaluate, qa
 from pipelines.evaluation import project as eval_project
 from pipelines.llm import LLMSettings
-from pipelines.store.drafts import drop_draft, load_draft, save_draft
 from pipelines.types import UnlearnError
 
 
@@ -74,34 +74,21 @@ def qa_sets_panel(store, actor, project) -> None:
     make a new one from a file or the LLM."""
     st.markdown("**Question-answer pairs (KnowMem)**")
     stored = [asdict(p) for p in eval_project.default_qa(store, project)]
-    base_key, kept_key = f"qa_base_{project.id}", f"qa_kept_{project.id}"
-    if base_key not in st.session_state:  # the editor's edits apply to the same table each run
-        draft = load_draft(store, actor, QA_DRAFT, project.id)
-        st.session_state[base_key] = draft["rows"] if draft is not None else stored
-        st.session_state[kept_key] = st.session_state[base_key]
-    added = _new_pair_form(project)
-    if added:  # a typed pair joins the table (and the draft) at once
-        st.session_state[base_key] = st.session_state[kept_key] + [added]
-        st.session_state.pop(f"qa_editor_{project.id}", None)
-    base = st.session_state[base_key]
+    table = DraftedTable(store, actor, project.id, QA_DRAFT, "qa")
+    base = table.rows(stored, _new_pair_form(project))
     if base != stored:
         st.caption("Your unsaved edits are restored and kept; save them to make a new QA set.")
     edited = st.data_editor(
         pd.DataFrame(base, columns=["question", "answer", "set"]), num_rows="dynamic",
-        hide_index=True, key=f"qa_editor_{project.id}",
+        hide_index=True, key=table.editor_key,
         column_config={"set": st.column_config.SelectboxColumn(
             options=qa.QA_SETS, help="forget (the default) or retain")},
     )  # fmt: skip
     now = [row | {"set": row["set"] or "forget"} for row in edited.fillna("").to_dict("records")]
-    if now != st.session_state[kept_key]:  # every edit is stored as it is made
-        if now == stored:
-            drop_draft(store, actor, QA_DRAFT, project.id)
-        else:
-            save_draft(store, actor, project.id, QA_DRAFT, project.id, {"rows": now})
-        st.session_state[kept_key] = now
+    table.keep(stored, now)
     cols = st.columns(3)
     if cols[0].button("Save as a new QA set", key="qa_save", disabled=now == stored):
-        _save_pairs(store, actor, project, now)
+        _save_pairs(table, store, actor, project, now)
     upload = st.file_uploader("From a JSONL file (question, answer, set)", ["jsonl"],
                               key="qa_upload")  # fmt: skip
     llm = LLMSettings.from_env()
@@ -128,15 +115,13 @@ def _new_pair_form(project) -> dict | None:
     return None
 
 
-def _save_pairs(store, actor, project, rows: list[dict]) -> None:
+def _save_pairs(table: DraftedTable, store, actor, project, rows: list[dict]) -> None:
     """The edited table as a new QA set; a bad row is named and nothing is lost."""
 
     def save():
         pairs = [qa.qa_pair(row, f"row {i}") for i, row in enumerate(rows, 1)]
         saved = eval_project.save_qa_set(store, actor, project, pairs, "people")
-        drop_draft(store, actor, QA_DRAFT, project.id)
-        for key in (f"qa_base_{project.id}", f"qa_kept_{project.id}", f"qa_editor_{project.id}"):
-            st.session_state.pop(key, None)  # the next run edits the new set
+        table.saved()
         return saved, []
 
     _report(save)

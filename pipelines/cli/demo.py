@@ -63,7 +63,9 @@ def cmd_demo(args) -> int:
         unlearn_epochs=args.unlearn_epochs,
         unlearn_lr=args.unlearn_lr if args.unlearn_lr is not None else book_lr,
     )
-    labels = {"alpha": args.alpha, "mode": args.label_mode, "anchor_penalty": args.anchor_penalty}
+    # a real book: focused targets, the project default measured there; the demo world: soft
+    mode = args.label_mode or (labels_stage.LabelConfig.mode if args.book else None)
+    labels = {"alpha": args.alpha, "mode": mode, "anchor_penalty": args.anchor_penalty}
     labels = {k: v for k, v in labels.items() if v is not None}
     config = replace(config, labels=replace(config.labels, **labels))
     # a real book: the retain term measured best there (the demo world's runs had none)

@@ -487,8 +487,8 @@ def training_probe(store: Store, project: ProjectInfo, tokenizer, limit: int = 3
     book = cloze.in_use(probes, "book", "tuning")[:limit]
     if not book:
         return None
-    neighbours = [*cloze.in_use(probes, "general", "tuning"),
-                  *cloze.in_use(probes, "fiction", "tuning")][:limit]  # fmt: skip
+    neighbours = [*cloze.in_use(probes, "general", "tuning")[: limit // 4],
+                  *cloze.in_use(probes, "fiction", "tuning")[: limit // 4]]  # fmt: skip
     retain = " ".join(" ".join(held_out_retain(store, project)).split()[:PROBE_RETAIN_WORDS])
 
     def measure(model) -> dict:
@@ -503,4 +503,4 @@ def training_probe(store: Store, project: ProjectInfo, tokenizer, limit: int = 3
     return measure
 
 
-PROBE_RETAIN_WORDS = 300  # about 400 tokens: one or two blocks, a second or so on a CPU
+PROBE_RETAIN_WORDS = 200  # about 270 tokens: one or two blocks, well under a second on a CPU

@@ -26,7 +26,7 @@ def test_the_demo_runs_every_stage_and_writes_the_report(store, admin, tiny_mode
     quick = TrainConfig(epochs=1, lr=1e-3)
     config = demo_run.DemoConfig(
         model=str(tiny_model_dir), books=1, teach=quick, reinforce=quick, unlearn=quick,
-        block_tokens=128, labels=LabelConfig(block_tokens=128), max_new_tokens=4,
+        block_tokens=128, labels=LabelConfig(block_tokens=128, mode="soft"), max_new_tokens=4,
     )  # fmt: skip
     seen, blocks = [], []
     summary = demo_run.run(

@@ -408,7 +408,7 @@ def train(
             _report(control, loop, step, total, done, result, eval_loss, probes)
             if _checkpoint_due(config, control, step, total):
                 _save_checkpoint(accelerator, control.checkpoint_dir, step, result)
-            if probes is not None and _keep_chosen(loop, control, result, kept):
+            if control.choose is not None and _chosen_stop(loop, control, result, kept, probes):
                 break
             if step < total and loop.wants_stop(control):
                 if control.checkpoint_dir is not None:
@@ -422,11 +422,17 @@ def train(
     return _finish(accelerator, model, config), result
 
 
+def _chosen_stop(loop: _Loop, control, result, kept: dict, probes) -> bool:
+    """After a probe (main process), keep the chosen point; every process learns whether
+    training ends here, so that none waits on the others."""
+    stop = probes is not None and _keep_chosen(loop, control, result, kept)
+    flag = torch.tensor(int(stop), device=loop.accelerator.device)
+    return bool(loop.accelerator.reduce(flag, reduction="max"))
+
+
 def _keep_chosen(loop: _Loop, control: TrainControl, result: TrainResult, kept: dict) -> bool:
     """Ask the control which probe point to keep; copy the weights when it is the newest.
     Returns whether training should end here."""
-    if control.choose is None:
-        return False
     choice = control.choose(result.probes)
     result.kept = choice
     if choice.index == len(result.probes) - 1:

@@ -11,6 +11,9 @@ PORT ?= 8501
 LS_VENV := .venv-ls
 LS_STAMP := $(LS_VENV)/.installed
 LABEL_STUDIO_SPEC ?= label-studio==1.23.2
+# sentry-sdk 3 refuses an option Label Studio 1.23 passes it ("Unknown option
+# 'send_default_pii'"): the server exits at start.
+LABEL_STUDIO_DEPS ?= sentry-sdk>=2.16,<3
 LS_PORT ?= 8080
 
 .PHONY: setup run test test-fast lint format browser clean label-studio label-studio-server
@@ -31,7 +34,7 @@ label-studio: $(LS_STAMP)
 $(LS_STAMP):
 	test -x $(LS_VENV)/bin/python || $(PYTHON) -m venv $(LS_VENV)
 	$(LS_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(LS_VENV)/bin/python -m pip install --quiet "$(LABEL_STUDIO_SPEC)"
+	$(LS_VENV)/bin/python -m pip install --quiet "$(LABEL_STUDIO_SPEC)" "$(LABEL_STUDIO_DEPS)"
 	touch $(LS_STAMP)
 
 # A local Label Studio for the round trip (see README): data under .unlearn/label-studio.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from dataclasses import replace
 
 import streamlit as st
 
@@ -142,9 +143,10 @@ def term_rows(item: QueueItem, terms: list[TermEdit]) -> list[TermEdit]:
         evidence = f"{term.score:.2f} {term.sources}" if term.score is not None else "yours"
         if term.common_word:
             evidence += " · also a common word: replaced only where capitalised"
-        ev_col.caption(evidence)
-        edited.append(TermEdit(term.text, label, translation, keep, term.places, term.score,
-                               term.sources))  # fmt: skip
+        if term.reason:
+            evidence += f" · {term.reason}"
+        ev_col.caption(("⚑ " if term.world else "") + evidence)
+        edited.append(replace(term, label=label, translation=translation, keep=keep))
     return edited
 
 

@@ -105,8 +105,9 @@ def accept_all(
     store: Store, actor: Actor, project: ProjectInfo, min_score: float = 0.5
 ) -> tuple[int, int]:
     """Headless: accept every merged proposal at or above a score, chunk by chunk, each term with
-    one label and translation across the project, so accepting never makes a conflict. Chunks
-    the actor edited by hand keep their edits."""
+    one label and translation across the project, so accepting never makes a conflict. Terms
+    flagged as world knowledge wait for a person. Chunks the actor edited by hand keep their
+    edits."""
     from pipelines.anchors.propose import merge
 
     proposals = proposals_by_chunk(store, project.id)
@@ -142,11 +143,15 @@ def hand_edited(store: Store, project: ProjectInfo, actor: Actor) -> set[int]:
 
 def project_readings(terms: Mapping[str, Term], chunk_spans) -> dict[str, dict]:
     """term key -> decision, label and translation for accept-all: a reviewer's settlement, else
-    what people already accepted, else the majority label and translation over every chunk."""
+    what people already accepted, else the majority label and translation over every chunk
+    (decision "flagged", not accepted, where a proposer judged the term the world's)."""
     labels: dict[str, Counter] = defaultdict(Counter)
     translations: dict[str, Counter] = defaultdict(Counter)
+    world = set()  # terms a proposer flagged as the world's knowledge: people decide those
     for spans in chunk_spans:
         for span in spans:
+            if span.get("world"):
+                world.add(term_key(span["text"]))
             labels[term_key(span["text"])][span["label"]] += 1
             translations[term_key(span["text"])][span["translation"]] += 1
     out = {}
@@ -158,7 +163,7 @@ def project_readings(terms: Mapping[str, Term], chunk_spans) -> dict[str, dict]:
             continue
         typed = [label for label, _ in labels[key].most_common() if label != "OTHER"]
         out[key] = {
-            "decision": "accept",
+            "decision": "flagged" if key in world else "accept",
             "label": (typed or ["OTHER"])[0],
             "translation": translations[key].most_common(1)[0][0],
         }

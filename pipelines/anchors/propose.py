@@ -15,6 +15,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from pipelines.anchors import world
 from pipelines.anchors.hygiene import (
     WORLD_PLACE_ZIPF,
     capitalised_mid_sentence,
@@ -54,10 +55,10 @@ NER_BATCH_CHUNKS = 256  # chunks per progress tick and checkpoint line of the NE
 NER_PARALLEL_MIN_CHUNKS = 500
 DEAD_ENDPOINT_CHUNKS = 3  # the LLM proposer stops when this many chunks fail before any answer
 POSSESSIVE = re.compile(r"['’]s$")
-# A capitalised word rarer than this in general English (Zipf scale: "Queequeg" 1.6, "Dormouse"
-# 2.0; "Jonah" 3.5, "Duchess" 3.8) and used min_count times is proposed as one of the book's names.
-RARE_NAME_ZIPF = 2.0
+# A name the book made up (world.is_invented_name) or a run of capitalised words, used
+# min_count times, is proposed with this score whatever the reference text's size.
 RARE_NAME_SCORE = 0.8
+NAME_RUN = re.compile(r"(?<![\w-])[A-Z][\w'’]*(?:[ -][A-Z][\w'’]*){1,3}(?![\w-])")
 WORD = re.compile(r"[^\W\d_][\w'’-]*[^\W_]|[^\W\d_]", re.UNICODE)
 
 
@@ -73,6 +74,8 @@ class Span:
     score: float
     source: str
     translation: str = ""
+    reason: str = ""  # why the term has its type, and why it is the world's if it is
+    world: bool = False  # the world's knowledge, not the book's: accept-all leaves it out
 
     def row(self) -> dict:
         return {k: v for k, v in asdict(self).items() if k != "source"}
@@ -188,7 +191,8 @@ def _entity_spans(chunk: ChunkText, doc) -> list[Span]:
         text = chunk.text[start:end]
         if text.islower() or is_general_knowledge(ent.label_, label, text):
             continue  # "saucepans" is no name; "English" and "Paris" are everyone's
-        spans.append(Span(chunk.id, start, end, text, label, NER_SCORE, "ner"))
+        group = ent.label_ == "NORP"  # a nationality, creed or party: flagged, not dropped
+        spans.append(Span(chunk.id, start, end, text, label, NER_SCORE, "ner", world=group))
     return spans
 
 
@@ -272,14 +276,37 @@ def _rare_repeated_name(word: str, forget_texts: Sequence[str]) -> bool:
     """A name general English hardly knows ("Queequeg", "Bulkington"), written with a capital
     mid-sentence: the book's own however small the reference text is (a 400-word retain text
     cannot show that a word used four times in 10,000 is unusual)."""
-    return (word[0].isupper() and zipf(word) < RARE_NAME_ZIPF
-            and capitalised_mid_sentence(word, forget_texts))  # fmt: skip
+    return world.is_invented_name(word) and capitalised_mid_sentence(word, forget_texts)
+
+
+def repeated_names(
+    texts: Sequence[str], min_count: int, stop_words: Iterable[str] = ()
+) -> dict[str, tuple[str, float]]:
+    """Runs of two to four capitalised words ("Spouter Inn", "March Hare", "Peter Coffin") the
+    text uses min_count times or more, one of them after a lowercase word or a comma, so not a
+    sentence start: term -> (label, score)."""
+    stop = {w.casefold() for w in stop_words}
+    counts: Counter = Counter()
+    for text in texts:
+        for match in NAME_RUN.finditer(text):
+            words = match.group().split()
+            while words and words[0].casefold() in stop:  # "The Spouter Inn" is Spouter Inn
+                words.pop(0)
+            if len(words) > 1 or (words and "-" in words[0]):
+                counts[" ".join(words)] += 1
+    return {
+        term: ("OTHER", RARE_NAME_SCORE)
+        for term, n in counts.items()
+        if n >= min_count and capitalised_mid_sentence(term, texts)
+    }
 
 
 def propose_stats(
     chunks: Sequence[ChunkText], reference_texts: Sequence[str], config: ProposeConfig, stop_words
 ) -> list[Span]:
-    terms = idiosyncratic_terms([c.text for c in chunks], reference_texts, config, stop_words)
+    texts = [c.text for c in chunks]
+    terms = repeated_names(texts, config.min_count, stop_words)
+    terms |= idiosyncratic_terms(texts, reference_texts, config, stop_words)
     return spans_for_terms(chunks, terms, "stats")
 
 
@@ -422,6 +449,8 @@ def merge(spans: Iterable[dict]) -> list[dict]:
             kept["label"] = span["label"]
         if span["source"] == "llm" and span["translation"]:
             kept["translation"] = span["translation"]
+        kept["world"] = kept.get("world", False) or span.get("world", False)
+        kept["reason"] = kept.get("reason") or span.get("reason", "")
     merged = sorted(by_place.values(), key=lambda s: (s["start"], -(s["end"] - s["start"])))
     kept_spans: list[dict] = []
     for span in merged:  # overlapping spans: the longer one at the same start wins
@@ -457,22 +486,40 @@ def surface_forms(spans: Iterable[Span]) -> dict[str, str]:
     return {key: forms.most_common(1)[0][0] for key, forms in seen.items()}
 
 
+@dataclass(frozen=True)
+class TermReading:
+    """The one label and translation every span of a term gets, why, and whether the term is
+    the world's rather than the book's."""
+
+    label: str
+    translation: str
+    reason: str = ""
+    world: bool = False
+
+
 def one_reading_per_term(
     spans: Sequence[Span],
     texts: Sequence[str],
     existing: Mapping[str, str],
     settled: Mapping[str, Mapping],
-) -> dict[str, tuple[str, str] | None]:
-    """term key -> (label, translation) shared by all its spans across the project, or None
-    where a reviewer rejected the term. A reviewer's settlement comes first, then a translation
-    already given (by the LLM or a source not rerun), then the offline substitute of its type."""
+) -> dict[str, TermReading | None]:
+    """term key -> the reading shared by all its spans across the project, or None where a
+    reviewer rejected the term. A reviewer's settlement comes first, then a translation already
+    given (by the LLM or a source not rerun), then the offline substitute of its type."""
     corpus = "\n".join(texts)
     forms = surface_forms(spans)
-    speaking = [key for key, form in forms.items() if speaks(form, [corpus])]
+    speaking = {key for key, form in forms.items() if speaks(form, [corpus])}
     labels = term_labels(spans, speaking)
     for key, form in forms.items():  # a full name whose head is a person is that person
         if labels.get(term_key(head_word(form))) == "PERSON":
             labels[key] = "PERSON"
+    groups = {term_key(s.text) for s in spans if s.world}
+    readings = {
+        key: world.reading(form, labels.get(key, "OTHER"), corpus, speaks=key in speaking,
+                           titled=titled(form, [corpus]), group=key in groups)
+        for key, form in forms.items()
+    }  # fmt: skip
+    labels |= {key: r.label for key, r in readings.items()}
     translations = {term_key(t): tr for t, tr in existing.items()}
     for span in spans:
         if span.translation:
@@ -492,9 +539,56 @@ def one_reading_per_term(
     )
     rejected = {key for key, s in settled.items() if s.get("decision") == "reject"}
     return {
-        key: None if key in rejected else (labels.get(key, "OTHER"), table[form])
+        key: None if key in rejected else TermReading(
+            labels.get(key, "OTHER"), table[form], readings[key].reason,
+            readings[key].world and key not in settled)
         for key, form in forms.items()
-    }
+    }  # fmt: skip
+
+
+def longer_names(spans: Sequence[Span], chunks: Sequence[ChunkText]) -> list[Span]:
+    """A proposed one-word name inside a longer one the proposers missed: before a place head
+    ("Spouter Inn", "Spouter-Inn": a place) or after a capitalised word and a hyphen
+    ("Frog-Footman": the name's own type)."""
+    names = {s.text: s for s in spans if " " not in s.text and "-" not in s.text}
+    if not names:
+        return []
+    alternatives = "|".join(map(re.escape, sorted(names, key=len, reverse=True)))
+    place = re.compile(rf"(?<![\w-])({alternatives})[ -]([A-Z][a-z]+)(?![\w-])")
+    compound = re.compile(rf"(?<![\w-])[A-Z][a-z]+-({alternatives})(?![\w-])")
+    found = []
+    for chunk in chunks:
+        for m in place.finditer(chunk.text):
+            if m.group(2).casefold() in world.PLACE_HEADS:
+                found.append(_longer(chunk, m, names[m.group(1)], "PLACE"))
+        for m in compound.finditer(chunk.text):
+            found.append(_longer(chunk, m, names[m.group(1)], names[m.group(1)].label))
+    return found
+
+
+def _longer(chunk: ChunkText, match: re.Match, name: Span, label: str) -> Span:
+    return Span(chunk.id, match.start(), match.end(), match.group(), label, name.score, name.source)
+
+
+def name_parts(spans: Sequence[Span], chunks: Sequence[ChunkText]) -> list[Span]:
+    """The head word of a proposed full name where the text uses it alone ("Coffin" of "Peter
+    Coffin", "Hare" of "March Hare"), as spans of the full name's source and score."""
+    named = {term_key(s.text) for s in spans}
+    heads: dict[str, Span] = {}
+    for span in spans:
+        words = span.text.split()
+        if span.label != "PLACE" and len(words) > 1 and " of " not in span.text:
+            head = head_word(span.text)
+            if term_key(head) not in named and head[:1].isupper() and not world.place_head(
+                    span.text):  # fmt: skip
+                heads.setdefault(head, span)
+    found = []
+    for head, full in heads.items():
+        terms = {head: (full.label, full.score)}
+        found += [s for s in spans_for_terms(chunks, terms, full.source)
+                  if not any(o.chunk_id == s.chunk_id and o.start <= s.start < o.end
+                             for o in spans)]  # fmt: skip
+    return found
 
 
 def anchor_like(spans: Sequence[Span], chunks: Sequence[ChunkText]) -> list[Span]:
@@ -584,12 +678,21 @@ def run(
     for source, spans in result.spans.items():
         result.spans[source] = anchor_like(spans, chunks)
     every = [s for spans in result.spans.values() for s in spans]
+    for part in name_parts(every, chunks) + longer_names(every, chunks):
+        result.spans[part.source].append(part)
+        every.append(part)
     readings = one_reading_per_term(
         every, [c.text for c in chunks], existing_translations or {}, settled or {}
     )
     for source, spans in result.spans.items():
         result.spans[source] = [
-            replace(s, label=reading[0], translation=reading[1])
+            replace(
+                s,
+                label=reading.label,
+                translation=reading.translation,
+                reason=reading.reason,
+                world=reading.world,
+            )
             for s in spans
             if (reading := readings[term_key(s.text)]) is not None
         ]

@@ -124,6 +124,8 @@ class TermEdit:
     places: list[tuple[int, int]]
     score: float | None = None
     sources: str = ""
+    reason: str = ""  # the proposers' reason for its type, and for "world knowledge"
+    world: bool = False  # proposed as the world's knowledge: not kept unless a person keeps it
 
     @property
     def common_word(self) -> bool:
@@ -152,10 +154,12 @@ def terms_of(spans: Sequence[Mapping]) -> list[TermEdit]:
                 s["text"],
                 s["label"],
                 s["translation"],
-                True,
+                not s.get("world", False),
                 [],
                 s.get("score"),
                 "+".join(s.get("sources", [])),
+                s.get("reason", ""),
+                bool(s.get("world", False)),
             )
         found[key].places.append((s["start"], s["end"]))
     return list(found.values())

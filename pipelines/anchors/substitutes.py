@@ -1,10 +1,12 @@
-"""Offline generic translations for anchor terms: typed, consistent, and never colliding."""
+"""Offline generic translations for anchor terms: typed, consistent, never colliding with the
+book's own terms and never a famous name."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
 from pipelines.anchors.usage import head_word
+from pipelines.anchors.world import is_famous
 
 # Gender-neutral first names and plain surnames: a person's name parts map word by word, so
 # "Ada Quill" and "Quill" get the same surname.
@@ -43,8 +45,10 @@ PLAIN = {
 
 
 def _fresh(pool: list[str], used: set[str], taken: set[str]) -> str:
+    """The first candidate not used yet, not one of the book's terms and not a famous name."""
     for candidate in _candidates(pool):
-        if candidate.casefold() not in used and candidate.casefold() not in taken:
+        key = candidate.casefold()
+        if key not in used and key not in taken and not is_famous(candidate):
             return candidate
     raise ValueError("no unused substitute left")  # cannot happen: the combinations are many
 
@@ -70,6 +74,9 @@ def _person(term: str, word_map: dict[str, str], used: set[str], taken: set[str]
             word_map[key] = _fresh(list(pool), used, taken)
             used.add(word_map[key].casefold())
         out.append(word_map[key])
+    while len(out) > 1 and is_famous(" ".join(out)):  # "Jordan Baker", "Jesse James"
+        out[-1] = word_map[words[-1].casefold()] = _fresh(SURNAMES, used, taken)
+        used.add(out[-1].casefold())
     return " ".join(out)
 
 

@@ -7,8 +7,7 @@ from datetime import datetime
 from pathlib import Path
 
 from pipelines.bootstrap import cli_session
-from pipelines.config import Settings
-from pipelines.store import archive, audit_log, open_store
+from pipelines.store import archive, audit_log
 from pipelines.store.projects import get_project
 from pipelines.types import UnlearnError
 
@@ -41,8 +40,8 @@ def cmd_backup(args) -> int:
 
 
 def cmd_restore(args) -> int:
-    store = open_store(Settings.from_env())  # no sign-in: the store is empty, its users come back
-    manifest = archive.restore(store, Path(args.file))
+    store, actor = cli_session()  # the empty store's first admin; the backup's people come back
+    manifest = archive.restore(store, actor, Path(args.file))
     print(f"Restored {args.file} (made {manifest['created_at']}): {_counts(manifest)}.")
     return 0
 

@@ -21,6 +21,7 @@ from pipelines.cli import archive as cli_archive
 from pipelines.cli import demo as cli_demo
 from pipelines.cli import jobs as cli_jobs
 from pipelines.cli import passages as cli_passages
+from pipelines.cli import permissions
 from pipelines.cli import probes as cli_probes
 from pipelines.cli.options import add_setting_flags, with_chosen_settings
 from pipelines.config import DEFAULT_MODEL, REPO_ROOT
@@ -472,6 +473,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        permissions.check(args.func, args)
         return args.func(args)
     except UnlearnError as err:
         print(f"error: {err}", file=sys.stderr)

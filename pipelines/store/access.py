@@ -27,6 +27,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "project.export": _RESEARCH,
     "project.import": _RESEARCH,
     "store.backup": frozenset({Role.ADMIN}),
+    "store.restore": frozenset({Role.ADMIN}),
     "audit.read": frozenset({Role.ADMIN}),
 }
 

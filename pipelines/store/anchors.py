@@ -80,7 +80,7 @@ def proposals_by_chunk(
 ) -> dict[int, list[dict]]:
     """chunk id -> its proposed spans (every source), in text order; one chunk's if given."""
     p = AnchorProposal
-    fields = (p.start, p.end, p.text, p.label, p.translation, p.score, p.source)
+    fields = (p.start, p.end, p.text, p.label, p.translation, p.score, p.source, p.reason, p.world)
     names = [f.key for f in fields]
     query = select(p.chunk_id, *fields).where(p.project_id == project_id)
     if chunk_id is not None:

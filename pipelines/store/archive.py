@@ -15,6 +15,7 @@ import shutil
 import uuid
 import zipfile
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 
@@ -173,11 +174,25 @@ def backup(store: Store, actor: Actor, out: Path) -> dict:
     return _write(out, "store", tables, {"projects": store.settings.projects_dir})
 
 
-def _is_empty(store: Store) -> bool:
+def _refuse_unless_empty(store: Store) -> None:
+    """An empty store holds no project, no work and no one but its first admin: a restore into
+    anything else would wipe people or their work."""
     with store.session() as s:
-        return not s.scalar(select(func.count()).select_from(Project)) and not s.scalar(
-            select(func.count()).select_from(Submission)
+        projects = s.scalar(select(func.count()).select_from(Project))
+        work = s.scalar(select(func.count()).select_from(Submission))
+        people = s.scalar(select(func.count()).select_from(User))
+    if projects or work:
+        raise UnlearnError("Restore needs an empty store: this one already holds projects.")
+    if people > 1:
+        raise UnlearnError(
+            f"Restore needs an empty store: this one already has {people} people; a restore "
+            "would replace their accounts. Restore into a new UNLEARN_HOME instead."
         )
+
+
+def _refuse_without_admin(path: Path, tables: dict[str, list[dict]]) -> None:
+    if not any(u.get("role") == "admin" and u.get("active", True) for u in tables.get("users", [])):
+        raise UnlearnError(f"{path}: the backup holds no active admin; nobody could sign in.")
 
 
 _NEXT_ID = (
@@ -186,11 +201,14 @@ _NEXT_ID = (
 )
 
 
-def restore(store: Store, path: Path) -> dict:
-    """Replace an empty store's contents with a backup (users, projects, audit log, files)."""
+def restore(store: Store, actor: Actor, path: Path) -> dict:
+    """Replace an empty store's contents with a backup (users, projects, audit log, files): an
+    admin's act, written to the restored audit log. The store's first admin, the only account
+    an empty store has, gives way to the backup's people."""
+    authorize(store, actor, "store.restore")
+    _refuse_unless_empty(store)
     manifest, tables = read_archive(path, "store")
-    if not _is_empty(store):
-        raise UnlearnError("Restore needs an empty store: this one already holds projects.")
+    _refuse_without_admin(path, tables)
     _extract_files(path, "projects", store.settings.projects_dir)
     with store.session() as s:
         for table in reversed(list(TABLES.values())):
@@ -202,6 +220,9 @@ def restore(store: Store, path: Path) -> dict:
         if store.engine.dialect.name == "postgresql":
             for name in TABLES:  # the next id after the restored ones
                 s.execute(text(_NEXT_ID.format(table=name)))
+        # the restorer's account is gone: the event names them, not a restored id
+        audit(s, replace(actor, user_id=None), "store.restore", "store", None, file=path.name,
+              made=manifest.get("created_at"))  # fmt: skip
     return manifest
 
 

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text, UniqueConstraint, true
+from sqlalchemy import (
+    JSON,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    true,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -189,4 +199,6 @@ class AnchorProposal(Base):
     label: Mapped[str] = mapped_column(String(20))
     translation: Mapped[str] = mapped_column(String(500))
     score: Mapped[float] = mapped_column(Float)
+    reason: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    world: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

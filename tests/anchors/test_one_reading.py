@@ -45,13 +45,15 @@ def test_a_term_gets_one_label_and_translation_in_every_chunk():
         *spans(1, "Cat", "PERSON"),
     ]
     readings = anchors.one_reading_per_term(every, TEA, {}, {})
-    assert readings["hatter"][0] == "PERSON"  # he speaks
-    assert readings["dormouse"][0] == "PERSON"  # the majority of its typed labels
-    assert readings["hatter"][1] in CHARACTERS and readings["dormouse"][1] in CHARACTERS
-    assert readings["nell"][0] == "PERSON" and readings["nell"][1] not in CHARACTERS
+    pairs = {key: (r.label, r.translation) for key, r in readings.items()}
+    assert pairs["hatter"][0] == "PERSON"  # he speaks
+    assert readings["hatter"].reason == "speaks in the text"
+    assert pairs["dormouse"][0] == "PERSON"  # the majority of its typed labels
+    assert pairs["hatter"][1] in CHARACTERS and pairs["dormouse"][1] in CHARACTERS
+    assert pairs["nell"][0] == "PERSON" and pairs["nell"][1] not in CHARACTERS
     # the full name and its head read the same: "the Cheshire Cat" and "the Cat" are one person
-    assert readings["cheshire cat"] == readings["cat"] and readings["cat"][0] == "PERSON"
-    assert len({r[1] for r in readings.values()} - {readings["cat"][1]}) == 3  # no collisions
+    assert pairs["cheshire cat"] == pairs["cat"] and pairs["cat"][0] == "PERSON"
+    assert len({p[1] for p in pairs.values()} - {pairs["cat"][1]}) == 3  # no collisions
 
 
 def test_settlements_come_first_and_a_rejected_term_is_not_proposed_again():
@@ -61,7 +63,9 @@ def test_settlements_come_first_and_a_rejected_term_is_not_proposed_again():
         "nell": {"decision": "reject", "label": "", "translation": ""},
     }
     readings = anchors.one_reading_per_term(every, TEA, {"Hatter": "the Potter"}, settled)
-    assert readings["hatter"] == ("PERSON", "the Milliner") and readings["nell"] is None
+    hatter = readings["hatter"]
+    assert (hatter.label, hatter.translation) == ("PERSON", "the Milliner")
+    assert readings["nell"] is None
 
 
 def test_titled_persons_get_titles_and_first_names_stay_names():

@@ -75,3 +75,58 @@ def test_demo_data_is_reproducible_from_its_seed(tmp_path):
     assert written == committed
     for rel in written:
         assert (tmp_path / rel).read_bytes() == (DEMO / rel).read_bytes(), rel
+
+
+def every_command(parser=None) -> list:
+    """The function behind every subcommand of `unlearn`, however deep."""
+    import argparse
+
+    from pipelines.cli.main import build_parser
+
+    parser = parser or build_parser()
+    found = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                func = sub.get_default("func")
+                found += [func] if func else []
+                found += every_command(sub)
+    return found
+
+
+def test_every_command_declares_the_permission_it_needs():
+    from pipelines.cli import permissions
+    from pipelines.store.access import PERMISSIONS
+
+    commands = every_command()
+    assert len(commands) >= 40
+    for func in commands:
+        needed = permissions.permission_for(func)  # raises for a command nobody declared
+        assert needed == permissions.READ or needed in PERMISSIONS
+
+
+def test_an_annotator_cli_identity_is_refused_writes_and_each_write_is_audited(monkeypatch, capsys):
+    for name, role in (("ann", "annotator"), ("rita", "researcher")):
+        args = ["users", "add", "--username", name, "--role", role, "--password", "p" * 10]
+        assert main(args) == 0
+    monkeypatch.setenv("UNLEARN_USER", "rita")
+    assert main(["project", "create", "--name", "Hers"]) == 0
+    monkeypatch.setenv("UNLEARN_USER", "ann")
+    for argv in (
+        ["eval", "--project", "Hers", "--out", "report"],
+        ["labels", "export", "--project", "Hers"],
+        ["anchors", "publish", "--project", "Hers"],
+        ["restore", "nowhere.zip"],
+        ["worker"],
+    ):
+        assert main(argv) == 2, argv
+        assert "ann (annotator) may not" in capsys.readouterr().err
+    assert main(["project", "list"]) == 0  # reading is allowed
+    store = open_store(Settings.from_env())
+    with store.session() as s:
+        denied = select(AuditEvent).where(AuditEvent.action == "permission.denied")
+        refused = s.scalars(denied).all()
+        written = s.scalars(select(AuditEvent).where(AuditEvent.action == "cli.project_create"))
+        (created,) = written.all()
+    assert {e.username for e in refused} == {"ann"} and len(refused) == 5
+    assert created.username == "rita" and created.detail["options"]["name"] == "Hers"

@@ -171,3 +171,41 @@ def test_an_annotators_edits_survive_switching_chunks_and_a_reload(
     page.get_by_text("saved as a draft", exact=False).wait_for()
     shot(page, "26-anchor-terms-draft-restored.png")
     assert dictionary.latest_by_annotator(store, project).get(item.chunk_id) is None  # a draft
+
+
+def test_an_annotator_sees_type_reason_and_world_flag_and_can_keep_a_flagged_term(
+    store, admin, people, server, page
+):
+    from pipelines.anchors import project as anchor_project
+    from pipelines.store.anchors import proposals_by_chunk, replace_proposals
+
+    project = get_project(store, "Demo")
+    anchor_project.propose_project(store, admin, project, anchors.ProposeConfig(sources=("ner",)))
+    item = annotation_queue.queue(store, project, "ann1")[0]
+    first = annotation_queue.terms_of(item.spans)[0]
+    why = "world knowledge: a real place"
+    flagged = {"reason": why, "world": True}
+    rows = [
+        {**s, "chunk_id": chunk_id, **(flagged if s["text"] == first.text else {})}
+        for chunk_id, spans in proposals_by_chunk(store, project.id).items()
+        for s in spans
+    ]
+    replace_proposals(store, admin, project.id, "ner", [
+        {k: v for k, v in r.items() if k != "source"} for r in rows])  # fmt: skip
+    open_page(page, server, "ann1", "Anchor terms")
+    page.get_by_text(why, exact=False).first.wait_for()
+    keep = page.locator('[data-testid="stCheckbox"] input').nth(0)
+    assert not keep.is_checked()  # flagged: not kept unless a person keeps it
+    opening = max(item.text.splitlines(), key=len)[:25]
+    page.get_by_text(opening, exact=False).first.wait_for()  # the passage is drawn too
+    shot(page, "27-anchor-terms-world-flag.png")
+    page.locator('[data-testid="stCheckbox"] label').nth(0).click()
+    settle(page)
+    page.reload()
+    page.get_by_role("button", name="Submit this chunk").wait_for()
+    settle(page)
+    assert page.locator('[data-testid="stCheckbox"] input').nth(0).is_checked()  # the draft
+    page.get_by_role("button", name="Submit this chunk").click()
+    page.get_by_text("You have submitted 1 of").wait_for()
+    submitted = dictionary.latest_by_annotator(store, project)[item.chunk_id]["ann1"]["spans"]
+    assert anchors.term_key(first.text) in {anchors.term_key(s["text"]) for s in submitted}

@@ -10,12 +10,13 @@ import pytest
 from pipelines import bootstrap
 from pipelines.anchors import dictionary
 from pipelines.config import Settings
-from pipelines.store import archive, audit_log, open_store
+from pipelines.store import archive, audit_log
 from pipelines.store.anchors import forget_chunks, replace_proposals
 from pipelines.store.drafts import load_draft, save_draft
 from pipelines.store.projects import get_project, list_projects
 from pipelines.store.users import authenticate, create_user
 from pipelines.types import AuthError, PermissionDenied, Role, UnlearnError
+from tests.conftest import ADMIN_PASSWORD
 
 
 def people_worked_on_the_demo(store, admin):
@@ -106,21 +107,72 @@ def test_a_project_export_imported_into_another_store_exports_identically(
         archive.import_project(other.store, other.admin, first)
 
 
+def without_the_restore(path):
+    """The archive's tables and files, less the restore's own audit event."""
+    tables, files = archive_tables(path)
+    tables["audit_log"] = [e for e in tables["audit_log"] if e["action"] != "store.restore"]
+    return tables, files
+
+
+def fresh_store(tmp_path, monkeypatch, name: str):
+    """A new UNLEARN_HOME with its first admin, as `unlearn restore` opens it."""
+    monkeypatch.setenv("UNLEARN_HOME", str(tmp_path / name))
+    started = bootstrap.start(Settings.from_env())
+    return started.store, started.admin
+
+
 def test_a_backup_restored_into_an_empty_store_backs_up_identically(
     tmp_path, monkeypatch, store, admin
 ):
     people_worked_on_the_demo(store, admin)
     first = tmp_path / "all.zip"
     archive.backup(store, admin, first)
-    monkeypatch.setenv("UNLEARN_HOME", str(tmp_path / "restored"))
-    fresh = open_store(Settings.from_env())
-    archive.restore(fresh, first)
+    fresh, first_admin = fresh_store(tmp_path, monkeypatch, "restored")
+    archive.restore(fresh, first_admin, first)
     assert authenticate(fresh, "ann1", "ann1-password").role == "annotator"
     again = tmp_path / "again.zip"
     archive.backup(fresh, admin, again)  # the same admin row, restored with its id
-    assert archive_tables(again) == archive_tables(first)
+    assert without_the_restore(again) == archive_tables(first)
+    (event,) = audit_log.events(fresh, admin, action="store.restore")
+    assert event.username == first_admin.username and event.detail["file"] == "all.zip"
     with pytest.raises(UnlearnError, match="empty store"):
-        archive.restore(fresh, first)
+        archive.restore(fresh, admin, first)
+
+
+def test_restore_is_an_admins_and_never_replaces_people(tmp_path, monkeypatch, store, admin):
+    people_worked_on_the_demo(store, admin)
+    whole = tmp_path / "all.zip"
+    archive.backup(store, admin, whole)
+    target, first_admin = fresh_store(tmp_path, monkeypatch, "target")
+    create_user(target, first_admin, "kim", "kim-password", Role.ANNOTATOR)
+    kim = authenticate(target, "kim", "kim-password")
+    with pytest.raises(PermissionDenied):  # an annotator may not restore at all
+        archive.restore(target, kim, whole)
+    with pytest.raises(UnlearnError, match="already has 2 people"):
+        archive.restore(target, first_admin, whole)
+    # nothing changed: both accounts sign in as before, no project came in
+    assert authenticate(target, "kim", "kim-password").role == "annotator"
+    assert authenticate(target, first_admin.username, ADMIN_PASSWORD).role == "admin"
+    assert not list_projects(target)
+
+
+def test_a_backup_without_an_admin_is_refused_before_anything_is_written(
+    tmp_path, monkeypatch, store, admin
+):
+    people_worked_on_the_demo(store, admin)
+    whole, headless = tmp_path / "all.zip", tmp_path / "no-admin.zip"
+    archive.backup(store, admin, whole)
+    with zipfile.ZipFile(whole) as z, zipfile.ZipFile(headless, "w") as out:
+        for name in z.namelist():
+            data = z.read(name)
+            if name == "tables/users.jsonl":
+                rows = [json.loads(line) for line in data.splitlines()]
+                data = "\n".join(json.dumps({**r, "role": "annotator"}) for r in rows).encode()
+            out.writestr(name, data)
+    target, first_admin = fresh_store(tmp_path, monkeypatch, "target")
+    with pytest.raises(UnlearnError, match="no active admin"):
+        archive.restore(target, first_admin, headless)
+    assert not list_projects(target) and not any(target.settings.projects_dir.glob("*"))
 
 
 def test_drafts_and_the_audit_log_survive_the_round_trip(tmp_path, store, admin):

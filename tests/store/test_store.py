@@ -38,7 +38,7 @@ def test_migrations_from_empty_create_every_table(store):
         "drafts",
     }
     assert expected <= tables
-    assert current_revision(store.engine) == "0005"
+    assert current_revision(store.engine) == "0006"
 
 
 def test_reopening_a_migrated_store_keeps_data(store, admin):

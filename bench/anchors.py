@@ -49,8 +49,12 @@ def main() -> None:
         )
         seconds = time.perf_counter() - started
         spans = [dict(s.row(), source=s.source) for ss in result.spans.values() for s in ss]
-        found = {s["text"] for s in anchors.merge(spans)}
-        print(json.dumps({"sources": run, "seconds": round(seconds, 2), **score(found, names)}))
+        merged = anchors.merge(spans)
+        found = {s["text"] for s in merged}
+        # invented names judged the world's would wait for a person rather than be accepted
+        flagged = sorted({s["text"] for s in merged if s["world"]} & names)
+        print(json.dumps({"sources": run, "seconds": round(seconds, 2), **score(found, names),
+                          "names_flagged_world": flagged}))  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -77,10 +77,23 @@ def propose_project(
         progress=progress,
         checkpoint=checkpoint,
     )
+    stored = proposals_by_chunk(store, project.id)
     for source, spans in result.spans.items():
-        replace_proposals(store, actor, project.id, source, [s.row() for s in spans])
+        rows = [s.row() for s in spans] + kept_for_unanswered(stored, source, result.failures)
+        replace_proposals(store, actor, project.id, source, rows)
     _save_report(store, actor, project, config, result)
     return result
+
+
+def kept_for_unanswered(stored: dict[int, list[dict]], source: str, failures) -> list[dict]:
+    """The stored spans of a source's chunks this run got no answer for: a run replaces only
+    what it completed, so an outage midway loses nothing."""
+    unanswered = {f["chunk_id"] for f in failures if f["source"] == source and f.get("unanswered")}
+    return [
+        {k: v for k, v in span.items() if k != "source"} | {"chunk_id": chunk_id}
+        for chunk_id, spans in stored.items() if chunk_id in unanswered
+        for span in spans if span["source"] == source
+    ]  # fmt: skip
 
 
 def _save_report(store, actor, project, config, result: anchors.ProposeResult) -> None:

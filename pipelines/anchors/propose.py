@@ -53,7 +53,9 @@ NER_UNUSED_COMPONENTS = ["parser", "lemmatizer"]
 NER_SCORE = 0.6  # the small spaCy model gives no per-entity confidence
 NER_BATCH_CHUNKS = 256  # chunks per progress tick and checkpoint line of the NER proposer
 NER_PARALLEL_MIN_CHUNKS = 500
-DEAD_ENDPOINT_CHUNKS = 3  # the LLM proposer stops when this many chunks fail before any answer
+# The LLM proposer stops when this many chunks fail in a row: before any answer, as an error;
+# later, keeping the stored proposals of every chunk it could not ask.
+DEAD_ENDPOINT_CHUNKS = 3
 POSSESSIVE = re.compile(r"['’]s$")
 # A name the book made up (world.is_invented_name) or a run of capitalised words, used
 # min_count times, is proposed with this score whatever the reference text's size.
@@ -392,25 +394,35 @@ def propose_llm(
     system = SYSTEM.format(labels=", ".join(LABELS))
     if target:
         system += f"\nThe text to forget: {target}"
-    spans, answered = [], False
+    spans, answered, failing = [], False, 0
     for n, chunk in enumerate(chunks, 1):
         try:
             reply, cached = client.structured("anchors.propose", system, chunk.text, LLMAnchors)
         except LLMFailure as err:
-            result.failures.append({"chunk_id": chunk.id, "source": "llm", "reason": str(err)})
+            failing += 1
+            result.failures.append(unanswered(chunk.id, str(err)))
             if not answered and n >= DEAD_ENDPOINT_CHUNKS:
                 raise UnlearnError(
                     f"The LLM endpoint failed on the first {n} chunks ({err}); stopped, and the "
                     "stored LLM proposals were kept as they were."
                 ) from err
+            if failing >= DEAD_ENDPOINT_CHUNKS:  # down since: the rest keep what they had
+                result.failures += [unanswered(c.id, "not asked: the endpoint went down")
+                                    for c in chunks[n:]]  # fmt: skip
+                break
             continue
-        answered = True
+        answered, failing = True, 0
         result.cached_calls += int(cached)
         found = _reply_spans(chunk, reply, result)
         spans += found
         if done:
             done([chunk.id], found)
     return spans
+
+
+def unanswered(chunk_id: int, reason: str) -> dict:
+    """A chunk the LLM gave no answer for: its stored LLM proposals stay as they were."""
+    return {"chunk_id": chunk_id, "source": "llm", "reason": reason, "unanswered": True}
 
 
 def _reply_spans(chunk: ChunkText, reply: LLMAnchors, result: ProposeResult) -> list[Span]:

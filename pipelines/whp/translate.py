@@ -80,10 +80,19 @@ def is_proper(term: str) -> bool:
     return any(ch.isupper() for ch in term)
 
 
+# Characters that do not show: soft hyphen, zero-width space and joiners, word joiner, BOM. A
+# name may carry them anywhere inside ("Ada\u00adQuill" from a hyphenating e-book).
+INVISIBLE = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
+_INVISIBLE_RUN = f"[{INVISIBLE}]*"
+
+
 def fold(text: str) -> str:
-    """The form terms are compared in: compatibility-normalized ("ﬁ" is "fi"), case-folded ("ß"
-    is "ss"), and the dot of a dotted capital I dropped, so "İZMİR" and "İzmir" meet."""
-    return unicodedata.normalize("NFKC", text).casefold().replace("i\u0307", "i")
+    """The form terms are compared in: compatibility-normalized ("ﬁ" is "fi"), without
+    invisible characters, any run of white space one space (a line break inside a name),
+    case-folded ("ß" is "ss"), and an i with or without its dot one letter, so "İZMİR" and
+    "İzmir", "KIRIKKALE" and "Kırıkkale" meet."""
+    text = unicodedata.normalize("NFKC", text).translate(dict.fromkeys(map(ord, INVISIBLE)))
+    return " ".join(text.split()).casefold().replace("i\u0307", "i").replace("ı", "i")
 
 
 def _compatible_with_origins(text: str) -> tuple[str, list[int]]:
@@ -99,17 +108,25 @@ def _compatible_with_origins(text: str) -> tuple[str, list[int]]:
     return "".join(pieces), origins
 
 
-def _in_capitals(term: str) -> str:
-    """A regex for the term written in capitals; an "i" may be a dotted capital ("İZMİR")."""
-    return "".join("[Iİ]" if ch == "i" else re.escape(ch.upper()) for ch in term)
+def _spelled(term: str, letter) -> str:
+    """A regex for the term letter by letter (`letter` gives each one's pattern), invisible
+    characters allowed between letters and any white space, a line break too, between words."""
+    between_words = f"[\\s{INVISIBLE}]+"
+    return _INVISIBLE_RUN.join(between_words if ch.isspace() else letter(ch) for ch in term)
+
+
+def _capital(ch: str) -> str:
+    """A letter written in capitals; an "i" may be a dotted capital ("İZMİR")."""
+    return "[Iİ]" if ch == "i" else re.escape(ch.upper())
 
 
 def _forms(term: str) -> list[str]:
     """The regex alternatives a term matches: a proper noun as written and in capitals; a
     lowercase term in any case (and in full capitals, where "ß" is "SS")."""
+    written, capitals = _spelled(term, re.escape), _spelled(term, _capital)
     if is_proper(term):
-        return list(dict.fromkeys((re.escape(term), _in_capitals(term))))
-    return [f"(?i:{re.escape(term)})", _in_capitals(term)]
+        return list(dict.fromkeys((written, capitals)))
+    return [f"(?i:{written})", capitals]
 
 
 def _drop_repeated_article(translation: str, before: str) -> str:
@@ -133,6 +150,8 @@ class Translator:
             if term.strip()
         ]
         self.entries = {fold(term): (term, tr) for term, tr in pairs}
+        # "Ada\u00adQuill": an invisible character may stand between a name's words
+        self.spaceless = {key.replace(" ", ""): entry for key, entry in self.entries.items()}
         compatible = [(unicodedata.normalize("NFKC", term), term) for term, _ in pairs]
         by_length = sorted(compatible, key=lambda pair: len(pair[0]), reverse=True)
         alternatives = "|".join(f for form, _ in by_length for f in _forms(form)) or r"(?!x)x"
@@ -147,8 +166,12 @@ class Translator:
             if (a and origins[a - 1] == origins[a]) or origins[b - 1] == origins[b]:
                 continue  # the match begins or ends inside one source character's expansion
             start, term_end, end = origins[a], origins[b - 1] + 1, origins[c - 1] + 1
-            term, translation = self.entries[fold(match.group(1))]
+            term, translation = self._entry(match.group(1))
             yield start, term_end, end, term, translation
+
+    def _entry(self, matched: str) -> tuple[str, str]:
+        key = fold(matched)
+        return self.entries.get(key) or self.spaceless[key.replace(" ", "")]
 
     def translate(self, text: str) -> Translation:
         parts, replacements, seen = [], [], {}

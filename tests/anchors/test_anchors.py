@@ -410,3 +410,33 @@ def test_ner_on_several_processes_finds_what_one_process_finds(nlp, monkeypatch)
     batches = []
     assert anchors.propose_ner(chunks, nlp, lambda ids, spans: batches.append(ids)) == one
     assert batches == [list(range(6))] and one
+
+
+def test_an_llm_outage_midway_keeps_the_stored_proposals_of_every_chunk_it_could_not_ask(
+    store, admin
+):
+    from pipelines.llm import LLMFailure
+
+    project = make_project(store, admin)
+    chunks = forget_chunks(store, project.id)
+    with_name = [c for c in chunks if "Thumsath" in c.text]
+    assert len(with_name) >= 2
+    thumsath = {"term": "Thumsath", "label": "PERSON", "translation": "Helen"}
+
+    def replies_for(chunk_list):
+        return [{"terms": [thumsath] if "Thumsath" in c.text else []} for c in chunk_list]
+
+    config = anchors.ProposeConfig(sources=("llm",))
+    anchor_project.propose_project(
+        store, admin, project, config, anchors.Proposers(client=ScriptedLLM(replies_for(chunks)))
+    )
+    before = proposals_by_chunk(store, project.id)
+    assert sum(len(v) for v in before.values()) >= 2
+    # the endpoint answers the first chunk, then goes down for good
+    down = ScriptedLLM(replies_for(chunks[:1]) + [LLMFailure("connection refused")] * 200)
+    result = anchor_project.propose_project(
+        store, admin, project, config, anchors.Proposers(client=down)
+    )
+    assert len(down.replies) == 200 - anchors.DEAD_ENDPOINT_CHUNKS  # it stopped asking
+    assert sum(1 for f in result.failures if f.get("unanswered")) == len(chunks) - 1
+    assert proposals_by_chunk(store, project.id) == before  # nothing lost, nothing doubled

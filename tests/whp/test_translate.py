@@ -138,3 +138,16 @@ def test_every_character_outside_replaced_spans_maps_to_the_same_character(piece
     inserted = sum(r.dst_end - r.dst_start for r in t.replacements)
     removed = sum(r.src_end - r.src_start for r in t.replacements)
     assert len(t.text) == len(text) - removed + inserted
+
+
+def test_names_broken_by_invisible_characters_or_a_line_break_are_still_replaced():
+    t = Translator({"Ada Quill": "Jo Smith", "hatter": "baker"})
+    text = "Ada\nQuill met A\u00adda Quill, Ada\u00adQuill and Ada\u200b Quill; the hat\u00adter."
+    out = t.translate(text)
+    assert out.text == "Jo Smith met Jo Smith, Jo Smith and Jo Smith; the baker."
+    assert [r.src_start for r in out.replacements][:2] == [0, text.index("A\u00adda")]
+
+
+def test_a_dotless_i_matches_in_capitals_without_a_crash():
+    t = Translator({"Kırıkkale": "the town"})
+    assert t.translate("KIRIKKALE and Kırıkkale").text == "THE TOWN and the town"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -81,6 +82,22 @@ def _private_file(path: Path) -> None:
     os.chmod(path, 0o600)
 
 
+def _keep_private(folder: Path) -> None:
+    """A data folder others can read (made by hand, or by an older version) is closed to them,
+    with a word on stderr: it holds the database, its password hashes and people's work."""
+    mode = folder.stat().st_mode & 0o777
+    if mode & 0o077 and folder.owner() == _me():
+        folder.chmod(mode & 0o700)
+        print(f"note: {folder} was readable by others ({oct(mode)}); it is now 0700.",
+              file=sys.stderr)  # fmt: skip
+
+
+def _me() -> str:
+    import pwd
+
+    return pwd.getpwuid(os.getuid()).pw_name
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite:///"):
         database = Path(url.removeprefix("sqlite:///"))
@@ -101,6 +118,7 @@ class Store:
         self.settings = settings
         if not settings.home.exists():  # artefacts live here, whatever the DB; nobody else's
             settings.home.mkdir(mode=0o700, parents=True)
+        _keep_private(settings.home)
         self.engine = make_engine(settings.database_url)
         upgrade_to_head(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)

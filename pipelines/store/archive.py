@@ -11,6 +11,7 @@ while others write (SQLite in WAL mode, PostgreSQL at REPEATABLE READ).
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import uuid
 import zipfile
@@ -88,6 +89,9 @@ def _write(out: Path, kind: str, tables: dict[str, list[dict]], folders: dict[st
     manifest = {"format": FORMAT, "kind": kind, "created_at": datetime.now().isoformat(),
                 "tables": {name: len(rows) for name, rows in tables.items()}, **about}  # fmt: skip
     partial = out.with_name(out.name + ".partial")
+    # people's work and, in a backup, password hashes: readable by the owner only
+    os.close(os.open(partial, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600))
+    os.chmod(partial, 0o600)  # a leftover from a killed run keeps no wider mode
     with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
         archive.writestr("manifest.json", json.dumps(manifest, indent=1))
         for name, rows in tables.items():

@@ -10,7 +10,7 @@ import pytest
 from pipelines import bootstrap
 from pipelines.anchors import dictionary
 from pipelines.config import Settings
-from pipelines.store import archive, audit_log
+from pipelines.store import archive, audit_log, open_store
 from pipelines.store.anchors import forget_chunks, replace_proposals
 from pipelines.store.drafts import load_draft, save_draft
 from pipelines.store.projects import get_project, list_projects
@@ -224,3 +224,22 @@ def test_an_archive_whose_files_leave_their_folder_or_overflow_the_disk_is_refus
     with pytest.raises(UnlearnError, match="GiB free here"):
         archive.import_project(store, admin, path, name="Too big")
     assert [p.name for p in list_projects(store)] == ["Demo"]
+
+
+def test_archives_and_the_data_folder_are_readable_by_their_owner_only(
+    tmp_path, monkeypatch, store, admin, capsys
+):
+    import os
+
+    project = people_worked_on_the_demo(store, admin)
+    whole, one = tmp_path / "all.zip", tmp_path / "demo.zip"
+    archive.backup(store, admin, whole)
+    archive.export_project(store, admin, project.id, one)
+    assert (whole.stat().st_mode & 0o777) == 0o600 and (one.stat().st_mode & 0o777) == 0o600
+    home = tmp_path / "opened-by-hand"
+    home.mkdir()
+    os.chmod(home, 0o755)
+    monkeypatch.setenv("UNLEARN_HOME", str(home))
+    open_store(Settings.from_env())
+    assert (home.stat().st_mode & 0o777) == 0o700
+    assert "readable by others" in capsys.readouterr().err

@@ -17,6 +17,7 @@ store = state.store()
 st.title("Runs")
 if not jobs.worker_alive(store):
     st.warning(NO_WORKER)
+jobs.fail_dead_jobs(store)  # a run whose process was killed shows failed, with Resume
 projects = list_projects(store)
 if not projects:
     st.info("Create a project first.")

@@ -107,6 +107,7 @@ def _print_end(store, job) -> int:
 
 def cmd_jobs_list(args) -> int:
     store, _ = cli_session()
+    jobs.fail_dead_jobs(store)  # a job killed with its process reads failed, not running
     for job in rows.list_jobs(store, state=args.state):
         progress = f"{job.step}/{job.total}" if job.total else "-"
         print(f"{job.id}\t{job.stage}\t{job.state}\t{progress}\t{job.created_at:%Y-%m-%d %H:%M}")
@@ -131,6 +132,7 @@ def cmd_jobs_cancel(args) -> int:
 
 def cmd_jobs_resume(args) -> int:
     store, actor = cli_session()
+    jobs.fail_dead_jobs(store)
     rows.resume_job(store, actor, args.job)
     if args.queue:
         print(f"Job {args.job} queued to resume; `unlearn worker` runs it.")

@@ -11,6 +11,7 @@ import time
 import traceback
 import zipfile
 from dataclasses import asdict
+from datetime import UTC, datetime
 from pathlib import Path
 
 from pipelines.runs import stages
@@ -23,6 +24,7 @@ from pipelines.training.loop import TrainControl, TrainingStopped, TrainProgress
 from pipelines.types import Actor, UnlearnError
 
 CANCEL_GRACE_S = 60  # after SIGTERM, how long a job may take to checkpoint before SIGKILL
+STALE_START_S = 120  # a claimed job whose process never reported its pid within this is dead
 DB_WRITE_EVERY_S = 1.0
 LOG_EVERY_S = 5.0
 
@@ -200,8 +202,13 @@ def log_tail(store: Store, job_id: int, lines: int = 30) -> str:
 
 
 def _fail_if_still_running(store: Store, job_id: int, code: int | None, why: str = "") -> None:
-    """A process that ended without reporting (killed, crashed hard) leaves a failed job."""
-    if rows.get_job(store, job_id).state != RUNNING:
+    """A process that ended without reporting (killed, crashed hard) leaves a failed job; one
+    whose cancel was asked for (the signal that ended it was ours) is cancelled."""
+    job = rows.get_job(store, job_id)
+    if job.state != RUNNING:
+        return
+    if job.cancel_requested:
+        rows.finish_job(store, job_id, CANCELLED, error="Cancelled.")
         return
     if not why:
         why = f"killed by signal {-code}" if code and code < 0 else f"exited with code {code}"
@@ -210,6 +217,19 @@ def _fail_if_still_running(store: Store, job_id: int, code: int | None, why: str
         "Resume it to continue from its last checkpoint."
     )
     rows.finish_job(store, job_id, FAILED, error=message)
+
+
+def fail_dead_jobs(store: Store) -> list[int]:
+    """Running jobs nobody runs any more (their process is dead, or none took them up within
+    STALE_START_S of the claim) become failed, and so resumable, whoever notices first."""
+    now, dead = datetime.now(UTC).replace(tzinfo=None), []
+    for job in rows.list_jobs(store, state=RUNNING):
+        never_started = job.pid is None and job.started_at is not None and (
+            (now - job.started_at).total_seconds() > STALE_START_S)  # fmt: skip
+        if (job.pid is not None and not pid_alive(job.pid)) or never_started:
+            _fail_if_still_running(store, job.id, None, "its process is gone")
+            dead.append(job.id)
+    return dead
 
 
 class Worker:

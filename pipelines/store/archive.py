@@ -316,6 +316,14 @@ def _remapped(name: str, row: dict, ids: _IdMap) -> dict:
         if "submission_id" in detail:
             detail["submission_id"] = ids["submissions"].get(detail["submission_id"])
         new["detail"] = detail
+    if name == "jobs" and row.get("state") in ("queued", "running"):
+        # nobody here runs it: imported as failed (resumable), never adopted or started
+        new |= {
+            "state": "failed",
+            "pid": None,
+            "cancel_requested": False,
+            "error": "Imported while it was queued or running; resume it to run it here.",
+        }
     return _typed(table, new)
 
 

@@ -125,16 +125,21 @@ def finish_job(
 
 
 def request_cancel(store: Store, actor: Actor, job_id: int) -> str:
-    """A queued job is cancelled at once; a running one is asked to stop at its next step."""
+    """A queued job is cancelled at once; a running one is asked to stop at its next step.
+    Each change is a compare-and-set on the state, so a worker's claim landing at the same
+    moment is never overwritten: the job is either cancelled unstarted or running with its
+    stop requested."""
     authorize(store, actor, "job.control")
     with store.session() as s:
-        job = _existing(s, job_id)
-        if job.state == QUEUED:
-            job.state, job.finished_at = CANCELLED, utcnow()
-        elif job.state == RUNNING:
-            job.cancel_requested = True
-        audit(s, actor, "job.cancel", "job", job_id, state=job.state)
-        return job.state
+        _existing(s, job_id)
+        if _transition(s, job_id, (QUEUED,), state=CANCELLED, finished_at=utcnow()):
+            state = CANCELLED
+        elif _transition(s, job_id, (RUNNING,), cancel_requested=True):
+            state = RUNNING
+        else:
+            state = _existing(s, job_id).state
+        audit(s, actor, "job.cancel", "job", job_id, state=state)
+        return state
 
 
 def resume_job(store: Store, actor: Actor, job_id: int) -> None:
@@ -142,13 +147,23 @@ def resume_job(store: Store, actor: Actor, job_id: int) -> None:
     authorize(store, actor, "job.control")
     with store.session() as s:
         job = _existing(s, job_id)
-        if job.state not in (FAILED, CANCELLED):
+        resumed = _transition(
+            s, job_id, (FAILED, CANCELLED), state=QUEUED, attempt=Job.attempt + 1,
+            cancel_requested=False, error=None, finished_at=None, message="queued to resume",
+        )  # fmt: skip
+        if not resumed:
             raise UnlearnError(
                 f"Job {job_id} is {job.state}; only failed or cancelled jobs resume."
             )
-        job.state, job.attempt, job.cancel_requested = QUEUED, job.attempt + 1, False
-        job.error, job.finished_at, job.message = None, None, "queued to resume"
-        audit(s, actor, "job.resume", "job", job_id, attempt=job.attempt)
+        audit(s, actor, "job.resume", "job", job_id, attempt=job.attempt + 1)
+
+
+def _transition(session, job_id: int, from_states: tuple[str, ...], **values) -> bool:
+    """Change the job only if it is still in one of `from_states` (compare-and-set)."""
+    changed = session.execute(
+        update(Job).where(Job.id == job_id, Job.state.in_(from_states)).values(**values)
+    )
+    return changed.rowcount == 1
 
 
 def delete_job(store: Store, actor: Actor, job_id: int) -> None:

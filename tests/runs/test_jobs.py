@@ -312,3 +312,62 @@ def test_a_helper_process_that_finishes_before_the_main_one_exits_cleanly(
     monkeypatch.setattr(jobs, "is_main_process", lambda: False)  # this one records nothing
     assert jobs.main([str(job_id)]) == 0
     assert rows.get_job(store, job_id).state == rows.RUNNING  # the main process's to finish
+
+
+def test_claim_and_cancel_racing_never_overwrite_each_other(store, admin, tiny_model_dir):
+    """Rounds of a worker's claim against a person's cancel, at the same moment on two threads:
+    the job is either cancelled unstarted or running with its stop asked for, never a running
+    job whose row says cancelled."""
+    import threading
+
+    project = small_project(store, admin, tiny_model_dir)
+    outcomes = {"cancelled unstarted": 0, "running, stop asked": 0}
+    for _ in range(60):
+        job_id = jobs.launch(store, admin, project, "reinforce", long_reinforce(1))
+        go = threading.Barrier(2)
+        claimed = []
+
+        def claim():
+            go.wait()
+            claimed.append(rows.claim_next_job(store))
+
+        def cancel():
+            go.wait()
+            rows.request_cancel(store, admin, job_id)
+
+        threads = [threading.Thread(target=claim), threading.Thread(target=cancel)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        job = rows.get_job(store, job_id)
+        if claimed[0] is not None:
+            assert job.state == rows.RUNNING and job.cancel_requested
+            outcomes["running, stop asked"] += 1
+            rows.finish_job(store, job_id, rows.CANCELLED)
+        else:
+            assert job.state == rows.CANCELLED and job.started_at is None
+            outcomes["cancelled unstarted"] += 1
+    assert sum(outcomes.values()) == 60
+
+
+def test_a_job_whose_process_died_reads_failed_and_resumes_and_a_cancel_reads_cancelled(
+    store, admin, tiny_model_dir
+):
+    project = small_project(store, admin, tiny_model_dir)
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    job_id = jobs.launch(store, admin, project, "reinforce", long_reinforce(1))
+    rows.claim_job(store, job_id)
+    rows.record_progress(store, job_id, pid=dead.pid)  # a foreground run killed with -9
+    with pytest.raises(UnlearnError, match="only failed or cancelled"):
+        rows.resume_job(store, admin, job_id)
+    assert jobs.fail_dead_jobs(store) == [job_id]
+    failed = rows.get_job(store, job_id)
+    assert failed.state == rows.FAILED and "process is gone" in failed.error
+    rows.resume_job(store, admin, job_id)  # resumable at once, no worker restart needed
+    # a job ended by the signal its cancel sent is cancelled, not failed
+    rows.claim_job(store, job_id)
+    rows.request_cancel(store, admin, job_id)
+    jobs._fail_if_still_running(store, job_id, -signal.SIGTERM)
+    assert rows.get_job(store, job_id).state == rows.CANCELLED

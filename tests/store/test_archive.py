@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import zipfile
 
 import pytest
@@ -243,3 +244,18 @@ def test_archives_and_the_data_folder_are_readable_by_their_owner_only(
     open_store(Settings.from_env())
     assert (home.stat().st_mode & 0o777) == 0o700
     assert "readable by others" in capsys.readouterr().err
+
+
+def test_a_job_exported_while_running_is_imported_failed_and_never_adopted(tmp_path, store, admin):
+    from pipelines.store import jobs as rows
+
+    project = people_worked_on_the_demo(store, admin)
+    job_id = rows.enqueue_job(store, admin, project.id, "reinforce", {})
+    rows.claim_job(store, job_id)
+    rows.record_progress(store, job_id, pid=os.getpid())
+    path = tmp_path / "demo.zip"
+    archive.export_project(store, admin, project.id, path)
+    copy = archive.import_project(store, admin, path, name="Demo copy")
+    (imported,) = rows.list_jobs(store, project_id=copy)
+    assert imported.state == rows.FAILED and imported.pid is None
+    assert "resume it" in imported.error

@@ -327,15 +327,16 @@ def test_claim_and_cancel_racing_never_overwrite_each_other(store, admin, tiny_m
         go = threading.Barrier(2)
         claimed = []
 
-        def claim():
+        def claim(go, claimed):
             go.wait()
             claimed.append(rows.claim_next_job(store))
 
-        def cancel():
+        def cancel(go, job_id):
             go.wait()
             rows.request_cancel(store, admin, job_id)
 
-        threads = [threading.Thread(target=claim), threading.Thread(target=cancel)]
+        threads = [threading.Thread(target=claim, args=(go, claimed)),
+                   threading.Thread(target=cancel, args=(go, job_id))]  # fmt: skip
         for t in threads:
             t.start()
         for t in threads:

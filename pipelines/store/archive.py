@@ -21,6 +21,7 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 
 from sqlalchemy import DateTime, Table, delete, func, insert, select, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from pipelines.store import Store
 from pipelines.store.access import audit, authorize
@@ -213,12 +214,32 @@ def restore(store: Store, actor: Actor, path: Path) -> dict:
     _refuse_unless_empty(store)
     manifest, tables = read_archive(path, "store")
     _refuse_without_admin(path, tables)
-    _extract_files(path, "projects", store.settings.projects_dir)
+    target = store.settings.projects_dir
+    staging = target.with_name(f".restore-{uuid.uuid4().hex}")
+    try:
+        _extract_files(path, "projects", staging)
+        _insert_store(store, actor, path, manifest, tables)
+    except SQLAlchemyError as err:  # never a traceback that quotes rows (password hashes)
+        raise UnlearnError(
+            f"{path}: its rows do not fit this store ({type(getattr(err, 'orig', err)).__name__});"
+            " nothing was restored."
+        ) from None
+    else:
+        target.mkdir(parents=True, exist_ok=True)
+        for folder in staging.iterdir() if staging.exists() else ():
+            folder.rename(target / folder.name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)  # a failed restore leaves no files behind
+    return manifest
+
+
+def _insert_store(store: Store, actor: Actor, path: Path, manifest: dict, tables) -> None:
+    """Every table of a backup in one transaction, ids kept."""
     with store.session() as s:
         for table in reversed(list(TABLES.values())):
             s.execute(delete(table))
         for name, table in TABLES.items():
-            rows = [_typed(table, r) for r in tables.get(name, [])]
+            rows = [_typed(table, _settled(name, r)) for r in tables.get(name, [])]
             if rows:
                 s.execute(insert(table), rows)
         if store.engine.dialect.name == "postgresql":
@@ -227,7 +248,15 @@ def restore(store: Store, actor: Actor, path: Path) -> dict:
         # the restorer's account is gone: the event names them, not a restored id
         audit(s, replace(actor, user_id=None), "store.restore", "store", None, file=path.name,
               made=manifest.get("created_at"))  # fmt: skip
-    return manifest
+
+
+def _settled(name: str, row: dict) -> dict:
+    """A job queued or running where the archive was made comes in failed (resumable): nobody
+    here runs it, and its pid means nothing on this machine."""
+    if name == "jobs" and row.get("state") in ("queued", "running"):
+        why = "Archived while it was queued or running; resume it to run it here."
+        return row | {"state": "failed", "pid": None, "cancel_requested": False, "error": why}
+    return row
 
 
 # ---------- one project ----------
@@ -316,15 +345,7 @@ def _remapped(name: str, row: dict, ids: _IdMap) -> dict:
         if "submission_id" in detail:
             detail["submission_id"] = ids["submissions"].get(detail["submission_id"])
         new["detail"] = detail
-    if name == "jobs" and row.get("state") in ("queued", "running"):
-        # nobody here runs it: imported as failed (resumable), never adopted or started
-        new |= {
-            "state": "failed",
-            "pid": None,
-            "cancel_requested": False,
-            "error": "Imported while it was queued or running; resume it to run it here.",
-        }
-    return _typed(table, new)
+    return _typed(table, _settled(name, new))
 
 
 def import_project(store: Store, actor: Actor, path: Path, name: str | None = None) -> int:

@@ -259,3 +259,25 @@ def test_a_job_exported_while_running_is_imported_failed_and_never_adopted(tmp_p
     (imported,) = rows.list_jobs(store, project_id=copy)
     assert imported.state == rows.FAILED and imported.pid is None
     assert "resume it" in imported.error
+
+
+def test_a_restore_that_fails_midway_leaves_the_store_and_its_folder_as_they_were(
+    tmp_path, monkeypatch, store, admin
+):
+    people_worked_on_the_demo(store, admin)
+    whole, broken = tmp_path / "all.zip", tmp_path / "broken.zip"
+    archive.backup(store, admin, whole)
+    with zipfile.ZipFile(whole) as z, zipfile.ZipFile(broken, "w") as out:
+        for name in z.namelist():
+            data = z.read(name)
+            if name == "tables/users.jsonl":  # the same person twice: the insert fails
+                data += data.splitlines(keepends=True)[0]
+            out.writestr(name, data)
+    target, first_admin = fresh_store(tmp_path, monkeypatch, "target")
+    with pytest.raises(UnlearnError, match="nothing was restored") as refused:
+        archive.restore(target, first_admin, broken)
+    assert "argon2" not in str(refused.value)
+    assert not list_projects(target) and not any(target.settings.projects_dir.glob("*"))
+    assert not list(target.settings.home.glob(".restore-*"))
+    archive.restore(target, first_admin, whole)  # the store is as empty as it was: this works
+    assert authenticate(target, "ann1", "ann1-password").role == "annotator"

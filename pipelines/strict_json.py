@@ -1,4 +1,5 @@
-"""JSON from people's files, read strictly: duplicate keys and absurd nesting are refused."""
+"""JSON from people's files, read strictly: duplicate keys, NaN and Infinity, and absurd
+nesting are refused."""
 
 from __future__ import annotations
 
@@ -20,11 +21,16 @@ def _no_duplicate_keys(pairs: list[tuple[str, object]]) -> dict:
     return seen
 
 
+def _no_constant(name: str) -> object:
+    raise JsonRefused(f"{name} is not a JSON number")
+
+
 def loads(text: str, where: str) -> object:
-    """json.loads, but a key given twice in one object (where json keeps the last silently) and
-    nesting deeper than Python's stack are refused with a message naming `where`."""
+    """json.loads, but a key given twice in one object (where json keeps the last silently),
+    NaN and Infinity (which json accepts though JSON has no such numbers) and nesting deeper
+    than Python's stack are refused with a message naming `where`."""
     try:
-        return json.loads(text, object_pairs_hook=_no_duplicate_keys)
+        return json.loads(text, object_pairs_hook=_no_duplicate_keys, parse_constant=_no_constant)
     except json.JSONDecodeError as err:
         raise JsonRefused(f"{where}: not valid JSON (line {err.lineno}: {err.msg}).") from None
     except JsonRefused as err:

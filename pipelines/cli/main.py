@@ -98,7 +98,7 @@ def cmd_ingest(args) -> int:
     uploads, unreadable = [], []
     for f in args.files:
         try:
-            uploads.append(ingest.read_file(Path(f)))
+            uploads.append(ingest.read_file(Path(f), project.config.ingest.max_bytes))
         except IngestError as err:
             unreadable.append(str(err))
     with tqdm(total=len(uploads), unit="file", desc="ingest") as bar:

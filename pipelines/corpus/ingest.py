@@ -76,13 +76,17 @@ def _bomless_utf16(data: bytes) -> str | None:
     return None
 
 
-def read_file(path: Path) -> Upload:
-    """A file from disk as an upload; a missing path, a folder or an unreadable file is refused
-    with a message naming it."""
+def read_file(path: Path, max_bytes: int | None = None) -> Upload:
+    """A file from disk as an upload; a missing path, a folder, a file over `max_bytes` (before
+    a byte of it is read) or an unreadable file is refused with a message naming it."""
     if not path.exists():
         raise IngestError(f"{path}: no such file.")
     if path.is_dir():
         raise IngestError(f"{path}: is a folder; give the files in it.")
+    if max_bytes is not None and path.stat().st_size > max_bytes:
+        raise IngestError(
+            f"{path}: {_size(path.stat().st_size)} is over the {_size(max_bytes)} limit."
+        )
     try:
         return Upload(path.name, path.read_bytes())
     except OSError as err:
@@ -117,8 +121,18 @@ def _jsonl_text(data: bytes, name: str) -> str:
             raise IngestError(str(err)) from None
         if not isinstance(record, dict) or not isinstance(record.get("text"), str):
             raise IngestError(f'{name}: line {number} has no string "text" field.')
-        records.append(record["text"].strip())
+        records.append(_escaped_text_checked(record["text"], f"{name} line {number}").strip())
     return "\n\n".join(records)
+
+
+def _escaped_text_checked(text: str, where: str) -> str:
+    """What JSON escapes let through the byte checks: a lone surrogate ("\\ud800", no character
+    at all), NUL and other control characters are refused like a binary file's."""
+    if any("\ud800" <= ch <= "\udfff" for ch in text):
+        raise IngestError(f"{where}: holds a lone surrogate escape, which is no character.")
+    if "\x00" in text or _control_ratio(text) > 0.01:
+        raise IngestError(f"{where}: holds NUL or control characters, not text.")
+    return text
 
 
 def _pdf_text(data: bytes, name: str) -> str:

@@ -116,6 +116,9 @@ def zip_bomb() -> bytes:
         (ingest.Upload("bad.pdf", b"%PDF-1.4 garbage"), "PDF"),
         (ingest.Upload("bad.epub", b"PK not a zip"), "not a readable EPUB"),
         (ingest.Upload("bomb.epub", zip_bomb()), "unpacks to"),
+        (ingest.Upload("lone.jsonl", b'{"text": "ok \\ud800 there"}\n'), "lone surrogate"),
+        (ingest.Upload("nul.jsonl", b'{"text": "a\\u0000b"}\n'), "NUL or control"),
+        (ingest.Upload("nan.jsonl", b'{"text": "x", "n": NaN}\n'), "NaN is not a JSON number"),
     ],
 )
 def test_bad_uploads_are_refused_and_nothing_is_stored(store, researcher, project, upload, message):
@@ -187,3 +190,22 @@ def test_chunks_cover_every_word_once_in_order(parts, max_words, extra):
     assert all(spans[i][1] <= spans[i + 1][0] for i in range(len(spans) - 1))
     chunk_words = [w for a, b in spans for w in text[a:b].split()]
     assert chunk_words == text.split()
+
+
+def test_a_file_over_the_limit_is_refused_before_it_is_read(tmp_path, monkeypatch):
+    big = tmp_path / "big.txt"
+    big.write_bytes(b"word " * 400)
+    monkeypatch.setattr(type(big), "read_bytes", lambda self: pytest.fail("read whole"))
+    with pytest.raises(IngestError, match="over the"):
+        ingest.read_file(big, max_bytes=1000)
+
+
+def test_a_bad_jsonl_line_does_not_stop_the_files_after_it(store, researcher, project):
+    report = run(
+        store,
+        researcher,
+        project,
+        ingest.Upload("lone.jsonl", b'{"text": "\\udfff"}\n'),
+        ingest.Upload("ok.txt", b"Fine text here."),
+    )
+    assert [name for name, *_ in report.added] == ["ok.txt"] and len(report.refused) == 1

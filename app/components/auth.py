@@ -27,6 +27,9 @@ def restore_session() -> None:
 def login_form() -> None:
     st.title("Unlearn Studio")
     st.caption("Make a language model forget a body of text, with people in the loop.")
+    why = st.session_state.get("signed_out_because")
+    if why:
+        st.info(why)
     with st.form("login"):
         username = st.text_input("Username", key="login_username")
         password = st.text_input("Password", type="password", key="login_password")
@@ -38,6 +41,7 @@ def login_form() -> None:
             st.error(str(err))
         else:
             token = open_session(state.store(), signed_in)
+            st.session_state.pop("signed_out_because", None)
             st.session_state["actor"], st.session_state["session_token"] = signed_in, token
             hours = state.store().settings.session_hours
             expires = (datetime.now(UTC) + timedelta(hours=hours)).isoformat()

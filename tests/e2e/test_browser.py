@@ -217,6 +217,34 @@ def test_a_demoted_researcher_loses_the_research_menu_at_once(store, admin, serv
     assert [(e.username, e.detail["new"]) for e in changes][:1] == [("admin", "annotator")]
 
 
+def test_an_open_tab_is_signed_out_by_a_password_reset_and_by_an_expired_session(
+    store, admin, server, page
+):
+    from sqlalchemy import update
+
+    from pipelines.store.tables import SignInSession, utcnow
+    from pipelines.store.users import create_user, reset_password
+    from pipelines.types import Role
+
+    create_user(store, admin, "ann1", "ann1-password", Role.ANNOTATOR)
+    sign_in(page, server, "ann1", "ann1-password")
+    page.get_by_role("link", name="Anchor terms").wait_for()
+    reset_password(store, admin, "ann1", "a-new-password")  # the admin resets it elsewhere
+    page.get_by_role("link", name="Anchor terms").click()  # the tab's next click
+    page.get_by_text("Your session ended", exact=False).wait_for()
+    page.get_by_role("button", name="Sign in").wait_for()
+    assert page.get_by_text("Signed in as").count() == 0
+    page.screenshot(path=SHOTS / "09-signed-out-after-a-password-reset.png")
+
+    sign_in(page, server, "ann1", "a-new-password")
+    page.get_by_role("link", name="Anchor terms").wait_for()
+    with store.session() as s:  # the session runs out while the tab is open
+        s.execute(update(SignInSession).values(expires_at=utcnow()))
+    page.get_by_role("link", name="Projects").click()
+    page.get_by_role("button", name="Sign in").wait_for()
+    assert page.get_by_text("Signed in as").count() == 0
+
+
 @pytest.fixture
 def unlearned_project(research_project, store, admin):
     """The labelled tiny project with one unlearned model beside its base."""

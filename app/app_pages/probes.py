@@ -27,12 +27,19 @@ cols[0].metric("Versions", len(versions))
 for col, group in zip(cols[1:], cloze.GROUPS, strict=True):
     col.metric(f"{group.capitalize()} probes in use", len(cloze.in_use(probes, group)))
 BUILD_HELP = "Cut probes from the forget text and keep those the base model knows."
+LLM_HELP = (
+    "Passages of the forget text the LLM endpoint (UNLEARN_LLM_MODEL) writes questions from; "
+    "its question-answer probes join the set where the base model knows the answer. 0: none."
+)
+llm_passages = st.number_input("LLM question passages", 0, 200, 0, help=LLM_HELP,
+                               key="probes_llm_passages")  # fmt: skip
 if st.button("Build from the book", key="probes_build", help=BUILD_HELP):
     try:
         with st.status("Building probes…") as status:
             artifact, _ = eval_project.build_probes(
-                store, actor, project, cloze.ClozeConfig(), progress=status.write
-            )
+                store, actor, project, cloze.ClozeConfig(), progress=status.write,
+                llm_passages=int(llm_passages),
+            )  # fmt: skip
         st.success(f"Saved probe set {artifact}.")
         for key in ("base", "kept", "editor"):
             st.session_state.pop(f"probes_{key}_{project.id}", None)

@@ -23,8 +23,9 @@ def cmd_build(args) -> int:
     store, actor, project = _session(args)
     config = with_chosen_settings(args, cloze.ClozeConfig())
     artifact, probes = eval_project.build_probes(
-        store, actor, project, config, progress=lambda what: print(what, file=sys.stderr)
-    )
+        store, actor, project, config, progress=lambda what: print(what, file=sys.stderr),
+        llm_passages=args.llm_passages,
+    )  # fmt: skip
     print(f"Saved probe set {artifact}: {summary(probes)}")
     return 0
 
@@ -64,6 +65,9 @@ def add_parsers(sub) -> None:
     )
     build = probes.add_parser("build", help="probes the base model knows, from the forget text")
     build.add_argument("--project", required=True)
+    build.add_argument("--llm-passages", type=int, default=0,
+                       help="passages the LLM writes question-answer probes from (0: none; "
+                       "needs UNLEARN_LLM_MODEL)")  # fmt: skip
     add_setting_flags(build, cloze.ClozeConfig)
     build.set_defaults(func=cmd_build)
     export = probes.add_parser("export", help="the newest probe set as JSONL")

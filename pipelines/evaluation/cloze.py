@@ -148,6 +148,29 @@ def build(
     return split_halves(capped[: config.max_probes])
 
 
+def qa_probes(
+    pairs: Sequence[tuple[str, str]],
+    config: ClozeConfig,
+    score: Callable[[list[tuple[str, str]]], list[float]],
+) -> list[Probe]:
+    """Question-answer probes (the LLM's, from the forget text): the prompt asks the question,
+    the answer is its first word; kept where the base model knows it, like the cloze probes,
+    and split in halves of their own."""
+    found = []
+    for question, answer in pairs:
+        first = WORD.search(answer)
+        if first:
+            prompt = f"Question: {' '.join(question.split())}\nAnswer:"
+            found.append(Probe(prompt, first.group(), source="llm"))
+    if not found:
+        return []
+    probabilities = score([(p.prompt, p.answer) for p in found])
+    kept = [replace(p, base_probability=round(float(q), 5))
+            for p, q in zip(found, probabilities, strict=True)
+            if q >= config.min_probability]  # fmt: skip
+    return split_halves(drop_near_duplicates(kept, config.near_duplicate))
+
+
 def read_probes(data: bytes, name: str = "probes.jsonl") -> list[Probe]:
     """JSONL probes (prompt, answer; group, split, source, status optional); errors name
     the line."""

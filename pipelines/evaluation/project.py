@@ -422,19 +422,32 @@ def neighbour_probes(anchors: Sequence[str]) -> list[cloze.Probe]:
 
 
 def build_probes(
-    store: Store, actor, project: ProjectInfo, config: cloze.ClozeConfig, progress=None
+    store: Store,
+    actor,
+    project: ProjectInfo,
+    config: cloze.ClozeConfig,
+    progress=None,
+    llm_passages: int = 0,
 ) -> tuple[int, list[cloze.Probe]]:
-    """A new probe set: cloze probes from the forget text that the base model knows, and the
-    neighbour probes; saved as the project's newest probe set."""
+    """A new probe set: cloze probes from the forget text that the base model knows, the
+    question-answer probes the LLM writes from `llm_passages` sampled passages (0: none) that
+    it knows too, and the neighbour probes; saved as the project's newest probe set."""
     authorize(store, actor, "artifact.register")
     anchors = published_terms(store, project)
+    client = llm_client(store, "LLM probes") if llm_passages else None  # before the model loads
     base = whp.load_base(store, project)
 
     def score(pairs):
         _tell(progress, f"scoring {len(pairs)} candidate probes with the base model")
         return answer_probabilities(base.model, base.tokenizer, pairs, base.device)
 
-    probes = cloze.build(whp.forget_texts(store, project), anchors, config, score)
+    texts = whp.forget_texts(store, project)
+    probes = cloze.build(texts, anchors, config, score)
+    if client is not None:
+        _tell(progress, f"the LLM writes questions from {llm_passages} passages")
+        pairs, failures = qa_pairs.llm_pairs(client, texts, "forget", passages=llm_passages)
+        probes += cloze.qa_probes([(p.question, p.answer) for p in pairs], config, score)
+        _tell(progress, f"{len(pairs)} questions written, {len(failures)} refused or failed")
     if not probes:
         raise UnlearnError(
             "No cloze probe is known to the base model: lower the minimum probability, or add "

@@ -56,3 +56,24 @@ def test_neighbour_probes_leave_out_those_that_name_the_target():
     assert {p.group for p in every} == {"general", "fiction"}
     assert len(without) == len(every) - 1  # the white whale's probe; "time" names nothing
     assert not any("Moby" in p.prompt for p in without)
+
+
+def test_the_llm_question_probes_join_the_set_where_the_base_model_knows_them(
+    store, admin, tiny_model_dir, monkeypatch
+):
+    from tests.conftest import ScriptedLLM
+
+    project, _, _ = make_labelled_project(store, admin, tiny_model_dir, "Q")
+    name = "the"  # in every sampled passage, so the grounding check keeps it
+    reply = {"pairs": [{"question": "Which word comes most often in it?", "answer": name},
+                       {"question": "Which town is never in the passage at all?",
+                        "answer": "Nowhereville"}]}  # fmt: skip
+    monkeypatch.setattr(eval_project, "llm_client", lambda store, what: ScriptedLLM([reply] * 3))
+    keep_all = cloze.ClozeConfig(min_probability=0.0)
+    _, probes = eval_project.build_probes(store, admin, project, keep_all, llm_passages=3)
+    asked = [p for p in probes if p.source == "llm"]
+    # grounded: the answer missing from its passage is refused; the other is kept and scored
+    assert asked and {p.answer for p in asked} == {name}
+    assert all(p.prompt.startswith("Question: ") and p.base_probability is not None for p in asked)
+    strict = cloze.ClozeConfig(min_probability=1.0)  # no answer is certain to a random model
+    assert cloze.qa_probes([("Who?", name)], strict, lambda pairs: [0.5] * len(pairs)) == []

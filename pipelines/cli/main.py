@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import shutil
@@ -11,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from sqlalchemy.exc import IntegrityError
 from tqdm import tqdm
 
 from pipelines import bootstrap, models
@@ -477,6 +479,17 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except UnlearnError as err:
         print(f"error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:
+        if err.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        print(f"error: the disk is full ({err.filename or 'writing'}); free space and run the "
+              "command again. What was stored before is untouched.", file=sys.stderr)  # fmt: skip
+        return 2
+    except IntegrityError:  # the message would quote the rows; say what happened instead
+        print("error: someone else wrote the same record at the same moment (the same name, "
+              "file or item); nothing of this command was stored. Run it again.",
+              file=sys.stderr)  # fmt: skip
         return 2
 
 

@@ -130,3 +130,27 @@ def test_an_annotator_cli_identity_is_refused_writes_and_each_write_is_audited(m
         (created,) = written.all()
     assert {e.username for e in refused} == {"ann"} and len(refused) == 5
     assert created.username == "rita" and created.detail["options"]["name"] == "Hers"
+
+
+def test_a_full_disk_or_a_write_race_is_a_message_not_a_traceback(monkeypatch, capsys):
+    import errno
+
+    from sqlalchemy.exc import IntegrityError
+
+    from pipelines.cli import main as cli_main
+
+    def full(store):
+        raise OSError(errno.ENOSPC, "No space left on device", "/data/unlearn.db")
+
+    monkeypatch.setattr(cli_main, "list_projects", full)
+    assert main(["project", "list"]) == 2
+    err = capsys.readouterr().err
+    assert "the disk is full (/data/unlearn.db)" in err and "Traceback" not in err
+
+    def raced(store):
+        raise IntegrityError("INSERT INTO users ... 'argon2id$...'", {}, Exception("UNIQUE"))
+
+    monkeypatch.setattr(cli_main, "list_projects", raced)
+    assert main(["project", "list"]) == 2
+    err = capsys.readouterr().err
+    assert "at the same moment" in err and "argon2" not in err

@@ -6,6 +6,8 @@ import csv
 import io
 import json
 import os
+import time
+import uuid
 import zlib
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
@@ -474,47 +476,75 @@ def unreviewed(terms: Mapping[str, Term]) -> list[Term]:
     return [t for t in terms.values() if t.status == "proposed"]
 
 
+STALE_PARTIAL_S = 600  # a publish's file older than this, unfinished, is a killed publish's
+
+
 def _save_version(store, actor, project, entries: list[dict], source: str) -> Version:
     check_entries(entries)
     folder = store.project_dir(project.id) / "dictionaries"
     folder.mkdir(exist_ok=True)
-    number, path = _claim_version(folder)
+    _register_leftovers(store, actor, project, folder)
     document = {
         "project": project.name,
-        "version": number,
         "published_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "published_by": actor.username,
         "source": source,
         "terms": entries,
     }
-    tmp = path.with_suffix(".partial")
-    tmp.write_text(json.dumps(document, indent=1, ensure_ascii=False), encoding="utf-8")
-    tmp.replace(path)
-    artifact = register_artifact(
-        store,
-        actor,
-        project.id,
-        DICTIONARY,
-        path,
-        version=number,
-        n_terms=len(entries),
-        source=source,
-    )
+    number, path = _publish_file(folder, document)
+    return _registered(store, actor, project, path, number, len(entries), source)
+
+
+def _registered(store, actor, project, path: Path, number: int, n_terms: int, source: str):
+    artifact = register_artifact(store, actor, project.id, DICTIONARY, path, version=number,
+                                 n_terms=n_terms, source=source)  # fmt: skip
     return next(v for v in versions(store, project) if v.id == artifact)
 
 
-def _claim_version(folder: Path) -> tuple[int, Path]:
-    """The next version number, claimed by creating its file exclusively: two people publishing
-    or importing at once get two numbers, never one."""
+def _publish_file(folder: Path, document: dict) -> tuple[int, Path]:
+    """Write the version whole under a private name, then link it in as the next free vN.json:
+    the link either creates the name or fails, so two publishers get two numbers, and a kill at
+    any moment leaves either no version or a whole one, never an empty or half-written file."""
     taken = [int(p.stem[1:]) for p in folder.glob("v*.json") if p.stem[1:].isdigit()]
     number = max(taken, default=0) + 1
-    while True:
-        path = folder / f"v{number}.json"
+    private = folder / f".publish-{uuid.uuid4().hex}.partial"
+    try:
+        while True:
+            body = {**document, "version": number}
+            private.write_text(json.dumps(body, indent=1, ensure_ascii=False), encoding="utf-8")
+            path = folder / f"v{number}.json"
+            try:
+                os.link(private, path)
+                return number, path
+            except FileExistsError:
+                number += 1
+    finally:
+        private.unlink(missing_ok=True)
+
+
+def _register_leftovers(store, actor, project, folder: Path) -> None:
+    """A whole version file a killed publish left unregistered is registered now, before the
+    next number is taken; a private file it left behind long ago is removed."""
+    known = {v.path.name for v in versions(store, project)}
+    for path in sorted(folder.glob("v*.json")):
+        if path.name in known or not path.stem[1:].isdigit() or not _stale(path):
+            continue  # a version being registered this moment is its publisher's to finish
         try:
-            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o640))
-            return number, path
-        except FileExistsError:
-            number += 1
+            document = read_version(path)
+        except (OSError, ValueError):
+            continue  # not ours to judge: left as it is
+        _registered(store, actor, project, path, int(path.stem[1:]),
+                    len(document.get("terms", [])), "recovered")  # fmt: skip
+    for leftover in folder.glob(".publish-*.partial"):  # not another publisher's, in flight
+        if _stale(leftover):
+            leftover.unlink(missing_ok=True)
+
+
+def _stale(path: Path) -> bool:
+    try:
+        return time.time() - path.stat().st_mtime > STALE_PARTIAL_S
+    except FileNotFoundError:  # its publisher finished with it just now
+        return False
 
 
 def check_entries(entries: Sequence[Mapping]) -> None:

@@ -32,3 +32,36 @@ def check_concurrent_imports(store, admin) -> None:
         assert {e["term"] for e in document["terms"]} == {f"Name{i}x{j}" for j in range(3)}
     listed = dictionary.versions(store, project)
     assert len(listed) == 8 and len({v.path for v in listed}) == 8
+
+
+def test_a_publish_killed_at_any_point_leaves_no_empty_or_lost_version(store, admin, monkeypatch):
+    import os
+    import time
+
+    project = make_project(store, admin)
+    folder = store.project_dir(project.id) / "dictionaries"
+
+    def first_import(i: int):
+        data = json.dumps([{"term": f"Name{i}", "translation": f"Generic {i}"}]).encode()
+        return dictionary.import_dictionary(store, admin, project, data, f"d{i}.json")
+
+    # killed after its file was linked in, before the row: a whole file, unregistered
+    real = dictionary.register_artifact
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt("killed")
+
+    monkeypatch.setattr(dictionary, "register_artifact", killed)
+    try:
+        first_import(1)
+    except KeyboardInterrupt:
+        pass
+    monkeypatch.setattr(dictionary, "register_artifact", real)
+    (left,) = folder.glob("v*.json")
+    assert dictionary.read_version(left)["terms"][0]["term"] == "Name1"  # never empty
+    assert not list(folder.glob(".publish-*"))  # its private file is gone
+    old = time.time() - dictionary.STALE_PARTIAL_S - 5
+    os.utime(left, (old, old))  # long ago
+    second = first_import(2)  # the next publish registers the leftover, then takes v2
+    listed = {v.version: v.source for v in dictionary.versions(store, project)}
+    assert listed == {1: "recovered", 2: "import: d2.json"} and second.version == 2

@@ -131,12 +131,7 @@ def build(
     """Cloze probes from the forget text, filtered by `score` (the base model's first-token
     probability of each answer), near-duplicates dropped, capped, split in halves."""
     found = candidates(texts, book_words(texts, anchors, config), config)
-    if not found:
-        return []
-    probabilities = score([(p.prompt, p.answer) for p in found])
-    scored = [replace(p, base_probability=round(float(q), 5))
-              for p, q in zip(found, probabilities, strict=True)
-              if q >= config.min_probability]  # fmt: skip
+    scored = known_to_base(found, config, score)
     scored.sort(key=lambda p: -p.base_probability)
     unique = drop_near_duplicates(scored, config.near_duplicate)
     per_answer: Counter[str] = Counter()
@@ -162,13 +157,22 @@ def qa_probes(
         if first:
             prompt = f"Question: {' '.join(question.split())}\nAnswer:"
             found.append(Probe(prompt, first.group(), source="llm"))
+    kept = known_to_base(found, config, score)
+    return split_halves(drop_near_duplicates(kept, config.near_duplicate))
+
+
+def known_to_base(
+    found: Sequence[Probe],
+    config: ClozeConfig,
+    score: Callable[[list[tuple[str, str]]], list[float]],
+) -> list[Probe]:
+    """The probes whose answer the base model gives at least `min_probability`, with it."""
     if not found:
         return []
     probabilities = score([(p.prompt, p.answer) for p in found])
-    kept = [replace(p, base_probability=round(float(q), 5))
+    return [replace(p, base_probability=round(float(q), 5))
             for p, q in zip(found, probabilities, strict=True)
             if q >= config.min_probability]  # fmt: skip
-    return split_halves(drop_near_duplicates(kept, config.near_duplicate))
 
 
 def read_probes(data: bytes, name: str = "probes.jsonl") -> list[Probe]:

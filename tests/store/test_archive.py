@@ -157,19 +157,27 @@ def test_restore_is_an_admins_and_never_replaces_people(tmp_path, monkeypatch, s
     assert not list_projects(target)
 
 
+def backup_with_users(tmp_path, store, admin, change):
+    """A backup of the demo worked on (tmp_path/all.zip) and a copy whose users table is
+    `change`d (tmp_path/changed.zip), which it returns."""
+    people_worked_on_the_demo(store, admin)
+    whole, changed = tmp_path / "all.zip", tmp_path / "changed.zip"
+    archive.backup(store, admin, whole)
+    with zipfile.ZipFile(whole) as z, zipfile.ZipFile(changed, "w") as out:
+        for name in z.namelist():
+            data = z.read(name)
+            out.writestr(name, change(data) if name == "tables/users.jsonl" else data)
+    return changed
+
+
 def test_a_backup_without_an_admin_is_refused_before_anything_is_written(
     tmp_path, monkeypatch, store, admin
 ):
-    people_worked_on_the_demo(store, admin)
-    whole, headless = tmp_path / "all.zip", tmp_path / "no-admin.zip"
-    archive.backup(store, admin, whole)
-    with zipfile.ZipFile(whole) as z, zipfile.ZipFile(headless, "w") as out:
-        for name in z.namelist():
-            data = z.read(name)
-            if name == "tables/users.jsonl":
-                rows = [json.loads(line) for line in data.splitlines()]
-                data = "\n".join(json.dumps({**r, "role": "annotator"}) for r in rows).encode()
-            out.writestr(name, data)
+    def no_admin(data: bytes) -> bytes:
+        rows = [json.loads(line) for line in data.splitlines()]
+        return "\n".join(json.dumps({**r, "role": "annotator"}) for r in rows).encode()
+
+    headless = backup_with_users(tmp_path, store, admin, no_admin)
     target, first_admin = fresh_store(tmp_path, monkeypatch, "target")
     with pytest.raises(UnlearnError, match="no active admin"):
         archive.restore(target, first_admin, headless)
@@ -264,15 +272,11 @@ def test_a_job_exported_while_running_is_imported_failed_and_never_adopted(tmp_p
 def test_a_restore_that_fails_midway_leaves_the_store_and_its_folder_as_they_were(
     tmp_path, monkeypatch, store, admin
 ):
-    people_worked_on_the_demo(store, admin)
-    whole, broken = tmp_path / "all.zip", tmp_path / "broken.zip"
-    archive.backup(store, admin, whole)
-    with zipfile.ZipFile(whole) as z, zipfile.ZipFile(broken, "w") as out:
-        for name in z.namelist():
-            data = z.read(name)
-            if name == "tables/users.jsonl":  # the same person twice: the insert fails
-                data += data.splitlines(keepends=True)[0]
-            out.writestr(name, data)
+    def twice(data: bytes) -> bytes:  # the same person twice: the insert fails
+        return data + data.splitlines(keepends=True)[0]
+
+    broken = backup_with_users(tmp_path, store, admin, twice)
+    whole = tmp_path / "all.zip"
     target, first_admin = fresh_store(tmp_path, monkeypatch, "target")
     with pytest.raises(UnlearnError, match="nothing was restored") as refused:
         archive.restore(target, first_admin, broken)

@@ -34,10 +34,11 @@ from pipelines.store.tables import (
     Submission,
     User,
 )
-from pipelines.types import Actor, UnlearnError
+from pipelines.types import Actor, Role, UnlearnError
 
 FORMAT = 1
 MAX_TABLE_BYTES = 8 * 2**30  # one table's rows, read into memory on import
+MAX_LINE_BYTES = 64 * 2**20  # one row: a chunk's text is at most a few kilobytes
 # Parents before children; the rows that point at others by id outside a foreign key (an
 # item that is a chunk, an audit event's target) come after everything they may point at.
 _SOFT_REFERENCES = ("submissions", "drafts", "audit_log")
@@ -121,11 +122,17 @@ def read_archive(path: Path, kind: str) -> tuple[dict, dict[str, list[dict]]]:
                 f"{path}: a {manifest.get('kind')!r} archive of format {manifest.get('format')}; "
                 f"expected a {kind!r} archive of format {FORMAT}."
             )
-        tables = {name: _read_table(archive, path, name) for name in manifest["tables"]}
+        declared = manifest.get("tables")
+        if not isinstance(declared, dict) or (kind == "store" and set(declared) != set(TABLES)):
+            raise UnlearnError(f"{path}: its manifest does not list the store's tables.")
+        tables = {name: _read_table(archive, path, name, declared[name]) for name in declared}
     return manifest, tables
 
 
-def _read_table(archive: zipfile.ZipFile, path: Path, name: str) -> list[dict]:
+def _read_table(archive: zipfile.ZipFile, path: Path, name: str, declared) -> list[dict]:
+    """A table's rows checked against the schema and the manifest before any is written: known
+    columns only, ids unique, as many rows as the manifest says, roles and names valid; read
+    line by line, a line past MAX_LINE_BYTES refused."""
     if name not in TABLES:
         raise UnlearnError(f"{path}: unknown table {name!r}.")
     try:
@@ -134,8 +141,40 @@ def _read_table(archive: zipfile.ZipFile, path: Path, name: str) -> list[dict]:
         raise UnlearnError(f"{path}: the table {name} is missing.") from None
     if info.file_size > MAX_TABLE_BYTES:
         raise UnlearnError(f"{path}: the table {name} unpacks past {MAX_TABLE_BYTES} bytes.")
-    body = archive.read(info).decode("utf-8")
-    return [json.loads(line) for line in body.splitlines() if line]
+    columns, rows, ids = set(TABLES[name].columns.keys()), [], set()
+    with archive.open(info) as lines:
+        for number, line in enumerate(iter(lambda: lines.readline(MAX_LINE_BYTES + 1), b""), 1):
+            where = f"{path}: {name} line {number}"
+            if len(line) > MAX_LINE_BYTES:
+                raise UnlearnError(f"{where} is longer than {MAX_LINE_BYTES} bytes.")
+            if not line.strip():
+                continue
+            try:  # plain JSON: a backup may hold a NaN loss the store itself wrote
+                row = json.loads(line)
+            except ValueError as err:
+                raise UnlearnError(f"{where}: not JSON ({err}).") from None
+            if not isinstance(row, dict) or row.get("id") in ids:
+                raise UnlearnError(f"{where}: not a row, or a row given twice.")
+            if set(row) - columns:
+                raise UnlearnError(
+                    f"{where}: unknown columns {sorted(set(row) - columns)}; the archive was made "
+                    "by a newer version of Unlearn Studio."
+                )
+            _check_values(name, row, where)
+            ids.add(row.get("id"))
+            rows.append(row)
+    if declared != len(rows):
+        raise UnlearnError(
+            f"{path}: its manifest says {declared} {name} rows; it holds {len(rows)}."
+        )
+    return rows
+
+
+def _check_values(name: str, row: dict, where: str) -> None:
+    if name == "users" and row.get("role") not in set(Role):
+        raise UnlearnError(f"{where}: {row.get('role')!r} is not a role.")
+    if name == "projects" and not str(row.get("name") or "").strip():
+        raise UnlearnError(f"{where}: a project needs a name.")
 
 
 def _check_room(path: Path, archive: zipfile.ZipFile, target: Path) -> None:

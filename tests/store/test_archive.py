@@ -272,8 +272,10 @@ def test_a_job_exported_while_running_is_imported_failed_and_never_adopted(tmp_p
 def test_a_restore_that_fails_midway_leaves_the_store_and_its_folder_as_they_were(
     tmp_path, monkeypatch, store, admin
 ):
-    def twice(data: bytes) -> bytes:  # the same person twice: the insert fails
-        return data + data.splitlines(keepends=True)[0]
+    def twice(data: bytes) -> bytes:  # two people of one username: the insert fails
+        rows = [json.loads(line) for line in data.splitlines()]
+        rows[1]["username"] = rows[0]["username"]
+        return "".join(json.dumps(r) + "\n" for r in rows).encode()
 
     broken = backup_with_users(tmp_path, store, admin, twice)
     whole = tmp_path / "all.zip"
@@ -285,3 +287,37 @@ def test_a_restore_that_fails_midway_leaves_the_store_and_its_folder_as_they_wer
     assert not list(target.settings.home.glob(".restore-*"))
     archive.restore(target, first_admin, whole)  # the store is as empty as it was: this works
     assert authenticate(target, "ann1", "ann1-password").role == "annotator"
+
+
+@pytest.mark.parametrize(
+    ("change", "refusal"),
+    [
+        (lambda rows: rows + [rows[0]], "a row given twice"),
+        (lambda rows: [{**rows[0], "shoe_size": 43}, *rows[1:]], "made by a newer version"),
+        (lambda rows: [{**rows[0], "role": "root"}, *rows[1:]], "'root' is not a role"),
+        (lambda rows: rows[1:], "its manifest says 3 users rows; it holds 2"),
+    ],
+)
+def test_a_hostile_archive_is_refused_before_any_row_is_written(
+    tmp_path, monkeypatch, store, admin, change, refusal
+):
+    def changed(data: bytes) -> bytes:
+        rows = change([json.loads(line) for line in data.splitlines()])
+        return "".join(json.dumps(r) + "\n" for r in rows).encode()
+
+    hostile = backup_with_users(tmp_path, store, admin, changed)
+    target, first_admin = fresh_store(tmp_path, monkeypatch, "target")
+    with pytest.raises(UnlearnError, match=refusal):
+        archive.restore(target, first_admin, hostile)
+    assert authenticate(target, first_admin.username, ADMIN_PASSWORD).role == "admin"
+    assert not list_projects(target)
+
+
+def test_a_line_past_the_limit_is_refused_without_reading_it_whole(
+    tmp_path, monkeypatch, store, admin
+):
+    monkeypatch.setattr(archive, "MAX_LINE_BYTES", 1000)
+    hostile = backup_with_users(tmp_path, store, admin, lambda data: b"x" * 5000 + b"\n" + data)
+    target, first_admin = fresh_store(tmp_path, monkeypatch, "target")
+    with pytest.raises(UnlearnError, match="longer than 1000 bytes"):
+        archive.restore(target, first_admin, hostile)

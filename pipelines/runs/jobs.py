@@ -264,8 +264,9 @@ class Worker:
 
     def _beat(self) -> None:
         beat = self.store.settings.home / "worker.json"
-        beat.with_suffix(".tmp").write_text(json.dumps({"pid": os.getpid(), "t": time.time()}))
-        beat.with_suffix(".tmp").replace(beat)
+        mine = beat.with_name(f"worker.{os.getpid()}.tmp")  # two workers never share one
+        mine.write_text(json.dumps({"pid": os.getpid(), "t": time.time()}))
+        mine.replace(beat)
 
     def _start(self, job: JobInfo) -> None:
         with (job_dir(self.store, job.id) / "log.txt").open("a") as log:

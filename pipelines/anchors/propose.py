@@ -578,6 +578,26 @@ def longer_names(spans: Sequence[Span], chunks: Sequence[ChunkText]) -> list[Spa
     return found
 
 
+LISTED = re.compile(r"(?<![\w-])([A-Z][a-z]+), ([A-Z][a-z]+),? and ([A-Z][a-z]+)(?![\w-])")
+
+
+def listed_names(spans: Sequence[Span], chunks: Sequence[ChunkText]) -> list[Span]:
+    """The one name of a list of three the proposers missed where they found the other two
+    ("Elsie, Lacie, and Tillie"): listed together, they are the same kind of thing."""
+    named = {s.text: s for s in spans}
+    found = []
+    for chunk in chunks:
+        for m in LISTED.finditer(chunk.text):
+            known = [named[w] for w in m.groups() if w in named]
+            missing = [i for i, w in enumerate(m.groups(), 1) if w not in named]
+            if len(known) == 2 and len(missing) == 1:
+                a, b = m.span(missing[0])
+                name = known[0]
+                found.append(Span(chunk.id, a, b, chunk.text[a:b], name.label, name.score,
+                                  name.source))  # fmt: skip
+    return found
+
+
 def _longer(chunk: ChunkText, match: re.Match, name: Span, label: str) -> Span:
     return Span(chunk.id, match.start(), match.end(), match.group(), label, name.score, name.source)
 
@@ -690,7 +710,9 @@ def run(
     for source, spans in result.spans.items():
         result.spans[source] = anchor_like(spans, chunks)
     every = [s for spans in result.spans.values() for s in spans]
-    for part in name_parts(every, chunks) + longer_names(every, chunks):
+    for part in (
+        name_parts(every, chunks) + longer_names(every, chunks) + listed_names(every, chunks)
+    ):
         result.spans[part.source].append(part)
         every.append(part)
     readings = one_reading_per_term(

@@ -64,6 +64,16 @@ def test_a_name_the_text_repeats_is_proposed_and_longer_forms_join_it():
     assert part.text == "Wrenn" and HARBOUR[part.start : part.end] == "Wrenn"
 
 
+def test_the_missing_name_of_a_list_of_three_is_proposed_like_the_other_two():
+    text = "Their names were Elsie, Lacie, and Tillie, and they lived in a well."
+    chunks = [anchors.ChunkText(0, text)]
+    found = [anchors.Span(0, text.index(w), text.index(w) + len(w), w, "PERSON", 0.6, "ner")
+             for w in ("Lacie", "Tillie")]  # fmt: skip
+    (elsie,) = anchors.listed_names(found, chunks)
+    assert (elsie.text, elsie.label, elsie.source) == ("Elsie", "PERSON", "ner")
+    assert anchors.listed_names(found[:1], chunks) == []  # one of three known: no guess
+
+
 def test_substitutes_are_never_famous_names():
     # the third two-word person would be "Jordan Baker", a famous fictional character
     table = offline_translations({"Ada Quill": "PERSON", "Bo Rook": "PERSON", "Cy Tate": "PERSON"})

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from pipelines.config import DEFAULT_MODEL, REPO_ROOT, IngestConfig, Settings
 from pipelines.corpus import ingest
-from pipelines.store import Store, open_store
+from pipelines.store import Store, archive, open_store
 from pipelines.store.projects import (
     ProjectInfo,
     create_project,
@@ -44,6 +45,8 @@ def start(settings: Settings | None = None) -> Started:
     admin, generated = ensure_admin(store, os.environ.get("UNLEARN_ADMIN_PASSWORD"))
     if generated:
         _remember_password(store.settings.home, generated)
+    for repaired in archive.finish_imports(store):  # an import killed midway, finished now
+        print(f"note: {repaired}", file=sys.stderr)
     return Started(store, admin, generated)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 import uuid
 import zipfile
 from collections.abc import Iterable
@@ -395,10 +396,11 @@ def import_project(store: Store, actor: Actor, path: Path, name: str | None = No
         raise UnlearnError(f"{path}: holds no project.")
     (project,) = tables["projects"]
     project["name"] = (name or project["name"]).strip()
+    finish_imports(store)
     staging = store.settings.projects_dir / f".import-{uuid.uuid4().hex}"
     try:
         _extract_files(path, "project", staging)  # a bad file refuses the import before any row
-        new_project = _insert_project(store, actor, tables, project, path, manifest)
+        new_project = _insert_project(store, actor, tables, project, path, manifest, staging.name)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -406,7 +408,34 @@ def import_project(store: Store, actor: Actor, path: Path, name: str | None = No
     return new_project
 
 
-def _insert_project(store: Store, actor: Actor, tables, project: dict, path: Path, manifest) -> int:
+STALE_IMPORT_S = 3600  # an import's unpacked files with no committed rows after this are dead
+
+
+def finish_imports(store: Store) -> list[str]:
+    """Leftovers of imports killed midway: files whose rows committed (the audit event names
+    the staging folder) are moved to their project's folder; files whose rows never came,
+    left for an hour, are removed. Returns what it did, a line each."""
+    done = []
+    staged = {p.name: p for p in store.settings.projects_dir.glob(".import-*")}
+    if not staged:
+        return done
+    with store.session() as s:
+        events = s.scalars(select(AuditEvent).where(AuditEvent.action == "project.import"))
+        committed = {(e.detail or {}).get("staging"): e.target_id for e in events}
+    for name, folder in staged.items():
+        target = store.settings.projects_dir / str(committed.get(name))
+        if name in committed and not target.exists():
+            folder.rename(target)
+            done.append(f"moved the files of imported project {committed[name]} into place")
+        elif name not in committed and time.time() - folder.stat().st_mtime > STALE_IMPORT_S:
+            shutil.rmtree(folder, ignore_errors=True)
+            done.append(f"removed {name}, the files of an import that never committed")
+    return done
+
+
+def _insert_project(
+    store: Store, actor: Actor, tables, project: dict, path: Path, manifest, staging: str
+) -> int:
     """Every row of a project archive under new ids, in one transaction; the project's id."""
     with store.session() as s:
         if s.scalar(select(Project.id).where(Project.name == project["name"])):
@@ -427,5 +456,5 @@ def _insert_project(store: Store, actor: Actor, tables, project: dict, path: Pat
                 ids[table_name][row["id"]] = new_id
         new_project = ids["projects"][project["id"]]
         audit(s, actor, "project.import", "project", new_project, source=path.name,
-              exported_at=manifest["created_at"])  # fmt: skip
+              exported_at=manifest["created_at"], staging=staging)  # fmt: skip
     return new_project

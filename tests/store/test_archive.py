@@ -321,3 +321,31 @@ def test_a_line_past_the_limit_is_refused_without_reading_it_whole(
     target, first_admin = fresh_store(tmp_path, monkeypatch, "target")
     with pytest.raises(UnlearnError, match="longer than 1000 bytes"):
         archive.restore(target, first_admin, hostile)
+
+
+def test_an_import_killed_between_its_rows_and_its_files_is_finished_at_the_next_start(
+    tmp_path, monkeypatch, store, admin
+):
+    from pathlib import Path
+
+    project = people_worked_on_the_demo(store, admin)
+    path = tmp_path / "demo.zip"
+    archive.export_project(store, admin, project.id, path)
+    real_rename = Path.rename
+
+    def killed(self, target):
+        if self.name.startswith(".import-"):
+            raise KeyboardInterrupt("killed after the commit, before the folder moved")
+        return real_rename(self, target)
+
+    monkeypatch.setattr(Path, "rename", killed)
+    with pytest.raises(KeyboardInterrupt):
+        archive.import_project(store, admin, path, name="Demo copy")
+    monkeypatch.setattr(Path, "rename", real_rename)
+    copy = get_project(store, "Demo copy")
+    folder = store.settings.projects_dir / str(copy.id)
+    assert not folder.exists()  # the half-state the kill left
+    started = bootstrap.start(store.settings)  # the next command or app start finishes it
+    assert folder.exists() and any(folder.rglob("*.json"))
+    assert not list(store.settings.projects_dir.glob(".import-*"))
+    assert started.store is not None

@@ -132,9 +132,26 @@ class _Reporter:
 
 
 def execute(store: Store, job_id: int, *, hook=None) -> JobInfo:
-    """Run a claimed (running) job here to its end state; what the job's process does."""
-    _run_stage(store, job_id, hook)
+    """Run a claimed (running) job here to its end state; what the job's process does. The
+    helper processes a stage started (spaCy's NER workers) end with it, however it ended."""
+    try:
+        _run_stage(store, job_id, hook)
+    finally:
+        _end_helpers()
     return rows.get_job(store, job_id)
+
+
+def _end_helpers(grace_s: float = 5.0) -> None:
+    """Stop the multiprocessing children still alive: a cancelled stage may leave them
+    blocked on a queue nobody reads, holding memory and the worker's slot."""
+    import multiprocessing
+
+    for child in multiprocessing.active_children():
+        child.terminate()
+        child.join(grace_s)
+        if child.is_alive():
+            child.kill()
+            child.join(grace_s)
 
 
 def _run_stage(store: Store, job_id: int, hook=None) -> str:

@@ -372,3 +372,32 @@ def test_a_job_whose_process_died_reads_failed_and_resumes_and_a_cancel_reads_ca
     rows.request_cancel(store, admin, job_id)
     jobs._fail_if_still_running(store, job_id, -signal.SIGTERM)
     assert rows.get_job(store, job_id).state == rows.CANCELLED
+
+
+def _wait_forever() -> None:
+    time.sleep(3600)
+
+
+def test_a_cancelled_stage_leaves_no_helper_process_behind(
+    store, admin, tiny_model_dir, monkeypatch
+):
+    import multiprocessing
+
+    from pipelines.training.loop import TrainingStopped
+
+    project = small_project(store, admin, tiny_model_dir)
+    helpers = []
+
+    def stage_with_helpers(store, actor, project, config, ctx):
+        helper = multiprocessing.get_context("spawn").Process(target=_wait_forever)
+        helper.start()  # as spaCy starts its NER workers
+        helpers.append(helper)
+        raise TrainingStopped("cancelled while its helpers were busy")
+
+    propose = stages.get_stage("propose")
+    monkeypatch.setitem(stages.STAGES, "propose", replace(propose, run=stage_with_helpers))
+    job_id = jobs.launch(store, admin, project, "propose", stages.ProposeJob())
+    rows.claim_job(store, job_id)
+    ended = jobs.execute(store, job_id)
+    assert ended.state == rows.CANCELLED
+    assert helpers and not helpers[0].is_alive()

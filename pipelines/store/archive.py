@@ -369,7 +369,7 @@ def _user_ids(session, actor: Actor, people: Iterable[dict]) -> dict[int, int]:
     return out
 
 
-def _remapped(name: str, row: dict, ids: _IdMap) -> dict:
+def _remapped(name: str, row: dict, ids: _IdMap, source: str = "") -> dict:
     table = TABLES[name]
     new = {k: v for k, v in row.items() if k != "id"}
     for column in table.columns:
@@ -384,7 +384,9 @@ def _remapped(name: str, row: dict, ids: _IdMap) -> dict:
         detail = dict(row["detail"] or {})
         if "submission_id" in detail:
             detail["submission_id"] = ids["submissions"].get(detail["submission_id"])
-        new["detail"] = detail
+        # an event that happened elsewhere (or that an archive claims did) says so: it cannot
+        # pass for something done on this server
+        new["detail"] = detail | {"imported_from": source}
     return _typed(table, _settled(name, new))
 
 
@@ -451,7 +453,7 @@ def _insert_project(
             for row in tables.get(table_name, []):
                 new_id = s.execute(
                     insert(TABLES[table_name]).returning(TABLES[table_name].c.id),
-                    [_remapped(table_name, row, ids)],
+                    [_remapped(table_name, row, ids, path.name)],
                 ).scalar_one()
                 ids[table_name][row["id"]] = new_id
         new_project = ids["projects"][project["id"]]

@@ -95,7 +95,9 @@ def test_a_project_export_imported_into_another_store_exports_identically(
     archive.export_project(other.store, other.admin, new_id, again)
 
     (before, files_before), (after, files_after) = archive_tables(first), archive_tables(again)
-    after["audit_log"] = [e for e in after["audit_log"] if e["action"] != "project.import"]
+    came = [e for e in after["audit_log"] if e["action"] != "project.import"]
+    assert {e["detail"].pop("imported_from") for e in came} == {"demo.zip"}  # marked as such
+    after["audit_log"] = came
     assert without_ids(after) == without_ids(before)
     assert files_after == files_before and any(n.startswith("dictionaries/") for n in files_after)
     imported = get_project(other.store, new_id)
@@ -195,6 +197,10 @@ def test_drafts_and_the_audit_log_survive_the_round_trip(tmp_path, store, admin)
     assert load_draft(store, ann, "anchors", chunk.id)["spans"][0]["translation"] == "Wren"
     logged = audit_log.events(store, admin, action="project.import")
     assert logged[0].target_id == new_id and logged[0].detail["source"] == "demo.zip"
+    # the events that came with the project say where from: none passes for one done here
+    came = [e for e in audit_log.events(store, admin, limit=1000) if e.detail.get("imported_from")]
+    assert came and {e.detail["imported_from"] for e in came} == {"demo.zip"}
+    assert "imported_from" not in logged[0].detail  # the import itself happened here
 
 
 def test_refusals_leave_nothing_behind(tmp_path, store, admin, annotator):

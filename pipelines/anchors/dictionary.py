@@ -133,6 +133,18 @@ def accept_all(
     return n_chunks, n_spans
 
 
+def world_flagged(store: Store, project: ProjectInfo) -> list[tuple[str, str]]:
+    """(term, reason) of the proposals flagged as world knowledge that nobody has decided yet."""
+    terms = consolidate(store, project)
+    found: dict[str, str] = {}
+    for spans in proposals_by_chunk(store, project.id).values():
+        for span in spans:
+            key = term_key(span["text"])
+            if span.get("world") and terms[key].status == "proposed":
+                found.setdefault(span["text"], span.get("reason", "").split("knowledge: ")[-1])
+    return sorted(found.items())
+
+
 def hand_edited(store: Store, project: ProjectInfo, actor: Actor) -> set[int]:
     """Chunks whose newest submission by this actor is their own work, not accept-all's."""
     return {

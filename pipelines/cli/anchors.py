@@ -49,6 +49,10 @@ def cmd_accept_all(args) -> int:
     store, actor, project = _session(args)
     n_chunks, n_spans = dictionary.accept_all(store, actor, project, args.min_score)
     print(f"Accepted {n_spans} spans in {n_chunks} chunks (score ≥ {args.min_score}).")
+    flagged = dictionary.world_flagged(store, project)
+    if flagged:
+        print(f"Left for a person, flagged as world knowledge ({len(flagged)}): "
+              + ", ".join(f"{term} ({why})" for term, why in flagged))  # fmt: skip
     return 0
 
 

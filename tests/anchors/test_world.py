@@ -97,6 +97,7 @@ def test_accept_all_leaves_world_knowledge_to_people_who_see_why(store, admin):
     assert term.world and not term.keep and "real place" in term.reason  # shown, not kept
     dictionary.accept_all(store, admin, project)
     assert dictionary.consolidate(store, project)["thumsath"].status == "proposed"
+    assert dictionary.world_flagged(store, project) == [("Thumsath", "a real place")]
     # the same proposal without the flag is accepted
     replace_proposals(store, admin, project.id, "ner", [row])
     dictionary.accept_all(store, admin, project)

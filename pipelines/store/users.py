@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
@@ -12,11 +13,14 @@ from sqlalchemy import func, select
 from pipelines.store import Store, row_or_missing
 from pipelines.store.access import actor_of, audit, authorize
 from pipelines.store.sessions import revoke
-from pipelines.store.tables import User
+from pipelines.store.tables import AuditEvent, User, utcnow
 from pipelines.types import Actor, AuthError, NotFound, Role, UnlearnError
 
 _hasher = PasswordHasher()
 MIN_PASSWORD_LENGTH = 8
+FAILED_SIGN_IN = "signin.failed"
+MAX_FAILED_SIGN_INS = 5  # per username, in THROTTLE_MINUTES
+THROTTLE_MINUTES = 15
 USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{1,63}")
 
 
@@ -98,15 +102,37 @@ def _get_user(session, username: str) -> User:
 
 
 def authenticate(store: Store, username: str, password: str) -> Actor:
-    """Return the actor for valid credentials; one vague message for every failure."""
+    """Return the actor for valid credentials; one vague message for every failure. Usernames
+    match whatever their case (they are unique ignoring it); every failure is audited, and
+    after MAX_FAILED_SIGN_INS failures in THROTTLE_MINUTES a name is refused unchecked until
+    the window has passed."""
+    name = username.strip()
+    if _recent_failures(store, name) >= MAX_FAILED_SIGN_INS:
+        raise AuthError(
+            f"Too many failed sign-ins for {name!r}: wait {THROTTLE_MINUTES} minutes, or ask an "
+            "admin to reset the password."
+        )
     with store.session() as s:
-        user = s.scalar(select(User).where(User.username == username, User.active.is_(True)))
+        user = s.scalar(select(User).where(func.lower(User.username) == name.lower(),
+                                           User.active.is_(True)))  # fmt: skip
         try:
             if user is None or not _hasher.verify(user.password_hash, password):
                 raise AuthError("Unknown user or wrong password.")
-        except VerificationError as err:
-            raise AuthError("Unknown user or wrong password.") from err
-        return actor_of(user)
+            return actor_of(user)
+        except (AuthError, VerificationError):
+            pass
+    with store.session() as s:  # its own transaction: the failure is kept
+        s.add(AuditEvent(user_id=None, username=name.lower()[:120], action=FAILED_SIGN_IN,
+                         target_type="user", target_id=None, detail={}))  # fmt: skip
+    raise AuthError("Unknown user or wrong password.")
+
+
+def _recent_failures(store: Store, name: str) -> int:
+    since = utcnow() - timedelta(minutes=THROTTLE_MINUTES)
+    with store.session() as s:
+        return s.scalar(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.action == FAILED_SIGN_IN, AuditEvent.username == name.lower()[:120],
+            AuditEvent.at >= since))  # fmt: skip
 
 
 def actor_for(store: Store, username: str) -> Actor:

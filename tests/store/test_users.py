@@ -8,6 +8,7 @@ from sqlalchemy import select
 from pipelines.store.tables import User
 from pipelines.store.users import authenticate, create_user, ensure_admin, list_users, set_role
 from pipelines.types import AuthError, PermissionDenied, Role, UnlearnError
+from tests.conftest import ADMIN_PASSWORD
 
 
 def test_passwords_are_stored_hashed_and_verified(store, admin):
@@ -110,3 +111,19 @@ def test_the_last_admin_stays_and_accounts_can_be_deactivated_and_reset(store, a
     set_role(store, admin, "bob", Role.ADMIN)
     set_role(store, admin, "admin", Role.RESEARCHER)  # another admin exists now
     assert {u["username"]: u["role"] for u in list_users(store)}["admin"] == "researcher"
+
+
+def test_sign_in_ignores_case_audits_failures_and_throttles_a_guessed_name(store, admin):
+    from pipelines.store import audit_log
+    from pipelines.store.users import MAX_FAILED_SIGN_INS
+
+    create_user(store, admin, "ann1", "ann1-password", Role.ANNOTATOR)
+    assert authenticate(store, "ANN1", "ann1-password").username == "ann1"
+    for _ in range(MAX_FAILED_SIGN_INS):
+        with pytest.raises(AuthError, match="wrong password"):
+            authenticate(store, "Ann1", "guess-guess")
+    with pytest.raises(AuthError, match="Too many failed sign-ins"):
+        authenticate(store, "ann1", "ann1-password")  # even the right password waits
+    failed = audit_log.events(store, admin, action="signin.failed")
+    assert len(failed) == MAX_FAILED_SIGN_INS and {e.username for e in failed} == {"ann1"}
+    assert authenticate(store, "admin", ADMIN_PASSWORD).username == "admin"  # others unaffected

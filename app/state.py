@@ -8,7 +8,6 @@ from pipelines import bootstrap
 from pipelines.evaluation import playground
 from pipelines.store import Store
 from pipelines.store.access import current_actor
-from pipelines.store.sessions import session_actor
 from pipelines.types import Actor
 
 
@@ -28,22 +27,15 @@ def store() -> Store:
 
 def actor() -> Actor | None:
     """The signed-in person as the store has them now: a changed role applies on the next
-    click; a deactivated account, a session that expired or was revoked (sign-out elsewhere, a
-    password reset) is signed out, in an open tab too."""
+    click, and a deactivated account is signed out."""
     signed_in = st.session_state.get("actor")
     if signed_in is None:
         return None
-    token = st.session_state.get("session_token")
-    now = session_actor(store(), token) if token else current_actor(store(), signed_in.user_id)
-    if now is None or now.user_id != signed_in.user_id:
-        for key in ("actor", "session_token", "cookie_to_set"):
-            st.session_state.pop(key, None)
-        st.session_state["signed_out_because"] = (
-            "Your session ended (it expired, your password was reset or your account was "
-            "closed); sign in again."
-        )
-        return None
-    st.session_state["actor"] = now
+    now = current_actor(store(), signed_in.user_id)
+    if now is None:
+        st.session_state.pop("actor", None)
+    else:
+        st.session_state["actor"] = now
     return now
 
 

@@ -127,7 +127,10 @@ def term_rows(item: QueueItem, terms: list[TermEdit]) -> list[TermEdit]:
     for term in terms:
         keep_col, term_col, label_col, tr_col, ev_col = st.columns([0.7, 2.2, 1.4, 2.8, 1.2])
         k = f"{item.chunk_id}_{term_key(term.text)}"  # stays with the term when others change
-        keep = keep_col.checkbox("keep", term.keep, key=f"keep_{k}", label_visibility="collapsed")
+        keep = keep_col.checkbox(
+            "keep", term.keep, key=f"keep_{k}", label_visibility="collapsed",
+            on_change=_note_edit, args=(item.chunk_id, term.text, "keep"),
+        )  # fmt: skip
         term_col.markdown(f"**{html.escape(term.text)}** ×{len(term.places)}")
         label = label_col.selectbox(
             "label",
@@ -135,10 +138,13 @@ def term_rows(item: QueueItem, terms: list[TermEdit]) -> list[TermEdit]:
             LABELS.index(term.label),
             key=f"label_{k}",
             label_visibility="collapsed",
+            on_change=_note_edit,
+            args=(item.chunk_id, term.text, "label"),
         )
         translation = tr_col.text_input(
             f"translation of {term.text}", term.translation, key=f"tr_{k}",
-            label_visibility="collapsed",
+            label_visibility="collapsed", on_change=_note_edit,
+            args=(item.chunk_id, term.text, "translation"),
         )  # fmt: skip
         evidence = f"{term.score:.2f} {term.sources}" if term.score is not None else "yours"
         if term.common_word:
@@ -148,6 +154,22 @@ def term_rows(item: QueueItem, terms: list[TermEdit]) -> list[TermEdit]:
         ev_col.caption(("⚑ " if term.world else "") + evidence)
         edited.append(replace(term, label=label, translation=translation, keep=keep))
     return edited
+
+
+WIDGET_PREFIX = {"keep": "keep", "label": "label", "translation": "tr"}
+
+
+def _note_edit(chunk_id: int, text: str, field: str) -> None:
+    """A widget's change, written into this session's draft of the chunk before the rerun
+    starts: a click followed at once by another (a different chunk) is never lost with the
+    interrupted run."""
+    key = f"anchor_draft_{chunk_id}"
+    widget = f"{WIDGET_PREFIX[field]}_{chunk_id}_{term_key(text)}"
+    if key not in st.session_state or widget not in st.session_state:
+        return
+    value = st.session_state[widget]
+    st.session_state[key] = [replace(t, **{field: value}) if t.text == text else t
+                             for t in st.session_state[key]]  # fmt: skip
 
 
 def add_term_form(item: QueueItem, terms: list[TermEdit]) -> None:

@@ -12,11 +12,21 @@ from pipelines.store.users import authenticate
 from pipelines.types import AuthError
 
 COOKIE = "unlearn_session"
+SESSION_ENDED = (
+    "Your session ended (it expired, your password was reset or your account was closed); "
+    "sign in again."
+)
 
 
 def restore_session() -> None:
-    """Sign a reloaded page (or a bookmarked URL) in from its session cookie, if still valid."""
+    """Sign a reloaded page (or a bookmarked URL) in from its session cookie, if still valid;
+    sign an open tab out, with the reason, once its session has expired or been revoked (a
+    password reset, a sign-out elsewhere). Checked once per run, before any page draws."""
     if st.session_state.get("actor") is not None:
+        token = st.session_state.get("session_token")
+        if token and session_actor(state.store(), token) is None:
+            st.session_state.clear()
+            st.session_state["signed_out_because"] = SESSION_ENDED
         return
     token = st.context.cookies.get(COOKIE)
     signed_in = session_actor(state.store(), token)

@@ -41,6 +41,14 @@ def people_worked_on_the_demo(store, admin):
     return project
 
 
+def exported_demo(tmp_path, store, admin):
+    """The demo worked on by people, exported to tmp_path/demo.zip (returned)."""
+    project = people_worked_on_the_demo(store, admin)
+    path = tmp_path / "demo.zip"
+    archive.export_project(store, admin, project.id, path)
+    return path
+
+
 def archive_tables(path):
     with zipfile.ZipFile(path) as z:
         manifest = json.loads(z.read("manifest.json"))
@@ -223,9 +231,7 @@ def test_refusals_leave_nothing_behind(tmp_path, store, admin, annotator):
 def test_an_archive_whose_files_leave_their_folder_or_overflow_the_disk_is_refused_whole(
     tmp_path, store, admin, monkeypatch
 ):
-    project = people_worked_on_the_demo(store, admin)
-    path = tmp_path / "demo.zip"
-    archive.export_project(store, admin, project.id, path)
+    path = exported_demo(tmp_path, store, admin)
     with zipfile.ZipFile(path, "a") as z:
         z.writestr("files/project/../../escaped.txt", b"outside")
     with pytest.raises(UnlearnError, match="leaves its folder"):
@@ -234,7 +240,7 @@ def test_an_archive_whose_files_leave_their_folder_or_overflow_the_disk_is_refus
     assert [p.name for p in list_projects(store)] == ["Demo"]
     assert not list(store.settings.projects_dir.glob(".import-*"))
 
-    archive.export_project(store, admin, project.id, path)
+    archive.export_project(store, admin, get_project(store, "Demo").id, path)
     monkeypatch.setattr(archive.shutil, "disk_usage", lambda _: type("U", (), {"free": 10})())
     with pytest.raises(UnlearnError, match="GiB free here"):
         archive.import_project(store, admin, path, name="Too big")
@@ -334,9 +340,7 @@ def test_an_import_killed_between_its_rows_and_its_files_is_finished_at_the_next
 ):
     from pathlib import Path
 
-    project = people_worked_on_the_demo(store, admin)
-    path = tmp_path / "demo.zip"
-    archive.export_project(store, admin, project.id, path)
+    path = exported_demo(tmp_path, store, admin)
     real_rename = Path.rename
 
     def killed(self, target):

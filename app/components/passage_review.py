@@ -26,9 +26,8 @@ def review_passage(store, actor, project, set_id: int, index: int, item) -> bool
         )
     key = f"passage_text_{set_id}_{index}"
     draft = load_draft(store, actor, DRAFT, _draft_item(set_id, index))
-    if key not in st.session_state:
-        st.session_state[key] = draft["text"] if draft else p.text
-    text = st.text_area("Passage (edit it to correct it)", key=key, height=220)
+    start = draft["text"] if draft else p.text  # the widget's identity is its key alone
+    text = st.text_area("Passage (edit it to correct it)", value=start, key=key, height=220)
     if text != p.text and (draft or {}).get("text") != text:
         save_draft(store, actor, project.id, DRAFT, _draft_item(set_id, index), {"text": text})
     cols = st.columns(3)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from playwright.sync_api import expect
 
 from app.components import passage_review, probe_table
 from pipelines.anchors import dictionary
@@ -94,7 +95,7 @@ def test_two_reviewers_a_researcher_and_the_live_probe_curve(store, tiny, server
     box.press("Tab")
     wait_for_draft(store, people["rev2"], passage_review.DRAFT, set_id * 100_000 + 1)
     reload(second, "Generated passages")
-    assert second.get_by_label("Passage (edit it to correct it)").input_value() == EDIT
+    expect(second.get_by_label("Passage (edit it to correct it)")).to_have_value(EDIT)
     shot(second, "50-reviewer-passage-draft.png")
     second.get_by_role("button", name="Approve").click()
     settle(second)

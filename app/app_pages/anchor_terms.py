@@ -11,6 +11,7 @@ from app.components.anchor_chunk import (
     keep_draft,
     legend,
     pick_chunk,
+    show_chunk_next,
     term_rows,
 )
 from app.components.checklist_view import pipeline_checklist
@@ -19,6 +20,7 @@ from pipelines.anchors.dictionary import submit_chunk
 from pipelines.anchors.queue import (
     DRAFT_KIND,
     chunk_uncertainty,
+    next_after_submit,
     queue_item,
     queue_order,
     spans_from_terms,
@@ -41,7 +43,7 @@ if not chunk_uncertainty(store, project) and not done:
 
 names = {d.id: d.source_name for d in list_documents(store, project.id)}
 drafted = drafted_items(store, actor, project.id, DRAFT_KIND)
-chunk_id, chunk_key = pick_chunk(items, names, drafted, project.id)
+chunk_id = pick_chunk(items, names, drafted, project.id)
 item = queue_item(store, project, actor.username, next(i for i in items if i.chunk_id == chunk_id))
 terms = draft(store, actor, item)
 passage = st.container(border=True)  # filled below, once the term rows give the current edits
@@ -58,7 +60,7 @@ if st.button("Submit this chunk", type="primary", key="anchor_submit"):
         submit_chunk(store, actor, project, item.chunk_id, item.text,
                      spans_from_terms(item.text, edited), origin="app")  # fmt: skip
         forget_draft(store, actor, item)
-        st.session_state.pop(chunk_key, None)  # on to the next in the queue
+        show_chunk_next(project.id, next_after_submit(items, item.chunk_id))
         st.toast(f"Saved {sum(len(t.places) for t in edited if t.keep)} spans.")
         st.rerun()
     except UnlearnError as err:

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from app import state
+from app.components.project_picker import select_project_name
 from app.components.review_item import decision_controls, show_item
 from pipelines.store.projects import list_projects
 from pipelines.types import UnlearnError
@@ -19,7 +20,7 @@ if not with_labels:
     st.info("No label sets yet. A researcher launches the labels stage on the Runs page.")
     st.stop()
 names = [p.name for p, _ in with_labels]
-chosen = st.selectbox("Project", names, key="review_project")
+chosen = select_project_name(names, "review_project")
 project, sets = with_labels[names.index(chosen)]
 label_set = st.selectbox(
     "Label set",

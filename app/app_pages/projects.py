@@ -5,6 +5,7 @@ import streamlit as st
 
 from app import state
 from app.components.checklist_view import pipeline_checklist
+from app.components.project_picker import select_project_name
 from pipelines import models
 from pipelines.corpus import ingest
 from pipelines.models import PACKAGED_MODELS
@@ -62,9 +63,7 @@ if not projects:
 # Filled at the end of the page, so counts include an upload made further down in this run.
 summary = st.empty()
 names = [p.name for p in projects]
-if st.session_state.get("project_name") not in names:
-    st.session_state["project_name"] = names[0]
-chosen = st.selectbox("Project", names, key="project_name")
+chosen = select_project_name(names, "project_name")
 project = next(p for p in projects if p.name == chosen)
 st.header(project.name)
 st.write(project.target_description or "_No target description yet._")

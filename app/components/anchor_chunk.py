@@ -41,11 +41,9 @@ def chunk_label(entry: QueueEntry, document_names: dict, drafted: set) -> str:
     )
 
 
-def pick_chunk(
-    items: list[QueueEntry], document_names: dict, drafted: set, project_id: int
-) -> tuple[int, str]:
-    """The chunk selector, a page of the queue at a time on a big project; the chosen chunk id
-    and the selector's key (dropping it moves on to the front of the queue)."""
+def pick_chunk(items: list[QueueEntry], document_names: dict, drafted: set, project_id: int) -> int:
+    """The chunk selector, a page of the queue at a time on a big project; the chosen chunk id."""
+    _apply_next_chunk(project_id)
     page = 1
     if len(items) > queue.QUEUE_PAGE_SIZE:
         pages = queue.queue_page(items, 1)[1]
@@ -55,14 +53,35 @@ def pick_chunk(
     if len(shown) < len(items):
         first = (page - 1) * queue.QUEUE_PAGE_SIZE + 1
         st.caption(f"Chunks {first:,}–{first + len(shown) - 1:,} of {len(items):,} in queue order.")
-    key = f"anchor_chunk_{project_id}" + (f"_p{page}" if page > 1 else "")
+    key = _selector_key(project_id, page)
     chunk_id = st.selectbox(
         "Chunk (unsubmitted first, most uncertain first)",
         list(shown),
         format_func=lambda c: chunk_label(shown[c], document_names, drafted),
         key=key,
     )
-    return chunk_id, key
+    return chunk_id
+
+
+def _selector_key(project_id: int, page: int) -> str:
+    return f"anchor_chunk_{project_id}" + (f"_p{page}" if page > 1 else "")
+
+
+def show_chunk_next(project_id: int, chunk_id: int | None) -> None:
+    """Ask the next run's selector to show a chunk (a drawn widget's value cannot change in the
+    run that drew it); None keeps the chunk shown."""
+    if chunk_id is not None:
+        st.session_state[f"anchor_next_chunk_{project_id}"] = chunk_id
+
+
+def _apply_next_chunk(project_id: int) -> None:
+    """Set the selector to the chunk asked for, before it is drawn. The value is set, never
+    dropped: a dropped key is rebuilt from what the browser still shows, the chunk just
+    submitted, and the next action would go to it."""
+    chunk_id = st.session_state.pop(f"anchor_next_chunk_{project_id}", None)
+    if chunk_id is not None:
+        st.session_state[f"anchor_page_{project_id}"] = 1  # unsubmitted chunks lead the queue
+        st.session_state[_selector_key(project_id, 1)] = chunk_id
 
 
 def legend() -> str:

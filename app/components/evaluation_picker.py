@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from app.components.project_picker import select_project_name
 from pipelines.store.projects import list_artifacts, list_projects
 from pipelines.types import ArtifactKind
 
@@ -20,7 +21,7 @@ def pick_evaluation(store, key: str):
         st.info(NONE_YET)
         st.stop()
     names = [p.name for p, _ in found]
-    chosen = st.selectbox("Project", names, key=f"{key}_project")
+    chosen = select_project_name(names, f"{key}_project")
     project, evaluations = found[names.index(chosen)]
     evaluation = st.selectbox(
         "Evaluation",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from app.components.project_picker import select_project
 from app.components.settings_editor import settings_editor
 from pipelines.anchors import dictionary
 from pipelines.runs import jobs, stages
@@ -64,7 +65,7 @@ def _inputs(store, project, stage: str, method: str, defaults, prefix: str) -> d
 
 def launch_form(store, actor, projects) -> int | None:
     """Render the form; returns the queued job's id after a successful launch."""
-    project = st.selectbox("Project", projects, format_func=lambda p: p.name, key="run_project")
+    project = select_project(projects, "run_project")
     stage = _stage_choice(store, project)
     method = _method_choice() if stage == "unlearn" else "whp"
     defaults = stages.default_config(store, project, stage, method)

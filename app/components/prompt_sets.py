@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from app.components.drafted_table import DraftedTable
+from app.components.project_picker import select_project
 from pipelines.evaluation import evaluate, qa
 from pipelines.evaluation import project as eval_project
 from pipelines.llm import LLMSettings
@@ -17,8 +18,7 @@ from pipelines.types import UnlearnError
 
 def prompt_sets_panel(store, actor, projects):
     """The project chosen on the tab, after its prompt-set controls."""
-    names = [p.name for p in projects]
-    project = projects[names.index(st.selectbox("Project", names, key="prompts_project"))]
+    project = select_project(projects, "prompts_project")
     try:
         current = eval_project.default_prompts(store, project)
     except UnlearnError as err:

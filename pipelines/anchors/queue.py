@@ -87,6 +87,12 @@ def queue_page(items: Sequence[QueueEntry], page: int, size: int | None = None):
     return list(items[(page - 1) * size : page * size]), pages
 
 
+def next_after_submit(items: Sequence[QueueEntry], submitted: int) -> int | None:
+    """The chunk to show once `submitted` is stored: the next unsubmitted one in queue order;
+    None when the queue is done (stay where you are)."""
+    return next((i.chunk_id for i in items if not i.done and i.chunk_id != submitted), None)
+
+
 def _filled(entry: QueueEntry, chunk, mine: dict | None, proposed: list[dict]) -> QueueItem:
     """The entry with its text and spans: the annotator's last submission, else the proposals."""
     spans = mine["spans"] if mine else merge(proposed)

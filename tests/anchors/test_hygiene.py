@@ -68,3 +68,15 @@ def test_annotators_see_the_common_word_flag():
     flags = {t.text: t.common_word for t in terms_of(spans)}
     assert flags == {"Hatter": False, "Queen": True}
     assert text[9:15] == "Hatter"
+
+
+def test_after_a_submit_the_next_unsubmitted_chunk_in_queue_order_is_shown():
+    from pipelines.anchors.queue import QueueEntry, next_after_submit
+
+    def entry(chunk_id: int, done: bool) -> QueueEntry:
+        return QueueEntry(chunk_id, 1, chunk_id, 0.5, done)
+
+    items = [entry(7, False), entry(3, False), entry(9, True), entry(4, False)]
+    assert next_after_submit(items, 7) == 3  # the front of the queue, not the chunk just stored
+    assert next_after_submit(items, 3) == 7  # a chunk picked from further down
+    assert next_after_submit([entry(7, False), entry(9, True)], 7) is None  # the queue is done

@@ -8,6 +8,7 @@ from dataclasses import replace
 import streamlit as st
 
 from pipelines.anchors import queue
+from pipelines.anchors.dictionary import MAX_TRANSLATION_CHARS
 from pipelines.anchors.propose import LABELS, term_key
 from pipelines.anchors.queue import (
     DRAFT_KIND,
@@ -162,7 +163,7 @@ def term_rows(item: QueueItem, terms: list[TermEdit]) -> list[TermEdit]:
         )
         translation = tr_col.text_input(
             f"translation of {term.text}", term.translation, key=f"tr_{k}",
-            label_visibility="collapsed", on_change=_note_edit,
+            max_chars=MAX_TRANSLATION_CHARS, label_visibility="collapsed", on_change=_note_edit,
             args=(item.chunk_id, term.text, "translation"),
         )  # fmt: skip
         evidence = f"{term.score:.2f} {term.sources}" if term.score is not None else "yours"
@@ -199,7 +200,9 @@ def add_term_form(item: QueueItem, terms: list[TermEdit]) -> None:
         phrase = words.text_input("Words from the chunk", key=f"add_phrase_{item.chunk_id}")
         chosen = label.selectbox("Label", LABELS, key=f"add_label_{item.chunk_id}")
         generic = translation.text_input(
-            "Generic translation", key=f"add_translation_{item.chunk_id}"
+            "Generic translation",
+            key=f"add_translation_{item.chunk_id}",
+            max_chars=MAX_TRANSLATION_CHARS,
         )
         button.write("")
         if button.form_submit_button("Add term"):

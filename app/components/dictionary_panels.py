@@ -78,8 +78,10 @@ def conflicts_panel(store, actor, project, terms: dict) -> None:
             "Decision", ["accept", "reject"], horizontal=True, key="settle_decision"
         )
         options = [tr for tr, _ in term.translations.most_common()] or [""]
-        pick = st.radio("Translation", options, key="settle_pick")
-        custom = st.text_input("…or a better one", key="settle_custom")
+        pick = st.radio("Translation", options, key="settle_pick", format_func=_shortened)
+        custom = st.text_input(
+            "…or a better one", key="settle_custom", max_chars=dictionary.MAX_TRANSLATION_CHARS
+        )
         label = st.selectbox("Label", LABELS, LABELS.index(term.label), key="settle_label")
         if st.form_submit_button("Settle", type="primary"):
             try:
@@ -88,6 +90,12 @@ def conflicts_panel(store, actor, project, terms: dict) -> None:
                 st.rerun()
             except UnlearnError as err:
                 st.error(str(err))
+
+
+def _shortened(text: str) -> str:
+    """A stored translation as an option: one stored before the length limit is cut short."""
+    limit = dictionary.MAX_TRANSLATION_CHARS
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text):,} characters)"
 
 
 def versions_panel(store, actor, project, terms: dict) -> None:

@@ -40,6 +40,19 @@ CSV_FIELDS = ("term", "translation", "label", "occurrences", "accepts", "rejects
 
 # ---------- annotators' submissions ----------
 
+MAX_TRANSLATION_CHARS = 80  # a generic name or phrase; anything longer is a paste gone wrong
+
+
+def clean_translation(raw: object, term: str) -> str:
+    """A translation with its white space folded, refused when longer than a name or phrase."""
+    translation = " ".join(str(raw).split())
+    if len(translation) > MAX_TRANSLATION_CHARS:
+        raise UnlearnError(
+            f"The translation of {term!r} is {len(translation):,} characters long; a generic "
+            f"name or phrase fits in {MAX_TRANSLATION_CHARS}."
+        )
+    return translation
+
 
 def clean_spans(text: str, spans: Sequence[Mapping]) -> list[dict]:
     """Check spans against the chunk text: offsets in range, text matching, a label, no overlap."""
@@ -53,7 +66,7 @@ def clean_spans(text: str, spans: Sequence[Mapping]) -> list[dict]:
         label = span.get("label", "OTHER")
         if label not in LABELS:
             raise UnlearnError(f"Unknown label {label!r}; use one of {', '.join(LABELS)}.")
-        translation = " ".join(str(span.get("translation", "")).split())
+        translation = clean_translation(span.get("translation", ""), text[start:end])
         if not translation:
             raise UnlearnError(f"{text[start:end]!r} needs a generic translation.")
         out.append(
@@ -350,7 +363,7 @@ def settle(
     """A reviewer's decision on a term: accept (with a translation and label) or reject."""
     if decision not in ("accept", "reject"):
         raise UnlearnError("Settle a term with accept or reject.")
-    translation = " ".join(translation.split())
+    translation = clean_translation(translation, term)
     if decision == "accept" and not translation:
         raise UnlearnError(f"Accepting {term!r} needs a translation.")
     if label and label not in LABELS:
@@ -647,9 +660,13 @@ def _entry(e: Mapping, where: str) -> dict:
         raise UnlearnError(f"{where}: the label must be text, such as PERSON or PLACE.")
     if not isinstance(e.get("evidence") or {}, dict):
         raise UnlearnError(f"{where}: evidence, where given, must be an object.")
+    try:
+        translation = clean_translation(e["translation"], e["term"].strip())
+    except UnlearnError as err:
+        raise UnlearnError(f"{where}: {err}") from None
     return {
         "term": e["term"].strip(),
-        "translation": " ".join(e["translation"].split()),
+        "translation": translation,
         "label": (e.get("label") or "OTHER").strip().upper(),
         "evidence": e.get("evidence") or {},
     }

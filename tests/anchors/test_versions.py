@@ -65,3 +65,34 @@ def test_a_publish_killed_at_any_point_leaves_no_empty_or_lost_version(store, ad
     second = first_import(2)  # the next publish registers the leftover, then takes v2
     listed = {v.version: v.source for v in dictionary.versions(store, project)}
     assert listed == {1: "recovered", 2: "import: d2.json"} and second.version == 2
+
+
+def test_a_translation_longer_than_a_phrase_is_refused_everywhere_and_nothing_is_stored(
+    store, admin
+):
+    import pytest
+
+    from pipelines.store.anchors import forget_chunks
+    from pipelines.types import UnlearnError
+
+    project = make_project(store, admin)
+    chunk = forget_chunks(store, project.id)[0]
+    at = chunk.text.index(chunk.text.split()[0])
+    flood = "x" * 10_000
+    span = {"start": at, "end": at + len(chunk.text.split()[0]), "label": "PERSON"}
+    with pytest.raises(UnlearnError, match="10,000 characters"):
+        dictionary.submit_chunk(store, admin, project, chunk.id, chunk.text,
+                                [{**span, "translation": flood}])  # fmt: skip
+    assert dictionary.latest_by_annotator(store, project) == {}
+    with pytest.raises(UnlearnError, match="fits in 80"):
+        dictionary.settle(store, admin, project, "Thumsath", "accept", flood, "PERSON")
+    assert not dictionary.consolidate(store, project)
+    data = json.dumps([{"term": "Thumsath", "translation": flood}]).encode()
+    with pytest.raises(UnlearnError, match="d.json entry 1"):
+        dictionary.import_dictionary(store, admin, project, data, "d.json")
+    assert dictionary.versions(store, project) == []
+    fits = "a" * dictionary.MAX_TRANSLATION_CHARS  # at the limit it is kept, white space folded
+    dictionary.submit_chunk(store, admin, project, chunk.id, chunk.text,
+                            [{**span, "translation": f"  {fits}\n"}])  # fmt: skip
+    stored = dictionary.latest_by_annotator(store, project)[chunk.id]["admin"]["spans"]
+    assert stored[0]["translation"] == fits

@@ -44,7 +44,7 @@ def chunk_label(entry: QueueEntry, document_names: dict, drafted: set) -> str:
 
 def pick_chunk(items: list[QueueEntry], document_names: dict, drafted: set, project_id: int) -> int:
     """The chunk selector, a page of the queue at a time on a big project; the chosen chunk id."""
-    _apply_next_chunk(project_id)
+    _apply_next_chunk(items, project_id)
     page = 1
     if len(items) > queue.QUEUE_PAGE_SIZE:
         pages = queue.queue_page(items, 1)[1]
@@ -75,14 +75,16 @@ def show_chunk_next(project_id: int, chunk_id: int | None) -> None:
         st.session_state[f"anchor_next_chunk_{project_id}"] = chunk_id
 
 
-def _apply_next_chunk(project_id: int) -> None:
-    """Set the selector to the chunk asked for, before it is drawn. The value is set, never
-    dropped: a dropped key is rebuilt from what the browser still shows, the chunk just
-    submitted, and the next action would go to it."""
+def _apply_next_chunk(items: list[QueueEntry], project_id: int) -> None:
+    """Set the page and selector to the chunk asked for, before they are drawn. The value is
+    set, never dropped: a dropped key is rebuilt from what the browser still shows, the chunk
+    just submitted, and the next action would go to it."""
     chunk_id = st.session_state.pop(f"anchor_next_chunk_{project_id}", None)
     if chunk_id is not None:
-        st.session_state[f"anchor_page_{project_id}"] = 1  # unsubmitted chunks lead the queue
-        st.session_state[_selector_key(project_id, 1)] = chunk_id
+        page = queue.page_of(items, chunk_id)
+        if len(items) > queue.QUEUE_PAGE_SIZE:
+            st.session_state[f"anchor_page_{project_id}"] = page
+        st.session_state[_selector_key(project_id, page)] = chunk_id
 
 
 def legend() -> str:

@@ -88,9 +88,17 @@ def queue_page(items: Sequence[QueueEntry], page: int, size: int | None = None):
 
 
 def next_after_submit(items: Sequence[QueueEntry], submitted: int) -> int | None:
-    """The chunk to show once `submitted` is stored: the next unsubmitted one in queue order;
-    None when the queue is done (stay where you are)."""
-    return next((i.chunk_id for i in items if not i.done and i.chunk_id != submitted), None)
+    """The chunk to show once `submitted` is stored: the next unsubmitted one after it in queue
+    order, else the first unsubmitted one; None when the queue is done (stay where you are)."""
+    at = next((n for n, i in enumerate(items) if i.chunk_id == submitted), -1)
+    ahead = list(items[at + 1 :]) + list(items[: at + 1])
+    return next((i.chunk_id for i in ahead if not i.done and i.chunk_id != submitted), None)
+
+
+def page_of(items: Sequence[QueueEntry], chunk_id: int, size: int | None = None) -> int:
+    """The page of the queue (from 1) that lists a chunk; 1 when it is not listed."""
+    at = next((n for n, i in enumerate(items) if i.chunk_id == chunk_id), 0)
+    return at // (size or QUEUE_PAGE_SIZE) + 1
 
 
 def _filled(entry: QueueEntry, chunk, mine: dict | None, proposed: list[dict]) -> QueueItem:

@@ -71,12 +71,14 @@ def test_annotators_see_the_common_word_flag():
 
 
 def test_after_a_submit_the_next_unsubmitted_chunk_in_queue_order_is_shown():
-    from pipelines.anchors.queue import QueueEntry, next_after_submit
+    from pipelines.anchors.queue import QueueEntry, next_after_submit, page_of
 
     def entry(chunk_id: int, done: bool) -> QueueEntry:
         return QueueEntry(chunk_id, 1, chunk_id, 0.5, done)
 
     items = [entry(7, False), entry(3, False), entry(9, True), entry(4, False)]
-    assert next_after_submit(items, 7) == 3  # the front of the queue, not the chunk just stored
-    assert next_after_submit(items, 3) == 7  # a chunk picked from further down
+    assert next_after_submit(items, 7) == 3  # the one after it, not the chunk just stored
+    assert next_after_submit(items, 3) == 4  # past a submitted one
+    assert next_after_submit(items, 4) == 7  # from the end back to the front
     assert next_after_submit([entry(7, False), entry(9, True)], 7) is None  # the queue is done
+    assert page_of(items, 4, size=2) == 2 and page_of(items, 12, size=2) == 1

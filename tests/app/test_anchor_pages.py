@@ -186,9 +186,9 @@ def test_a_big_queue_is_listed_a_page_at_a_time_and_work_on_a_later_page_is_kept
     assert chunk_id == order[45] and not at.exception
     payload = dictionary.latest_by_annotator(store, project)[chunk_id]["ann1"]
     assert any(s["translation"] == "Robin Fairweather" for s in payload["spans"])
-    # submitted: the chunk went to the back of the queue; the page stays, its front selected
+    # submitted: the chunk went to the back of the queue; the page stays, the next chunk selected
     now = [e.chunk_id for e in annotation_queue.queue_order(store, project, "ann1")]
     assert now == [c for c in order if c != chunk_id] + [chunk_id]
     assert at.number_input(key=f"anchor_page_{project.id}").value == 3
-    assert at.selectbox(key=f"anchor_chunk_{project.id}_p3").value == now[40] == order[40]
+    assert at.selectbox(key=f"anchor_chunk_{project.id}_p3").value == now[45] == order[46]
     assert "1 of 72" in at.get("progress")[0].proto.text

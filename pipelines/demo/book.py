@@ -120,10 +120,25 @@ def run(
     return summary
 
 
+def book_title(text: str) -> str:
+    """"Title by Author" from a plain-text edition's title page (a title line, then a "by" line
+    among the next few); "" when the opening has none. An all-capitals title is title-cased."""
+    lines = [x.strip() for x in text[:3000].splitlines() if x.strip()]
+    lines = [x for x in lines[:40] if not x.startswith("[")]  # [Illustration] and the like
+    for n, line in enumerate(lines[1:5], 1):
+        if line.lower().startswith("by "):
+            title = lines[n - 1].title() if lines[n - 1].isupper() else lines[n - 1]
+            return f"{title} by {line[3:].strip()}"
+    return ""
+
+
 def book_project(store, actor, config, book: Path, forget: str, retain_file: Path, spec: str):
-    """A project whose forget document is the chosen chapters and retain document another text."""
+    """A project whose forget document is the chosen chapters and retain document another text;
+    its description (what passages and question probes are written about) is the book's title
+    and author where its title page gives them."""
     name = f"Book run {book.stem} {whp.stamp()}"
-    project = create_project(store, actor, name, config.model, f"The book {book.stem}")
+    title = book_title(book.read_text(encoding="utf-8", errors="replace")[:3000])
+    project = create_project(store, actor, name, config.model, title or f"The book {book.stem}")
     uploads = {
         DocRole.FORGET: ingest.Upload(f"{book.stem}-chapters-{spec}.txt", forget.encode()),
         DocRole.RETAIN: ingest.Upload(retain_file.name, retain_file.read_bytes()),

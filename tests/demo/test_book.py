@@ -47,3 +47,15 @@ def test_the_alice_benchmark_fact_set_has_the_groups_the_issue_asks_for():
     sizes = {group: len(pairs) for group, pairs in facts.items()}
     assert sizes["general"] >= 30 and sizes["fiction"] >= 10
     assert sizes["forget"] + sizes["kept"] >= 10 and sum(sizes.values()) >= 40
+
+
+def test_the_title_and_author_come_from_the_title_page():
+    from pipelines.demo.book import book_title
+
+    assert book_title("[Illustration]\n\n\nThe Lantern Keeper\n\nby Ada Quill\n\nCONTENTS\n") == (
+        "The Lantern Keeper by Ada Quill"
+    )
+    assert book_title("THE SALT ROAD; OR THE FERRY\n\nBy Tom Reed\n\n\nNotes:\n") == (
+        "The Salt Road; Or The Ferry by Tom Reed"
+    )
+    assert book_title("CHAPTER I.\n\nIt was a cold morning by the river.\n") == ""

@@ -51,8 +51,11 @@ def _controls(job) -> None:
             rows.request_cancel(store, actor, job.id)
             st.rerun()
         ended = job.state in (rows.FAILED, rows.CANCELLED)
-        if ended and cols[1].button("Resume", key=f"resume_{job.id}", type="primary"):
-            rows.resume_job(store, actor, job.id)
+        blocker = jobs.resume_blocker(store, job) if ended else None
+        if blocker:
+            st.warning(f"This run cannot be resumed: {blocker} Launch a new one instead.")
+        elif ended and cols[1].button("Resume", key=f"resume_{job.id}", type="primary"):
+            jobs.resume(store, actor, job.id)
             st.rerun()
         if job.state in rows.ENDED and cols[2].button("Delete", key=f"delete_{job.id}"):
             rows.delete_job(store, actor, job.id)

@@ -133,7 +133,7 @@ def cmd_jobs_cancel(args) -> int:
 def cmd_jobs_resume(args) -> int:
     store, actor = cli_session()
     jobs.fail_dead_jobs(store)
-    rows.resume_job(store, actor, args.job)
+    jobs.resume(store, actor, args.job)
     if args.queue:
         print(f"Job {args.job} queued to resume; `unlearn worker` runs it.")
         return 0

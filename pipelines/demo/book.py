@@ -121,7 +121,7 @@ def run(
 
 
 def book_title(text: str) -> str:
-    """"Title by Author" from a plain-text edition's title page (a title line, then a "by" line
+    """ "Title by Author" from a plain-text edition's title page (a title line, then a "by" line
     among the next few); "" when the opening has none. An all-capitals title is title-cased."""
     lines = [x.strip() for x in text[:3000].splitlines() if x.strip()]
     lines = [x for x in lines[:40] if not x.startswith("[")]  # [Illustration] and the like

@@ -43,6 +43,27 @@ def launch(store: Store, actor: Actor, project: ProjectInfo, stage: str, config)
     return rows.enqueue_job(store, actor, project.id, stage, data)
 
 
+def resume_blocker(store: Store, job: JobInfo) -> str | None:
+    """Why resuming this job could only fail again (an input it reads is gone or was never
+    there), or None when it may be resumed."""
+    try:
+        project = get_project(store, job.project_id)
+        stages.check_inputs(
+            store, project, job.stage, stages.config_from_dict(job.stage, job.config)
+        )
+    except UnlearnError as err:
+        return str(err)
+    return None
+
+
+def resume(store: Store, actor: Actor, job_id: int) -> None:
+    """Queue a failed or cancelled job to go on from its checkpoint, once its inputs are there."""
+    blocker = resume_blocker(store, rows.get_job(store, job_id))
+    if blocker:
+        raise UnlearnError(f"Job {job_id} cannot be resumed: {blocker} Launch a new run instead.")
+    rows.resume_job(store, actor, job_id)
+
+
 def _launch_settings(job: JobInfo) -> stages.Launch:
     return stages.Launch(**job.config.get("launch", {}))
 

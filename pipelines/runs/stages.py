@@ -329,7 +329,7 @@ def check_inputs(store: Store, project: ProjectInfo, stage: str, job) -> None:
             raise UnlearnError(f"{method} with a retain term needs retain documents; add some.")
     if stage == "evaluate":
         for ref in eval_project.model_refs(job.models):
-            eval_project.resolve_model(store, project, ref)
+            models.check_source(eval_project.resolve_model(store, project, ref))
 
 
 def get_stage(name: str) -> Stage:

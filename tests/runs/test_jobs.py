@@ -103,6 +103,10 @@ def test_a_job_that_could_only_fail_is_refused_at_launch(store, admin, tiny_mode
         jobs.launch(store, admin, project, "unlearn", stages.UnlearnJob())
     with pytest.raises(UnlearnError, match="no unlearned model"):
         jobs.launch(store, admin, project, "evaluate", stages.EvaluateJob())
+    with pytest.raises(UnlearnError, match="/no/such/model"):  # a model that is not there
+        jobs.launch(
+            store, admin, project, "evaluate", stages.EvaluateJob(models="base,/no/such/model")
+        )
     assert rows.list_jobs(store, project.id) == []
 
 
@@ -134,6 +138,11 @@ def test_a_failing_job_shows_its_error_and_log(store, admin, tiny_model_dir):
     assert job.state == rows.FAILED
     assert "Could not read the dictionary /nope.json" in job.error
     assert "Traceback" in jobs.log_tail(store, job_id)
+    # resuming it could only fail again: refused with the reason, and it stays failed
+    assert "no reinforced model" in jobs.resume_blocker(store, job)
+    with pytest.raises(UnlearnError, match="cannot be resumed"):
+        jobs.resume(store, admin, job_id)
+    assert rows.get_job(store, job_id).state == rows.FAILED
 
 
 @pytest.mark.slow

@@ -70,13 +70,16 @@ def launch_form(store, actor, projects) -> int | None:
     method = _method_choice() if stage == "unlearn" else "whp"
     defaults = stages.default_config(store, project, stage, method)
     prefix = f"cfg.{project.id}.{stage}.{method}"  # new defaults, new widgets
+    # the inputs sit outside the form, so a choice redraws at once (a file's path box appears)
+    inputs = _inputs(store, project, stage, method, defaults, prefix)
     with st.form("launch"):  # one form: its widgets change with the defaults, not the form
-        edited = settings_editor(defaults, prefix)
-        edited |= _inputs(store, project, stage, method, defaults, prefix)
+        edited = settings_editor(defaults, prefix) | inputs
         submitted = st.form_submit_button("Launch", type="primary")
     if not submitted:
         return None
     try:
+        if stage == "labels" and not edited["dictionary"].strip():
+            raise UnlearnError("Give the path of the dictionary file on the server.")
         job_id = jobs.launch(store, actor, project, stage, edited)
     except UnlearnError as err:
         st.error(str(err))

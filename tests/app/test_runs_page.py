@@ -28,7 +28,7 @@ def open_runs_page(tiny_model_dir):
 
 
 def launch(at: AppTest, project, epochs: int) -> None:
-    at.selectbox(key="run_project").set_value(project).run()
+    at.selectbox(key="run_project").set_value(project.name).run()
     at.selectbox(key="run_stage").set_value("reinforce").run()
     prefix = f"cfg.{project.id}.reinforce.whp"
     at.number_input(key=f"{prefix}.reinforce.train.epochs").set_value(epochs)
@@ -72,7 +72,7 @@ def test_the_form_opens_on_the_next_stage_and_shows_only_the_methods_settings(
     unlearn_home, tiny_model_dir
 ):
     store, project, at = open_runs_page(tiny_model_dir)
-    at.selectbox(key="run_project").set_value(project).run()
+    at.selectbox(key="run_project").set_value(project.name).run()
     assert at.selectbox(key="run_stage").value == "propose"  # nothing proposed yet
     at.selectbox(key="run_stage").set_value("unlearn").run()
     keys = lambda: {w.key for w in at.number_input}  # noqa: E731
@@ -82,3 +82,28 @@ def test_the_form_opens_on_the_next_stage_and_shows_only_the_methods_settings(
     at.selectbox(key="run_method").set_value("npo").run()
     assert f"{prefix}.npo.unlearn.npo_beta" in keys()
     assert f"{prefix}.npo.unlearn.retain_weight" not in keys()
+
+
+def test_a_dictionary_file_on_the_server_gets_its_path_box_at_once_and_is_never_left_empty(
+    unlearn_home, tiny_model_dir
+):
+    from pipelines.anchors import dictionary
+
+    store, project, at = open_runs_page(tiny_model_dir)
+    admin = ensure_admin(store, None)[0]
+    dictionary.import_dictionary(store, admin, project, b'{"Thumsath": "the traveller"}', "d.json")
+    at.selectbox(key="run_project").set_value(project.name).run()
+    at.selectbox(key="run_stage").set_value("labels").run()
+    assert at.selectbox(key=f"cfg.{project.id}.labels.whp.dict_choice").value.startswith("v1 ·")
+    prefix = f"cfg.{project.id}.labels.whp"
+    assert not [w for w in at.text_input if w.key == f"{prefix}.dict"]
+    at.selectbox(key=f"{prefix}.dict_choice").set_value("a JSON file on the server…").run()
+    assert at.text_input(key=f"{prefix}.dict")  # drawn on the choice, not after a launch
+    next(b for b in at.button if b.label == "Launch").click()
+    at.run()
+    assert "Give the path of the dictionary file" in at.error[0].value
+    at.text_input(key=f"{prefix}.dict").set_value("/srv/dictionaries/terms.json")
+    next(b for b in at.button if b.label == "Launch").click()
+    at.run()
+    assert "no reinforced model" in at.error[0].value  # the launch checks ran on that file
+    assert rows.list_jobs(store) == []

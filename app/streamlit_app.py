@@ -21,39 +21,53 @@ from pipelines.types import Role  # noqa: E402
 PAGES = Path(__file__).parent / "app_pages"
 
 
+READ = (Role.ANNOTATOR, Role.REVIEWER, Role.RESEARCHER, Role.ADMIN)
+REVIEW = (Role.REVIEWER, Role.RESEARCHER, Role.ADMIN)
+RESEARCH = (Role.RESEARCHER, Role.ADMIN)
+# section, file, title, icon, who may open it; the pipelines enforce the same rules on writes
+PAGE_TABLE = [
+    ("Projects", "projects", "Projects", "folder_open", READ),
+    ("Projects", "reports", "Reports", "monitoring", READ),
+    ("Annotate", "anchor_terms", "Anchor terms", "label", READ),
+    ("Review", "anchor_dictionary", "Anchor dictionary", "book_2", REVIEW),
+    ("Review", "generic_review", "Generic labels", "rule", REVIEW),
+    ("Review", "judge_review", "Judge verdicts", "gavel", REVIEW),
+    ("Review", "passages", "Generated passages", "edit_note", REVIEW),
+    ("Review", "probes", "Book probes", "quiz", REVIEW),
+    ("Research", "runs", "Runs", "model_training", RESEARCH),
+    ("Research", "playground", "Playground", "chat", RESEARCH),
+    ("Admin", "admin", "Users", "group", (Role.ADMIN,)),
+    ("Admin", "audit", "Audit log", "history", (Role.ADMIN,)),
+]
+
+
+def _refusal(title: str, roles: tuple[Role, ...], role: Role):
+    """A hidden stand-in for a page the role may not open: reached by its address, or the page
+    a person was on when their role changed. It says why, instead of a bare "page not found"."""
+
+    def page() -> None:
+        who = " and ".join(", ".join(r.value + "s" for r in roles).rsplit(", ", 1))
+        st.title(title)
+        st.warning(f"{title} is open to {who}; you are signed in as {role.value}.",
+                   icon=":material/lock:")  # fmt: skip
+        st.page_link(PAGES / "projects.py", label="Go to Projects", icon=":material/folder_open:")
+
+    return page
+
+
 def pages_for(role: Role) -> dict[str, list[st.Page]]:
-    """Navigation per role; the pipelines functions enforce the same rules on every write."""
-    sections = {
-        "Projects": [
-            st.Page(
-                PAGES / "projects.py", title="Projects", icon=":material/folder_open:", default=True
-            ),
-            st.Page(PAGES / "reports.py", title="Reports", icon=":material/monitoring:"),
-        ],
-        "Annotate": [
-            st.Page(PAGES / "anchor_terms.py", title="Anchor terms", icon=":material/label:")
-        ],
-    }
-    if role in (Role.REVIEWER, Role.RESEARCHER, Role.ADMIN):
-        sections["Review"] = [
-            st.Page(
-                PAGES / "anchor_dictionary.py", title="Anchor dictionary", icon=":material/book_2:"
-            ),
-            st.Page(PAGES / "generic_review.py", title="Generic labels", icon=":material/rule:"),
-            st.Page(PAGES / "judge_review.py", title="Judge verdicts", icon=":material/gavel:"),
-            st.Page(PAGES / "passages.py", title="Generated passages", icon=":material/edit_note:"),
-            st.Page(PAGES / "probes.py", title="Book probes", icon=":material/quiz:"),
-        ]
-    if role in (Role.RESEARCHER, Role.ADMIN):
-        sections["Research"] = [
-            st.Page(PAGES / "runs.py", title="Runs", icon=":material/model_training:"),
-            st.Page(PAGES / "playground.py", title="Playground", icon=":material/chat:"),
-        ]
-    if role == Role.ADMIN:
-        sections["Admin"] = [
-            st.Page(PAGES / "admin.py", title="Users", icon=":material/group:"),
-            st.Page(PAGES / "audit.py", title="Audit log", icon=":material/history:"),
-        ]
+    """Navigation per role, in PAGE_TABLE's order; the pages the role may not open are there,
+    hidden, as a refusal that says who may."""
+    sections: dict[str, list[st.Page]] = {}
+    for section, file, title, icon, roles in PAGE_TABLE:
+        if role in roles:
+            page = st.Page(PAGES / f"{file}.py", title=title, icon=f":material/{icon}:",
+                           default=file == "projects")  # fmt: skip
+        else:
+            page = st.Page(_refusal(title, roles, role), title=title, url_path=file,
+                           visibility="hidden")  # fmt: skip
+            section = "Projects"  # never a section of hidden pages only
+        sections.setdefault(section, []).append(page)
     return sections
 
 

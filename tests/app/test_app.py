@@ -58,6 +58,22 @@ def test_annotator_cannot_reach_the_admin_page_or_upload(app):
         app.switch_page("app_pages/admin.py")
 
 
+def test_a_demoted_person_is_told_why_the_page_is_closed_to_them(app):
+    from pipelines.store.users import set_role
+
+    add_user("rita", Role.RESEARCHER)
+    sign_in(app, "rita", "rita-password")
+    app.switch_page("app_pages/runs.py").run()
+    assert app.title[0].value == "Runs"
+    assert not [w for w in app.warning if "Runs is open to" in w.value]
+    store = open_store(Settings.from_env())
+    set_role(store, ensure_admin(store, None)[0], "rita", Role.ANNOTATOR)
+    app.run()  # her next click
+    told = [w.value for w in app.warning if "Runs is open to" in w.value]
+    assert told == ["Runs is open to researchers and admins; you are signed in as annotator."]
+    assert not [b for b in app.button if b.label == "Launch"]
+
+
 def test_admin_creates_a_reviewer_from_the_users_page(app):
     sign_in(app, "admin", ADMIN_PASSWORD)
     app.switch_page("app_pages/admin.py").run()

@@ -1,5 +1,6 @@
 """Issue 29 in a real browser: after a submit the selector, the passage and the next submit all
-name the same chunk, and the chosen project survives reloads, page moves and shared links."""
+name the same chunk; the chosen project survives reloads, page moves and shared links; a page
+the role may not open says so."""
 
 from __future__ import annotations
 
@@ -71,6 +72,13 @@ def test_submits_land_on_the_chunk_shown_and_the_project_choice_stays(
     store, admin, second, server, page
 ):
     sign_in(page, server, "ann1", "ann1-password")
+    page.goto(f"{server}/runs")  # a page an annotator may not open, by its address
+    page.get_by_text(
+        "Runs is open to researchers and admins; you are signed in as annotator"
+    ).wait_for()
+    settle(page)
+    page.screenshot(path=SHOTS / "61-annotator-refused-page.png")
+    assert not page.get_by_text("Page not found").count()
     page.get_by_role("link", name="Anchor terms").click()
     page.get_by_role("heading", name="Anchor terms").wait_for()
     choose(page, "Project", "Second")

@@ -231,7 +231,7 @@ def _labels(store, actor, project, job: LabelsJob, ctx: StageContext) -> dict:
         job.labels,
         out_name=job.name or f"labels-job{ctx.job_id}",  # a resumed job continues its run
         progress=report("labels"),
-        review_progress=report("review items"),
+        review_progress=report("review items: continuations"),
     )
     return {"artifact": artifact, "kind": ArtifactKind.LABEL_SET, "summary": summary}
 
@@ -252,6 +252,7 @@ def _evaluate(store, actor, project, job: EvaluateJob, ctx: StageContext) -> dic
         done.append(what)
         ctx.report(len(done), job.steps(len(refs)), what)
 
+    ctx.report(0, job.steps(len(refs)), f"{refs[0]}: loading and completing the prompts")
     built = eval_project.run(
         store, project, refs, out_dir, prompts=prompts, config=job.eval, judge_kind=job.judge,
         measures=job.measures(), progress=progress,

@@ -50,14 +50,18 @@ def continuations(
     tokens: int,
     batch: int = 32,
     precision: str = "fp32",
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[str]:
-    """Greedy continuations of many prefixes, left-padded in batches."""
+    """Greedy continuations of many prefixes, left-padded in batches (progress per batch)."""
     # Decoding a small model is memory-bound: a batch of 32 costs about what one prefix does.
     if tokens <= 0:
         return [""] * len(prefixes)
     pad = models.tokenizer.pad_token_id or 0
     out: list[str] = []
+    batches = -(-len(prefixes) // batch)
     for start in range(0, len(prefixes), batch):
+        if progress:
+            progress(start // batch, batches)
         chunk = prefixes[start : start + batch]
         width = max(len(p) for p in chunk)
         ids = torch.tensor([[pad] * (width - len(p)) + list(p) for p in chunk])
@@ -71,6 +75,8 @@ def continuations(
                 pad_token_id=pad,
             )
         out += [models.tokenizer.decode(row[width:], skip_special_tokens=True) for row in generated]
+    if progress:
+        progress(batches, batches)
     return out
 
 
@@ -112,14 +118,13 @@ def build_review_items(
     continuation_tokens: int = 6,
     progress: Callable[[int, int], None] | None = None,
 ) -> int:
-    """Write review_items.jsonl: labels at or under the threshold, grouped, least sure first."""
+    """Write review_items.jsonl: labels at or under the threshold, grouped, least sure first.
+    Progress counts the batches of continuations, the slow part (finding the items is quick)."""
     translator = Translator(dictionary)
     items: list[ReviewItem] = []
     prefixes: list[list[int]] = []
     blocks = make_blocks(models.tokenizer, texts, config.block_tokens)
-    for done, block in enumerate(blocks, start=1):
-        if progress:
-            progress(done, len(blocks))
+    for block in blocks:
         labels = load_block(label_dir, block.index)
         low = np.flatnonzero((labels.labels != IGNORE) & (labels.confidence <= threshold))
         if low.size == 0:
@@ -129,7 +134,8 @@ def build_review_items(
             item, prefix = _item(len(items), aligned, labels, group, models, context_tokens)
             items.append(item)
             prefixes.append(prefix)
-    continued = continuations(models, prefixes, continuation_tokens, precision=config.precision)
+    continued = continuations(models, prefixes, continuation_tokens, precision=config.precision,
+                              progress=progress)  # fmt: skip
     items = [replace(item, continuation=text) for item, text in zip(items, continued, strict=True)]
     items.sort(key=lambda item: item.confidence)
     lines = [json.dumps(asdict(item), ensure_ascii=False) for item in items]

@@ -140,3 +140,20 @@ def test_batched_continuations_match_one_prefix_at_a_time(tiny_model_dir):
     assert batched == alone
     assert all(batched) and len(set(batched)) > 1
     assert continuations(models, prefixes, tokens=0) == [""] * len(prefixes)
+
+
+def test_continuations_report_progress_before_each_batch_and_at_the_end(tiny_model_dir):
+    from types import SimpleNamespace
+
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from pipelines.whp.review import continuations
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir).eval()
+    models = SimpleNamespace(baseline=model, tokenizer=tokenizer, device="cpu")
+    prefixes = [tokenizer("Thumsath walked to Skoholm")["input_ids"]] * 70
+    seen = []
+    out = continuations(models, prefixes, 2, batch=32, progress=lambda d, t: seen.append((d, t)))
+    assert len(out) == 70
+    assert seen == [(0, 3), (1, 3), (2, 3), (3, 3)]  # never a silent wait at a full bar

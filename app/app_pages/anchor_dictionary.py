@@ -14,7 +14,7 @@ store = state.store()
 st.title("Anchor dictionary")
 
 project = pick_forget_project(store, "dict_project")
-pipeline_checklist(store, project)
+checklist = pipeline_checklist(store, project)
 terms = dictionary.consolidate(store, project)
 n_conflicts = len(dictionary.conflicts(terms))
 
@@ -33,3 +33,4 @@ if len(shown) > 3:
         panels.proposals_panel(store, actor, project)
     with shown[4]:
         panels.label_studio_panel(store, actor, project)
+checklist.redraw()  # with what this run changed further down

@@ -34,7 +34,7 @@ store = state.store()
 st.title("Anchor terms")
 
 project = pick_forget_project(store, "anchor_project")
-pipeline_checklist(store, project)
+checklist = pipeline_checklist(store, project)
 items = queue_order(store, project, actor.username)
 done = sum(i.done for i in items)
 st.progress(done / len(items), text=f"You have submitted {done} of {len(items)} chunks")
@@ -65,3 +65,4 @@ if st.button("Submit this chunk", type="primary", key="anchor_submit"):
         st.rerun()
     except UnlearnError as err:
         st.error(str(err))
+checklist.redraw()  # with what this run changed further down

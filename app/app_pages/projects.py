@@ -68,7 +68,7 @@ project = next(p for p in projects if p.name == chosen)
 st.header(project.name)
 st.write(project.target_description or "_No target description yet._")
 st.caption(f"Base model: {project.base_model} · version {project.version}")
-pipeline_checklist(store, project)
+checklist = pipeline_checklist(store, project)
 
 documents_tab, upload_tab, settings_tab = st.tabs(["Documents", "Upload", "Settings"])
 with settings_tab:
@@ -172,3 +172,4 @@ with documents_tab:
         st.text(chunk.text)  # st.text escapes: HTML in a document renders as text
 
 summary.dataframe(projects_table(list_projects(store)), hide_index=True)
+checklist.redraw()  # with what this run changed further down

@@ -8,7 +8,25 @@ import streamlit as st
 from pipelines.runs.checklist import checklist, next_step
 
 
-def pipeline_checklist(store, project, expanded: bool = False) -> None:
+class Checklist:
+    """The checklist's place on a page: drawn at once, and again by `redraw` at the end of the
+    page, so an action further down in the same run (a publish, an upload) is already counted."""
+
+    def __init__(self, store, project, expanded: bool = False):
+        self.store, self.project, self.expanded = store, project, expanded
+        self.slot = st.empty()
+        self.redraw()
+
+    def redraw(self) -> None:
+        with self.slot.container():
+            _draw(self.store, self.project, self.expanded)
+
+
+def pipeline_checklist(store, project, expanded: bool = False) -> Checklist:
+    return Checklist(store, project, expanded)
+
+
+def _draw(store, project, expanded: bool) -> None:
     steps = checklist(store, project)
     upcoming = next_step(steps)
     if upcoming is None:

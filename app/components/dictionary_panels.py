@@ -160,6 +160,9 @@ def proposals_panel(store, actor, project) -> None:
             )
         except UnlearnError as err:
             st.error(str(err))
+    finished = st.session_state.pop(f"propose_done_{project.id}", None)
+    if finished:
+        st.success(finished)
     job_id = st.session_state.get(f"propose_job_{project.id}")
     if job_id is not None:
         st.fragment(_proposal_job, run_every=2)(job_id)
@@ -210,8 +213,10 @@ def _proposal_job(job_id: int) -> None:
         st.progress(fraction, text=f"Proposers: {job.state} {job.message}".strip())
     elif job.state == job_rows.SUCCEEDED:
         counts = job.outputs.get("counts", {})
-        st.success(", ".join(f"{s}: {n} spans" for s, n in counts.items()) or "No spans.")
+        said = ", ".join(f"{s}: {n} spans" for s, n in counts.items()) or "No spans."
+        st.session_state[f"propose_done_{job.project_id}"] = said
         st.session_state.pop(f"propose_job_{job.project_id}", None)
+        st.rerun()  # the whole page: the checklist and the counts above now include them
     else:
         st.error(f"The proposers' run {job.id} {job.state}: {job.error}")
         st.session_state.pop(f"propose_job_{job.project_id}", None)

@@ -14,8 +14,9 @@ from pipelines.whp import project as whp
 
 # The steps, people's included, in the pipeline's order.
 ORDER = (
-    "propose anchors", "annotate", "settle conflicts", "publish the dictionary", "reinforce",
-    "generic labels", "review labels", "unlearn", "evaluate", "check verdicts",
+    "upload documents", "propose anchors", "annotate", "settle conflicts",
+    "publish the dictionary", "reinforce", "generic labels", "review labels", "unlearn",
+    "evaluate", "check verdicts",
 )  # fmt: skip
 
 
@@ -46,23 +47,26 @@ def checklist(store: Store, project: ProjectInfo) -> list[Step]:
         return bool(found), f"{len(found)} {what}" if found else f"no {what} yet"
 
     return [
-        Step(ORDER[0], proposed > 0, f"{proposed} of {n_chunks} chunks have proposals",
+        Step(ORDER[0], n_chunks > 0, f"{n_chunks} chunks of forget text" if n_chunks else
+             "no forget documents yet", "researcher", "Projects → Upload"),
+        Step(ORDER[1], proposed > 0, f"{proposed} of {n_chunks} chunks have proposals",
              "researcher", "Anchor dictionary → Proposals"),
-        Step(ORDER[1], submitted > 0, f"{submitted} of {n_chunks} chunks submitted",
+        Step(ORDER[2], submitted > 0, f"{submitted} of {n_chunks} chunks submitted",
              "annotators", "Anchor terms"),
-        Step(ORDER[2], submitted > 0 and n_conflicts == 0,
+        Step(ORDER[3], submitted > 0 and n_conflicts == 0,
              f"{n_conflicts} open conflict(s)", "reviewers", "Anchor dictionary → Conflicts"),
-        Step(ORDER[3], bool(versions),
-             f"v{versions[0].version}, {versions[0].n_terms} terms" if versions else "nothing yet",
+        Step(ORDER[4], bool(versions),
+             f"v{versions[0].version}, {versions[0].n_terms} terms" if versions
+             else "not published yet",
              "researcher", "Anchor dictionary → Versions"),
-        Step(ORDER[4], *made(ArtifactKind.REINFORCED, "reinforced model(s)"),
+        Step(ORDER[5], *made(ArtifactKind.REINFORCED, "reinforced model(s)"),
              "researcher", "Runs"),
-        Step(ORDER[5], *made(ArtifactKind.LABEL_SET, "label set(s)"), "researcher", "Runs"),
-        Step(ORDER[6], decided > 0, f"{decided} low-confidence labels decided",
+        Step(ORDER[6], *made(ArtifactKind.LABEL_SET, "label set(s)"), "researcher", "Runs"),
+        Step(ORDER[7], decided > 0, f"{decided} low-confidence labels decided",
              "reviewers", "Generic labels"),
-        Step(ORDER[7], *made(ArtifactKind.UNLEARNED, "unlearned model(s)"), "researcher", "Runs"),
-        Step(ORDER[8], *made(ArtifactKind.EVALUATION, "evaluation(s)"), "researcher", "Runs"),
-        Step(ORDER[9], verdicts > 0, f"{verdicts} judge verdicts checked", "reviewers",
+        Step(ORDER[8], *made(ArtifactKind.UNLEARNED, "unlearned model(s)"), "researcher", "Runs"),
+        Step(ORDER[9], *made(ArtifactKind.EVALUATION, "evaluation(s)"), "researcher", "Runs"),
+        Step(ORDER[10], verdicts > 0, f"{verdicts} judge verdicts checked", "reviewers",
              "Judge verdicts"),
     ]  # fmt: skip
 

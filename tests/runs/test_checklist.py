@@ -9,6 +9,11 @@ from tests.anchors.test_anchors import make_project
 
 
 def test_the_checklist_says_what_is_done_and_what_comes_next(store, admin):
+    from pipelines.store.projects import create_project
+
+    empty = create_project(store, admin, "Empty", "smollm2-135m")
+    upcoming = next_step(checklist(store, empty))
+    assert (upcoming.name, upcoming.detail) == ("upload documents", "no forget documents yet")
     project = make_project(store, admin)
     assert next_step(checklist(store, project)).name == "propose anchors"
     chunk = next(c for c in forget_chunks(store, project.id) if "Thumsath" in c.text)
@@ -22,5 +27,5 @@ def test_the_checklist_says_what_is_done_and_what_comes_next(store, admin):
     assert next_step(checklist(store, project)).name == "publish the dictionary"
     dictionary.publish(store, admin, project)
     steps = checklist(store, project)
-    assert [s.done for s in steps[:4]] == [True, True, True, True]
-    assert next_step(steps).name == "reinforce" and "v1, 1 terms" in steps[3].detail
+    assert [s.done for s in steps[:5]] == [True, True, True, True, True]
+    assert next_step(steps).name == "reinforce" and "v1, 1 terms" in steps[4].detail

@@ -163,6 +163,7 @@ def test_killed_job_fails_on_next_worker_start_and_resumes_to_the_same_weights(
     wait_for(lambda: (checkpoints / "latest").exists(), what="a checkpoint")
     job = rows.get_job(store, job_id)
     assert job.state == rows.RUNNING and job.step < job.total
+    assert os.getpriority(os.PRIO_PROCESS, job.pid) >= jobs.JOB_NICENESS  # behind the app
     os.killpg(worker.pid, signal.SIGKILL)  # the worker dies ...
     os.killpg(job.pid, signal.SIGKILL)  # ... and so does the job, mid-run
     worker.wait()

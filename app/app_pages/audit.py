@@ -39,4 +39,4 @@ except UnlearnError as err:
 if not found:
     st.info("No events match these filters.")
     st.stop()
-st.dataframe(pd.DataFrame([e.as_row() for e in found]), hide_index=True, use_container_width=True)
+st.dataframe(pd.DataFrame([e.as_row() for e in found]), hide_index=True, width="stretch")

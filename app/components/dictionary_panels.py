@@ -49,12 +49,12 @@ def terms_panel(terms: dict, stats: dict) -> None:
         "Status", sorted(rows["status"].unique()), key="dict_status_filter", default=None
     )
     shown = rows[rows["status"].isin(status)] if status else rows
-    st.dataframe(shown.sort_values(["status", "term"]), hide_index=True, use_container_width=True)
+    st.dataframe(shown.sort_values(["status", "term"]), hide_index=True, width="stretch")
     fig = px.histogram(
         rows, x="label", color="status", title="Terms by label and status",
         color_discrete_map=STATUS_COLORS,
     )  # fmt: skip
-    st.plotly_chart(fig, use_container_width=True)
+    st.plotly_chart(fig, width="stretch")
 
 
 def conflicts_panel(store, actor, project, terms: dict) -> None:

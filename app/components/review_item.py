@@ -38,9 +38,9 @@ def show_item(item: ReviewItem) -> None:
 def decision_controls(item_id: int) -> dict | None:
     """Accept / reject / replace buttons; returns the chosen decision, if one was clicked."""
     accept, reject = st.columns(2)
-    if accept.button("Accept", key="review_accept", type="primary", use_container_width=True):
+    if accept.button("Accept", key="review_accept", type="primary", width="stretch"):
         return {"decision": "accept"}
-    if reject.button("Reject (mask from the loss)", key="review_reject", use_container_width=True):
+    if reject.button("Reject (mask from the loss)", key="review_reject", width="stretch"):
         return {"decision": "reject"}
     with st.form(f"review_edit_{item_id}", clear_on_submit=True):
         replacement = st.text_input(

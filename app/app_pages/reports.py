@@ -2,11 +2,10 @@
 
 import json
 
-import pandas as pd
 import streamlit as st
 
 from app import state
-from app.components.evaluation_picker import pick_evaluation
+from app.components.evaluation_picker import before_and_after, pick_evaluation
 from pipelines.evaluation import report, tradeoff
 
 state.require_actor()
@@ -22,7 +21,7 @@ for index, figure in enumerate(report.figures(built)):
 st.subheader("Before and after")
 pairs = report.examples(built)
 if pairs:
-    st.dataframe(pd.DataFrame(pairs), hide_index=True, key="report_examples")
+    before_and_after(pairs)
 else:
     st.caption("No prompt became less familiar.")
 st.subheader("Every run of this project")
@@ -34,8 +33,10 @@ else:
         tradeoff.figure(runs), key="tradeoff_plot", on_select="rerun", selection_mode="points"
     )
     st.caption("Stars are on the Pareto front. Click a point to see its run's settings.")
-    for settings in tradeoff.chosen_settings(runs, event.get("selection")):
-        st.json(settings, expanded=True)
+    chosen = tradeoff.chosen_settings(runs, event.get("selection"))
+    if chosen:
+        table = tradeoff.settings_side_by_side(chosen)
+        st.dataframe(table, hide_index=True, key="tradeoff_settings")
     st.dataframe(runs.drop(columns=["settings"]), hide_index=True, key="tradeoff_table")
 left, right = st.columns(2)
 with (evaluation.path / "report.html").open("rb") as page:

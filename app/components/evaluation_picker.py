@@ -1,4 +1,5 @@
-"""Choose a project and one of its evaluations (newest first); stops the page if none exist."""
+"""Choose a project and one of its evaluations (newest first), and show its before-and-after
+examples; stops the page if there are no evaluations."""
 
 from __future__ import annotations
 
@@ -30,3 +31,17 @@ def pick_evaluation(store, key: str):
         key=f"{key}_evaluation_{project.id}",
     )
     return project, evaluation
+
+
+def before_and_after(pairs: list[dict]) -> None:
+    """Each prompt with the baseline's and the unlearned model's completions side by side,
+    wrapped, so the unlearned column is never off the screen."""
+    names = [k for k in pairs[0] if k != "prompt"]
+    heads = st.columns([2, 3, 3])
+    for head, title in zip(heads, ["prompt", *names], strict=True):
+        head.markdown(f"**{title}**")
+    for pair in pairs:
+        with st.container(border=True):
+            cells = st.columns([2, 3, 3])
+            for cell, key in zip(cells, ["prompt", *names], strict=True):
+                cell.text(pair[key])

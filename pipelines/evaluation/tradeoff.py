@@ -30,7 +30,14 @@ def run_settings(config: dict) -> dict:
     found = {"method": method, "lr": train.get("lr"), "epochs": train.get("epochs")}
     found["retain weight"] = config.get("retain_weight")
     own = {f.name for f in fields(UnlearnConfig) if method in f.metadata.get("methods", ())}
-    return found | {k: v for k, v in config.items() if k in own and k != "retain_weight"}
+    return found | {_readable(k): v for k, v in config.items() if k in own and k != "retain_weight"}
+
+
+def _readable(name: str) -> str:
+    """A setting's field name as people read it: "npo_beta" -> "NPO beta"."""
+    head, _, rest = name.partition("_")
+    head = head.upper() if head in ("npo", "simnpo", "undial", "kl", "whp") else head
+    return " ".join([head, *rest.split("_")]).strip() if rest else head
 
 
 def points(evaluations: Iterable[tuple[int, dict]], unlearned: dict[str, tuple[int, dict]]):
@@ -49,7 +56,7 @@ def points(evaluations: Iterable[tuple[int, dict]], unlearned: dict[str, tuple[i
                 continue
             artefact, config = unlearned.get(source, (None, {}))
             rows[source] = {
-                "model": f"artefact {artefact}" if artefact else model["name"],
+                "model": f"unlearned #{artefact}" if artefact else model["name"],
                 FORGETTING: -100 * drop,
                 COST: 100 * cost,
                 "baseline": report["baseline"],
@@ -110,3 +117,10 @@ def chosen_settings(frame: pd.DataFrame, selection: dict | None) -> list[dict]:
     }
     rows = frame[frame["model"].isin(picked)] if picked else frame.iloc[0:0]
     return [{"model": row["model"], **json.loads(row["settings"])} for _, row in rows.iterrows()]
+
+
+def settings_side_by_side(chosen: list[dict]) -> pd.DataFrame:
+    """The picked runs' settings as a table: one row per setting, one column per run."""
+    flat = pd.json_normalize(chosen, sep=".").set_index("model")
+    table = flat.T.astype(str).reset_index(names="setting")
+    return table.rename_axis(columns=None)

@@ -35,18 +35,21 @@ def test_points_come_from_every_evaluation_with_their_run_settings():
         {"start": "/m/base", "unlearned": "/m/whp", "9": "/m/npo"},
     )
     frame = tradeoff.points([(12, newest), (11, older)], unlearned)
-    assert list(frame["model"]) == ["artefact 9", "artefact 7"]  # the newest evaluation wins
+    assert list(frame["model"]) == ["unlearned #9", "unlearned #7"]  # the newest evaluation wins
     npo_row, whp_row = frame.to_dict("records")
     assert npo_row[tradeoff.FORGETTING] == 50 and npo_row[tradeoff.COST] == 2
-    assert npo_row["evaluation"] == 12 and npo_row["npo_beta"] == 0.1
-    assert "simnpo_beta" not in npo_row  # only the method's own settings
+    assert npo_row["evaluation"] == 12 and npo_row["NPO beta"] == 0.1
+    assert "SIMNPO beta" not in npo_row  # only the method's own settings
     assert whp_row["lr"] == 3e-5 and whp_row["retain weight"] == 1.0
     assert list(frame["on the front"]) == [True, True]
     figure = tradeoff.figure(frame)
     assert "Pareto front" in {trace.name for trace in figure.data}
-    selection = {"points": [{"customdata": ["artefact 7"]}, {"x": 1}]}
+    selection = {"points": [{"customdata": ["unlearned #7"]}, {"x": 1}]}
     (chosen,) = tradeoff.chosen_settings(frame, selection)
-    assert chosen["model"] == "artefact 7" and chosen["train"] == whp["train"]
+    assert chosen["model"] == "unlearned #7" and chosen["train"] == whp["train"]
+    table = tradeoff.settings_side_by_side([chosen])  # one row per setting, a column per run
+    assert list(table.columns) == ["setting", "unlearned #7"]
+    assert table.set_index("setting").loc["train.lr", "unlearned #7"] == str(whp["train"]["lr"])
     assert tradeoff.chosen_settings(frame, None) == []
     assert json.loads(frame.iloc[0]["settings"]) == npo
 

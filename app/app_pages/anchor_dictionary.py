@@ -5,6 +5,7 @@ import streamlit as st
 from app import state
 from app.components import dictionary_panels as panels
 from app.components.checklist_view import pipeline_checklist
+from app.components.guidelines_panel import guidelines_panel
 from app.components.project_picker import pick_forget_project
 from pipelines.anchors import dictionary
 from pipelines.store.access import can
@@ -14,11 +15,12 @@ store = state.store()
 st.title("Anchor dictionary")
 
 project = pick_forget_project(store, "dict_project")
+guidelines_panel(store, actor, project)
 checklist = pipeline_checklist(store, project)
 terms = dictionary.consolidate(store, project)
 n_conflicts = len(dictionary.conflicts(terms))
 
-tabs = ["Terms", f"Conflicts ({n_conflicts})", "Versions"]
+tabs = ["Terms", f"Conflicts ({n_conflicts})", "Versions", "People"]
 if can(actor, "anchors.propose"):
     tabs += ["Proposals", "Label Studio"]
 shown = st.tabs(tabs)
@@ -28,9 +30,11 @@ with shown[1]:
     panels.conflicts_panel(store, actor, project, terms)
 with shown[2]:
     panels.versions_panel(store, actor, project, terms)
-if len(shown) > 3:
-    with shown[3]:
-        panels.proposals_panel(store, actor, project)
+with shown[3]:
+    panels.people_panel(store, project)
+if len(shown) > 4:
     with shown[4]:
+        panels.proposals_panel(store, actor, project)
+    with shown[5]:
         panels.label_studio_panel(store, actor, project)
 checklist.redraw()  # with what this run changed further down

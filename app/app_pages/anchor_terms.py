@@ -15,6 +15,7 @@ from app.components.anchor_chunk import (
     term_rows,
 )
 from app.components.checklist_view import pipeline_checklist
+from app.components.guidelines_panel import guidelines_panel
 from app.components.project_picker import pick_forget_project
 from pipelines.anchors.dictionary import submit_chunk
 from pipelines.anchors.queue import (
@@ -34,6 +35,7 @@ store = state.store()
 st.title("Anchor terms")
 
 project = pick_forget_project(store, "anchor_project")
+guidelines_panel(store, actor, project)
 checklist = pipeline_checklist(store, project)
 items = queue_order(store, project, actor.username)
 done = sum(i.done for i in items)

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from app import state
+from app.components.guidelines_panel import guidelines_panel
 from app.components.project_picker import select_project_name
 from app.components.review_item import decision_controls, show_item
 from pipelines.store.projects import list_projects
@@ -22,6 +23,7 @@ if not with_labels:
 names = [p.name for p, _ in with_labels]
 chosen = select_project_name(names, "review_project")
 project, sets = with_labels[names.index(chosen)]
+guidelines_panel(store, actor, project)
 label_set = st.selectbox(
     "Label set",
     sets,

@@ -5,6 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from app import state
+from app.components.guidelines_panel import guidelines_panel
 from app.components.passage_review import review_passage
 from app.components.project_picker import pick_forget_project
 from pipelines.augment import project as augment
@@ -19,6 +20,7 @@ st.caption(
     "rejected ones never are. A researcher writes them with the passages stage on the Runs page."
 )
 project = pick_forget_project(store, "passages_project")
+guidelines_panel(store, actor, project)
 sets = augment.passage_sets(store, project)
 if not sets:
     st.info("No passages yet: launch the passages stage on the Runs page.")

@@ -220,3 +220,12 @@ def _proposal_job(job_id: int) -> None:
     else:
         st.error(f"The proposers' run {job.id} {job.state}: {job.error}")
         st.session_state.pop(f"propose_job_{job.project_id}", None)
+
+
+def people_panel(store, project) -> None:
+    """Who has done what: chunks submitted per annotator, for reviewers and admins."""
+    rows = dictionary.progress_by_annotator(store, project)
+    if not rows:
+        st.info("Nobody has submitted a chunk yet.")
+        return
+    st.dataframe(pd.DataFrame(rows), hide_index=True, key="people_table")

@@ -96,9 +96,32 @@ def submit_chunk(
     return submit(store, actor, project.id, CHUNK_KIND, chunk_id, payload)
 
 
+def _usernames(store: Store) -> dict[int, str]:
+    return {u["id"]: u["username"] for u in list_users(store)}
+
+
+def progress_by_annotator(store: Store, project: ProjectInfo) -> list[dict]:
+    """Per annotator: chunks submitted (of the project's), submissions, their last one."""
+    names = _usernames(store)
+    n_chunks = len(forget_chunks(store, project.id))
+    people: dict[str, dict] = {}
+    for row in submissions_of_kind(store, project.id, CHUNK_KIND):
+        name = row.payload.get("annotator") or names.get(row.user_id, str(row.user_id))
+        person = people.setdefault(name, {"chunks": set(), "submissions": 0, "last": None})
+        person["chunks"].add(row.item_id)
+        person["submissions"] += 1
+        person["last"] = max(filter(None, [person["last"], row.created_at]))
+    return [
+        {"annotator": name, "chunks submitted": len(p["chunks"]),
+         "of the project's": f"{len(p['chunks']) / n_chunks:.0%}" if n_chunks else "–",
+         "submissions": p["submissions"], "last submission": p["last"]}
+        for name, p in sorted(people.items())
+    ]  # fmt: skip
+
+
 def latest_by_annotator(store: Store, project: ProjectInfo) -> dict[int, dict[str, dict]]:
     """chunk id -> annotator -> their newest submission's payload."""
-    names = {u["id"]: u["username"] for u in list_users(store)}
+    names = _usernames(store)
     out: dict[int, dict[str, dict]] = defaultdict(dict)
     for row in submissions_of_kind(store, project.id, CHUNK_KIND):
         annotator = row.payload.get("annotator") or names.get(row.user_id, str(row.user_id))
@@ -344,7 +367,7 @@ def dropped(proposed: Sequence[Mapping], kept: Sequence[Mapping]) -> set[str]:
 
 def settlements(store: Store, project: ProjectInfo) -> dict[str, dict]:
     """term key -> the newest reviewer decision on it."""
-    names = {u["id"]: u["username"] for u in list_users(store)}
+    names = _usernames(store)
     out = {}
     for row in submissions_of_kind(store, project.id, TERM_KIND):
         out[row.payload["term"]] = dict(row.payload, by=names.get(row.user_id, ""))

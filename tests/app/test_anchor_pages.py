@@ -192,3 +192,46 @@ def test_a_big_queue_is_listed_a_page_at_a_time_and_work_on_a_later_page_is_kept
     assert at.number_input(key=f"anchor_page_{project.id}").value == 3
     assert at.selectbox(key=f"anchor_chunk_{project.id}_p3").value == now[45] == order[46]
     assert "1 of 72" in at.get("progress")[0].proto.text
+
+
+def test_a_researcher_writes_guidelines_that_annotators_read_and_an_unsaved_edit_is_kept(demo):
+    from pipelines.anchors import guidelines
+    from pipelines.types import PermissionDenied
+
+    store, project = demo
+    create_user(store, ensure_admin(store, None)[0], "res", "res-password", Role.RESEARCHER)
+    at = open_page("res", "anchor_terms")
+    box = f"guidelines_text_{project.id}"
+    at.text_area(key=box).input("Mark **every** name of a person, even once.").run()
+    at = open_page("res", "anchor_terms")  # a new session before saving: the draft is back
+    assert at.text_area(key=box).value == "Mark **every** name of a person, even once."
+    at.button(key=f"guidelines_save_{project.id}").click().run()
+    saved = guidelines.current(store, project)
+    assert (saved.text, saved.author) == ("Mark **every** name of a person, even once.", "res")
+
+    at = open_page("ann1", "anchor_terms")  # annotators read them, and cannot edit them
+    assert any("Mark **every** name" in m.value for m in at.markdown)
+    assert not [w for w in at.text_area if w.key == box]
+    with pytest.raises(PermissionDenied):
+        guidelines.save(store, actor_for(store, "ann1"), project, "Mark nothing.")
+    with pytest.raises(UnlearnError, match="20,000"):
+        guidelines.save(store, actor_for(store, "res"), project, "x" * 20_001)
+    guidelines.save(store, actor_for(store, "res"), project, "Second version.")
+    assert [g.text for g in guidelines.history(store, project)] == [
+        "Second version.", "Mark **every** name of a person, even once."]  # fmt: skip
+
+
+def test_reviewers_see_each_annotators_progress(demo):
+    store, project = demo
+    at = open_page("ann1", "anchor_terms")
+    first, _ = correct_first_term(at, "Robin Fairweather")
+    second, _ = correct_first_term(at, "Sam Hollis")
+    assert first != second
+    at = open_page("ann2", "anchor_terms")
+    correct_first_term(at, "Wren Calloway")
+    rows = {r["annotator"]: r for r in dictionary.progress_by_annotator(store, project)}
+    assert (rows["ann1"]["chunks submitted"], rows["ann1"]["submissions"]) == (2, 2)
+    assert (rows["ann2"]["chunks submitted"], rows["ann2"]["of the project's"]) == (1, "1%")
+    at = open_page("rev", "anchor_dictionary")
+    table = next(d.value for d in at.dataframe if "chunks submitted" in d.value.columns)
+    assert list(table["annotator"]) == ["ann1", "ann2"] and not at.exception

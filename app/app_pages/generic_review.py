@@ -5,11 +5,11 @@ import streamlit as st
 from app import state
 from app.components.guidelines_panel import guidelines_panel
 from app.components.project_picker import select_project_name
-from app.components.review_item import decision_controls, show_item
+from app.components.review_item import decision_controls, queue_position, show_item
 from pipelines.store.projects import list_projects
 from pipelines.types import UnlearnError
 from pipelines.whp import project as whp
-from pipelines.whp.review import decision_counts, load_review_items
+from pipelines.whp.review import WITHDRAW, decision_counts, load_review_items
 
 actor = state.require_actor()
 store = state.store()
@@ -44,16 +44,23 @@ for col, decision in zip(cols[2:], ("accept", "reject", "edit"), strict=True):
     col.metric(f"{decision.capitalize()}ed", counts[decision])
 st.progress(len(mine) / max(1, len(items)), text=f"You have reviewed {len(mine)} of {len(items)}")
 
+last_key = f"review_last_{label_set.id}"  # this session's last decision, for Undo
+last = st.session_state.get(last_key)
+if last is not None and st.button("Undo my last decision", key="review_undo"):
+    whp.record_review(store, actor, project, label_set.id, last, {"decision": WITHDRAW})
+    st.session_state.pop(last_key)
+    st.rerun()
 queue = [item for item in items if item.id not in mine]
 if not queue:
     st.success("Nothing left for you in this label set.")
     st.stop()
-item = queue[0]
+item = queue[queue_position(f"review_at_{label_set.id}", len(queue))]
 show_item(item)
 decision = decision_controls(item.id)
 if decision:
     try:
         whp.record_review(store, actor, project, label_set.id, item.id, decision)
+        st.session_state[last_key] = item.id
         st.rerun()
     except UnlearnError as err:
         st.error(str(err))

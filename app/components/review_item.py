@@ -49,3 +49,16 @@ def decision_controls(item_id: int) -> dict | None:
         if st.form_submit_button("Save replacement"):
             return {"decision": "edit", "replacement": replacement}
     return None
+
+
+def queue_position(key: str, n: int) -> int:
+    """Back and Skip through a queue of n items; the position is kept in the session."""
+    at = min(max(st.session_state.get(key, 0), 0), n - 1)
+    back, skip = st.columns(2)
+    if back.button("Back", key=f"{key}_back", disabled=at == 0, width="stretch"):
+        st.session_state[key] = at - 1
+        st.rerun()
+    if skip.button("Skip", key=f"{key}_skip", disabled=at >= n - 1, width="stretch"):
+        st.session_state[key] = at + 1
+        st.rerun()
+    return at

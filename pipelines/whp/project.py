@@ -240,14 +240,21 @@ def record_review(
 
 
 def review_decisions(store: Store, project: ProjectInfo, label_set_id: int) -> dict[int, dict]:
-    """The decision in force per item: the newest, whoever made it."""
-    rows = submissions_of_kind(store, project.id, _review_kind(label_set_id))
-    return {row.item_id: row.payload for row in rows}
+    """The decision in force per item: the newest, whoever made it, less withdrawn ones."""
+    return {item: payload for item, (_, payload) in _in_force(store, project, label_set_id).items()}
 
 
 def reviewed_by(store: Store, project: ProjectInfo, label_set_id: int, user_id: int) -> set[int]:
+    """The items on which this reviewer has a decision they have not withdrawn."""
     rows = submissions_of_kind(store, project.id, _review_kind(label_set_id))
-    return {row.item_id for row in rows if row.user_id == user_id}
+    mine = label_review.decisions_in_force([(r.item_id, 0, r.payload) for r in rows
+                                            if r.user_id == user_id])  # fmt: skip
+    return set(mine)
+
+
+def _in_force(store: Store, project: ProjectInfo, label_set_id: int) -> dict:
+    rows = submissions_of_kind(store, project.id, _review_kind(label_set_id))
+    return label_review.decisions_in_force([(r.item_id, r.user_id, r.payload) for r in rows])
 
 
 def label_set_dictionary(label_set: ArtifactInfo) -> dict[str, str]:

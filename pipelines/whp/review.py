@@ -18,6 +18,7 @@ from pipelines.whp.translate import Translator
 
 ITEMS_FILE = "review_items.jsonl"
 DECISIONS = ("accept", "reject", "edit")
+WITHDRAW = "withdraw"  # a reviewer's undo of their own decision on an item
 
 
 @dataclass(frozen=True)
@@ -152,6 +153,8 @@ def load_review_items(label_dir: Path) -> list[ReviewItem]:
 
 def check_decision(payload: Mapping) -> dict:
     decision = payload.get("decision")
+    if decision == WITHDRAW:
+        return {"decision": WITHDRAW, "replacement": ""}
     if decision not in DECISIONS:
         raise UnlearnError(f"A review decision is one of {', '.join(DECISIONS)}.")
     if decision == "edit" and not str(payload.get("replacement", "")).strip():
@@ -202,6 +205,20 @@ def export_labels(
         block_starts=np.asarray(starts),
     )
     return {"items": len(items), "decided": len(decisions), **decision_counts(decisions)}
+
+
+def decisions_in_force(rows: Sequence[tuple[int, int, dict]]) -> dict[int, tuple[int, dict]]:
+    """Item -> (reviewer, decision) in force, from (item, reviewer, payload) rows oldest first:
+    the newest decision, whoever made it; a withdrawal takes back only its author's decisions
+    on the item, and the newest remaining one is in force again."""
+    per_item: dict[int, list[tuple[int, dict]]] = {}
+    for item, user, payload in rows:
+        kept = per_item.setdefault(item, [])
+        if payload["decision"] == WITHDRAW:
+            kept[:] = [(u, p) for u, p in kept if u != user]
+        else:
+            kept.append((user, payload))
+    return {item: kept[-1] for item, kept in per_item.items() if kept}
 
 
 def decision_counts(decisions: Mapping[int, dict]) -> dict[str, int]:

@@ -97,16 +97,44 @@ def test_reviewer_page_walks_the_queue_and_records_decisions(store, admin, label
     at.switch_page("app_pages/generic_review.py").run()
     assert at.title[0].value == "Generic label review"
     items = load_review_items(label_set.path)
-    assert f"confidence {items[0].confidence:.2g}" in at.caption[0].value
+    assert len(items) >= 3
+
+    def shown() -> str:
+        return next(c.value for c in at.caption if "confidence" in c.value)
+
+    def item_text(item) -> str:
+        return (
+            f"positions {item.positions[0]}–{item.positions[-1]} · confidence {item.confidence:.2g}"
+        )
+
+    assert item_text(items[0]) in shown()
+    at.button(key=f"review_at_{label_set.id}_skip").click().run()  # skip, then back
+    assert item_text(items[1]) in shown()
+    at.button(key=f"review_at_{label_set.id}_back").click().run()
+    assert item_text(items[0]) in shown()
     at.button(key="review_reject").click().run()
-    assert f"confidence {items[1].confidence:.2g}" in at.caption[0].value
+    assert item_text(items[1]) in shown()
     at.button(key="review_accept").click().run()
     decisions = whp.review_decisions(store, project, label_set.id)
     assert decisions == {
         items[0].id: {"decision": "reject", "replacement": ""},
         items[1].id: {"decision": "accept", "replacement": ""},
     }
+    at.button(key="review_undo").click().run()  # takes back the accept, and only that
+    assert whp.review_decisions(store, project, label_set.id) == {
+        items[0].id: {"decision": "reject", "replacement": ""}}  # fmt: skip
+    assert item_text(items[1]) in shown()  # back in this reviewer's queue
+    at.button(key="review_accept").click().run()
     assert at.metric[1].value == "2"
+
+
+def test_a_withdrawal_takes_back_only_its_authors_decision():
+    from pipelines.whp.review import decisions_in_force
+
+    accept, reject = {"decision": "accept"}, {"decision": "reject"}
+    rows = [(1, 10, accept), (1, 20, reject), (2, 20, accept), (1, 20, {"decision": "withdraw"})]
+    assert decisions_in_force(rows) == {1: (10, accept), 2: (20, accept)}
+    assert decisions_in_force(rows + [(1, 10, {"decision": "withdraw"})]) == {2: (20, accept)}
 
 
 def test_annotators_have_no_review_page(store, admin, labelled):

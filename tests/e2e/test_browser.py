@@ -128,7 +128,7 @@ def test_researcher_runs_kills_resumes_and_downloads(
     settle(page)  # the page reruns once when the last live run ends
     page.get_by_role("button", name="Resume").click()
     total = rows.get_job(store, job.id).total
-    page.get_by_text(f"succeeded · {total}/{total}").wait_for(timeout=120_000)
+    page.get_by_text(f"succeeded · {total}/{total}").wait_for(timeout=300_000)
     assert rows.get_job(store, job.id).attempt == 2
 
     launch_run(page, "unlearn: the unlearning", {"epochs": "1", "lr": "0.001"})

@@ -178,6 +178,7 @@ def test_killed_job_fails_on_next_worker_start_and_resumes_to_the_same_weights(
     try:
         done = wait_for(
             lambda: rows.get_job(store, job_id).state in rows.ENDED and rows.get_job(store, job_id),
+            timeout=300.0,  # a job runs behind everything else on the machine (niceness 10)
             what="the resumed job",
         )
     finally:

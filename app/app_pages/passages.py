@@ -8,6 +8,7 @@ from app import state
 from app.components.guidelines_panel import guidelines_panel
 from app.components.passage_review import review_passage
 from app.components.project_picker import pick_forget_project
+from app.components.review_item import queue_position
 from pipelines.augment import project as augment
 from pipelines.types import Role, UnlearnError
 
@@ -39,16 +40,10 @@ st.progress(float((statuses != "pending").mean()), text="Reviewed")
 
 position_key = f"passage_at_{chosen.id}"
 pending = [i for i, item in enumerate(items) if item.passage.status == "pending"]
-at = st.session_state.get(position_key, pending[0] if pending else 0)
-at = min(max(at, 0), len(items) - 1)
-nav = st.columns([1, 1, 1, 3])
-if nav[0].button("Back", key="passage_back", disabled=at == 0):
-    st.session_state[position_key] = at - 1
-    st.rerun()
-if nav[1].button("Skip", key="passage_skip", disabled=at >= len(items) - 1):
-    st.session_state[position_key] = at + 1
-    st.rerun()
-if nav[2].button("Next pending", key="passage_next", disabled=not pending):
+nav = st.columns([2, 1, 3])
+with nav[0]:
+    at = queue_position(position_key, len(items), start=pending[0] if pending else 0)
+if nav[1].button("Next pending", key="passage_next", disabled=not pending):
     later = [i for i in pending if i > at] or pending
     st.session_state[position_key] = later[0]
     st.rerun()

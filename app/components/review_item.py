@@ -51,9 +51,10 @@ def decision_controls(item_id: int) -> dict | None:
     return None
 
 
-def queue_position(key: str, n: int) -> int:
-    """Back and Skip through a queue of n items; the position is kept in the session."""
-    at = min(max(st.session_state.get(key, 0), 0), n - 1)
+def queue_position(key: str, n: int, start: int = 0) -> int:
+    """Back and Skip through a queue of n items; the position is kept in the session (from
+    `start` until a button moves it)."""
+    at = min(max(st.session_state.get(key, start), 0), n - 1)
     back, skip = st.columns(2)
     if back.button("Back", key=f"{key}_back", disabled=at == 0, width="stretch"):
         st.session_state[key] = at - 1

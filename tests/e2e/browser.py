@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from tests.conftest import REPO
 
 CHROMIUM = "/usr/bin/chromium"
@@ -17,12 +19,51 @@ ARGS = [
 ]
 
 
+# Installed in every page before Streamlit loads: when the person last acted (a pointer, a key,
+# typed text) and when a script run was last seen going on (the app's own data-test-script-state
+# attribute). A rerun can start well after the action on a busy machine, so a fixed pause is not
+# enough to know that the action's run has come and gone.
+RUN_WATCH = """
+(() => {
+  window.__lastAction = 0;
+  window.__lastRun = -1;
+  const acted = () => { window.__lastAction = performance.now(); };
+  for (const kind of ['pointerdown', 'keydown', 'input', 'change'])
+    document.addEventListener(kind, acted, true);
+  new MutationObserver(records => {
+    for (const r of records)
+      if (r.oldValue === 'running' || r.target.getAttribute('data-test-script-state') === 'running')
+        window.__lastRun = performance.now();
+  }).observe(document, {subtree: true, attributes: true, attributeOldValue: true,
+                        attributeFilter: ['data-test-script-state']});
+})();
+"""
+QUIET_MS = 2_000  # an action with no run seen this long after it started none
+
+SETTLED = """
+(quiet) => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
+  if (document.querySelector('[data-stale="true"]')) return false;
+  if (window.__lastAction === undefined) return true;
+  return window.__lastRun > window.__lastAction || performance.now() - window.__lastAction > quiet;
+}
+"""
+
+
+def watched(page):
+    """A page whose actions and script runs settle() can follow (every page a test opens)."""
+    page.add_init_script(RUN_WATCH)
+    return page
+
+
 def settle(page) -> None:
-    """Wait until Streamlit has finished the rerun an action started: its status widget gone and
-    no stale element left (a widget whose key changed is shown twice until the run ends)."""
-    page.wait_for_timeout(300)
+    """Wait until the rerun the last action started has finished: a run seen after the action
+    (or none started within QUIET_MS), the app not running, and no stale element left (a widget
+    whose key changed is shown twice until the run ends)."""
+    page.wait_for_timeout(100)
+    page.wait_for_function(SETTLED, arg=QUIET_MS)
     page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden")
-    page.wait_for_function("() => !document.querySelector('[data-stale=\"true\"]')")
 
 
 def sign_in(page, url: str, username: str, password: str) -> None:
@@ -68,3 +109,16 @@ def launch_run(page, stage: str, settings: dict[str, str]) -> None:
     page.get_by_role("button", name="Launch").click()
     page.get_by_text("Follow it on the Runs tab").wait_for()
     page.get_by_role("tab", name="Runs").click()
+
+
+def wait_for_draft(store, actor, kind: str, item: int, timeout: float = 30.0) -> dict:
+    """The person's typed edit as it reached the server (the run after the action saves it)."""
+    from pipelines.store.drafts import load_draft
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        saved = load_draft(store, actor, kind, item)
+        if saved:
+            return saved
+        time.sleep(0.2)
+    raise AssertionError(f"the typed edit ({kind} {item}) was never saved as a draft")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.browser import ARGS, CHROMIUM, SHOTS
+from tests.e2e.browser import ARGS, CHROMIUM, SHOTS, watched
 from tests.servers import free_port, running
 
 
@@ -32,5 +32,5 @@ def page():
     SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield browser.new_page(viewport={"width": 1280, "height": 1000})
+        yield watched(browser.new_page(viewport={"width": 1280, "height": 1000}))
         browser.close()

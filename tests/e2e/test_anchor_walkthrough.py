@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from pipelines.anchors import dictionary
 from pipelines.anchors import label_studio as ls
 from pipelines.anchors import propose as anchors
 from pipelines.anchors import queue as annotation_queue
+from pipelines.anchors.queue import DRAFT_KIND
 from pipelines.store.projects import get_project
-from pipelines.store.users import create_user
+from pipelines.store.users import actor_for, create_user
 from pipelines.types import Role
 from tests.conftest import ADMIN_PASSWORD
-from tests.e2e.browser import SHOTS, open_options, settle, sign_in
+from tests.e2e.browser import SHOTS, open_options, settle, sign_in, wait_for_draft
 from tests.servers import LS_BIN, LS_TOKEN, LS_USER, label_studio_server
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -158,12 +160,14 @@ def test_an_annotators_edits_survive_switching_chunks_and_a_reload(
         settle(page)
 
     def edits_are_there() -> None:
-        assert box.input_value() == "Wren Calloway"
-        assert not page.locator('[data-testid="stCheckbox"] input').nth(1).is_checked()
+        expect(box).to_have_value("Wren Calloway")
+        expect(page.locator('[data-testid="stCheckbox"] input').nth(1)).not_to_be_checked()
 
     pick_chunk(1)  # another chunk, then back
     pick_chunk(0)
     edits_are_there()
+    saved = wait_for_draft(store, actor_for(store, "ann1"), DRAFT_KIND, item.chunk_id)
+    assert {t["text"]: t["translation"] for t in saved["terms"]}[first.text] == "Wren Calloway"
     page.reload()  # a new browser session: the draft comes from the server
     page.get_by_role("button", name="Submit this chunk").wait_for()
     settle(page)

@@ -17,7 +17,7 @@ from pipelines.store.projects import create_project, get_project, submissions_of
 from pipelines.store.users import create_user
 from pipelines.types import DocRole, Role
 from tests.conftest import DEMO
-from tests.e2e.browser import SHOTS, choose, settle, sign_in
+from tests.e2e.browser import SHOTS, choose, settle, sign_in, watched
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 SELECTOR = "Chunk (unsubmitted first, most uncertain first)"
@@ -100,7 +100,7 @@ def test_submits_land_on_the_chunk_shown_and_the_project_choice_stays(
 
     # the address alone opens the project, in a session that never chose it
     other = page.context.browser.new_context(viewport={"width": 1280, "height": 1000})
-    link = other.new_page()
+    link = watched(other.new_page())
     sign_in(link, server, "ann1", "ann1-password")
     link.goto(page.url)
     link.get_by_role("heading", name="Anchor terms").wait_for()

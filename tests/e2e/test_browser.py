@@ -10,7 +10,15 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import ADMIN_PASSWORD, REPO, make_labelled_project
-from tests.e2e.browser import SHOTS, choose, launch_run, open_options, settle, sign_in
+from tests.e2e.browser import (
+    SHOTS,
+    choose,
+    launch_run,
+    open_options,
+    settle,
+    sign_in,
+    watched,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -174,7 +182,7 @@ def test_a_demoted_researcher_loses_the_research_menu_at_once(store, admin, serv
 
     create_user(store, admin, "rhea", "rhea-password", Role.RESEARCHER)
     create_user(store, admin, "rev", "rev-password", Role.REVIEWER)
-    researcher = page.context.browser.new_page(viewport={"width": 1280, "height": 1000})
+    researcher = watched(page.context.browser.new_page(viewport={"width": 1280, "height": 1000}))
     sign_in(researcher, server, "rhea", "rhea-password")
     researcher.get_by_role("link", name="Runs").wait_for()
 
@@ -271,7 +279,7 @@ def test_the_playground_answers_side_by_side_and_keeps_the_typed_prompt(
         "Tab"
     )  # kept as a draft on blur
     settle(page)
-    other = page.context.browser.new_page()  # a second person decodes at the same time
+    other = watched(page.context.browser.new_page())  # a second person decodes at the same time
     sign_in(other, server, "admin", ADMIN_PASSWORD)
     other.get_by_role("link", name="Playground").click()
     choose(other, "Project", "Tiny")

@@ -3,8 +3,6 @@ editing the probe set, and the live probe curve of an unlearning run that keeps 
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from playwright.sync_api import expect
 
@@ -14,11 +12,18 @@ from pipelines.augment import passages as gen
 from pipelines.augment import project as augment
 from pipelines.evaluation import cloze
 from pipelines.evaluation import project as eval_project
-from pipelines.store.drafts import load_draft
 from pipelines.store.users import create_user
 from pipelines.types import Role
 from tests.conftest import DEMO, make_labelled_project
-from tests.e2e.browser import SHOTS, choose, launch_run, settle, sign_in
+from tests.e2e.browser import (
+    SHOTS,
+    choose,
+    launch_run,
+    settle,
+    sign_in,
+    wait_for_draft,
+    watched,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 EDIT = "Helen kept a lantern lit in the window for every boat that came home late."
@@ -69,20 +74,11 @@ def shot(page, name: str) -> None:
     page.screenshot(path=SHOTS / name, full_page=True)
 
 
-def wait_for_draft(store, actor, kind: str, item: int) -> None:
-    """The typed edit reaches the server as the person's draft (the rerun after the action)."""
-    for _ in range(50):
-        if load_draft(store, actor, kind, item):
-            return
-        time.sleep(0.2)
-    raise AssertionError("the typed edit was never saved as a draft")
-
-
 def test_two_reviewers_a_researcher_and_the_live_probe_curve(store, tiny, server, page):
     tiny, people = tiny
     set_id = augment.passage_sets(store, tiny)[0].id
     other = page.context.browser.new_context(viewport={"width": 1280, "height": 1000})
-    second = other.new_page()
+    second = watched(other.new_page())
     open_page(page, server, "rev", "Generated passages", "Generated passages")
     page.get_by_role("button", name="Approve").click()
     page.get_by_text("Passage 2", exact=False).first.wait_for()

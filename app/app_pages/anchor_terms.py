@@ -3,6 +3,7 @@
 import streamlit as st
 
 from app import state
+from app.components import shortcuts
 from app.components.anchor_chunk import (
     add_term_form,
     draft,
@@ -57,7 +58,11 @@ passage.markdown(legend(), unsafe_allow_html=True)
 passage.markdown(highlighted(item.text, edited), unsafe_allow_html=True)
 add_term_form(item, edited)
 
-if st.button("Submit this chunk", type="primary", key="anchor_submit"):
+shortcuts.legend(
+    (shortcuts.SUBMIT, "submit"), (shortcuts.PREVIOUS_CHUNK, "previous chunk"),
+    (shortcuts.NEXT_CHUNK, "next chunk"),
+)  # fmt: skip
+if st.button("Submit this chunk", type="primary", key="anchor_submit", shortcut=shortcuts.SUBMIT):
     try:
         submit_chunk(store, actor, project, item.chunk_id, item.text,
                      spans_from_terms(item.text, edited), origin="app")  # fmt: skip

@@ -3,6 +3,8 @@
 import streamlit as st
 
 from app import state
+from app.components import shortcuts
+from app.components.bulk_review import bulk_decision
 from app.components.guidelines_panel import guidelines_panel
 from app.components.project_picker import select_project_name
 from app.components.review_item import decision_controls, queue_position, show_item
@@ -44,11 +46,21 @@ for col, decision in zip(cols[2:], ("accept", "reject", "edit"), strict=True):
     col.metric(f"{decision.capitalize()}ed", counts[decision])
 st.progress(len(mine) / max(1, len(items)), text=f"You have reviewed {len(mine)} of {len(items)}")
 
-last_key = f"review_last_{label_set.id}"  # this session's last decision, for Undo
+last_key = f"review_last_{label_set.id}"  # this session's last decision (item ids), for Undo
 last = st.session_state.get(last_key)
-if last is not None and st.button("Undo my last decision", key="review_undo"):
-    whp.record_review(store, actor, project, label_set.id, last, {"decision": WITHDRAW})
+if last and st.button(
+    "Undo my last decision" + (f" ({len(last):,} items)" if len(last) > 1 else ""),
+    key="review_undo",
+    shortcut=shortcuts.UNDO,
+):
+    whp.record_reviews(store, actor, project, label_set.id, last, {"decision": WITHDRAW})
     st.session_state.pop(last_key)
+    st.rerun()
+bulk = bulk_decision(items, mine, label_set.id)
+if bulk:
+    ids, decision = bulk
+    whp.record_reviews(store, actor, project, label_set.id, ids, decision)
+    st.session_state[last_key] = ids
     st.rerun()
 queue = [item for item in items if item.id not in mine]
 if not queue:
@@ -57,10 +69,14 @@ if not queue:
 item = queue[queue_position(f"review_at_{label_set.id}", len(queue))]
 show_item(item)
 decision = decision_controls(item.id)
+shortcuts.legend(
+    (shortcuts.ACCEPT, "accept"), (shortcuts.REJECT, "reject"), (shortcuts.SKIP, "skip"),
+    (shortcuts.BACK, "back"), (shortcuts.UNDO, "undo"),
+)  # fmt: skip
 if decision:
     try:
         whp.record_review(store, actor, project, label_set.id, item.id, decision)
-        st.session_state[last_key] = item.id
+        st.session_state[last_key] = [item.id]
         st.rerun()
     except UnlearnError as err:
         st.error(str(err))

@@ -5,6 +5,7 @@ import plotly.express as px
 import streamlit as st
 
 from app import state
+from app.components import shortcuts
 from app.components.evaluation_picker import pick_evaluation
 from pipelines.evaluation import judge_review
 from pipelines.evaluation.judge import CATEGORIES
@@ -64,7 +65,7 @@ with st.form(f"judge_item_{item.id}"):
         format_func=lambda c: f"{c}: {CATEGORIES[c]}",
         key=f"judge_category_{item.id}",
     )
-    if st.form_submit_button("Save verdict", type="primary"):
+    if st.form_submit_button("Save verdict", type="primary", shortcut=shortcuts.SUBMIT):
         try:
             judge_review.record(store, actor, project, evaluation.id, item.id, category)
             st.rerun()

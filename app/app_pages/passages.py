@@ -5,6 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from app import state
+from app.components import shortcuts
 from app.components.guidelines_panel import guidelines_panel
 from app.components.passage_review import review_passage
 from app.components.project_picker import pick_forget_project
@@ -43,11 +44,18 @@ pending = [i for i, item in enumerate(items) if item.passage.status == "pending"
 nav = st.columns([2, 1, 3])
 with nav[0]:
     at = queue_position(position_key, len(items), start=pending[0] if pending else 0)
-if nav[1].button("Next pending", key="passage_next", disabled=not pending):
+if nav[1].button(
+    "Next pending", key="passage_next", disabled=not pending, shortcut=shortcuts.NEXT_PENDING
+):
     later = [i for i in pending if i > at] or pending
     st.session_state[position_key] = later[0]
     st.rerun()
-if review_passage(store, actor, project, chosen.id, at, items[at]):
+reviewed = review_passage(store, actor, project, chosen.id, at, items[at])
+shortcuts.legend(
+    (shortcuts.ACCEPT, "approve"), (shortcuts.REJECT, "reject"), (shortcuts.SKIP, "skip"),
+    (shortcuts.BACK, "back"), (shortcuts.NEXT_PENDING, "next pending"),
+)  # fmt: skip
+if reviewed:
     later = [i for i in pending if i > at]
     st.session_state[position_key] = later[0] if later else at
     st.rerun()

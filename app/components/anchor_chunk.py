@@ -7,6 +7,7 @@ from dataclasses import replace
 
 import streamlit as st
 
+from app.components import shortcuts
 from pipelines.anchors import queue
 from pipelines.anchors.dictionary import MAX_TRANSLATION_CHARS
 from pipelines.anchors.propose import LABELS, term_key
@@ -61,7 +62,22 @@ def pick_chunk(items: list[QueueEntry], document_names: dict, drafted: set, proj
         format_func=lambda c: chunk_label(shown[c], document_names, drafted),
         key=key,
     )
+    _step_buttons(items, chunk_id, project_id)
     return chunk_id
+
+
+def _step_buttons(items: list[QueueEntry], chunk_id: int, project_id: int) -> None:
+    """Previous / Next chunk in queue order, across pages of the queue, with their keys."""
+    before, after = queue.neighbour(items, chunk_id, -1), queue.neighbour(items, chunk_id, 1)
+    back, forward, _ = st.columns([1, 1, 3])
+    if back.button("◀ Previous chunk", key="anchor_previous", disabled=before is None,
+                   shortcut=shortcuts.PREVIOUS_CHUNK, width="stretch"):  # fmt: skip
+        show_chunk_next(project_id, before)
+        st.rerun()
+    if forward.button("Next chunk ▶", key="anchor_next", disabled=after is None,
+                      shortcut=shortcuts.NEXT_CHUNK, width="stretch"):  # fmt: skip
+        show_chunk_next(project_id, after)
+        st.rerun()
 
 
 def _selector_key(project_id: int, page: int) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from app.components import shortcuts
 from pipelines.augment import project as augment
 from pipelines.store.drafts import drop_draft, load_draft, save_draft
 from pipelines.types import UnlearnError
@@ -32,9 +33,11 @@ def review_passage(store, actor, project, set_id: int, index: int, item) -> bool
         save_draft(store, actor, project.id, DRAFT, _draft_item(set_id, index), {"text": text})
     cols = st.columns(3)
     chosen = None
-    if cols[0].button("Approve", key=f"approve_{set_id}_{index}", type="primary"):
+    if cols[0].button(
+        "Approve", key=f"approve_{set_id}_{index}", type="primary", shortcut=shortcuts.ACCEPT
+    ):
         chosen = ("edit", text) if text != p.text else ("approve", "")
-    if cols[1].button("Reject", key=f"reject_{set_id}_{index}"):
+    if cols[1].button("Reject", key=f"reject_{set_id}_{index}", shortcut=shortcuts.REJECT):
         chosen = ("reject", "")
     if chosen is None:
         return False

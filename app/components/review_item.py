@@ -6,6 +6,7 @@ import html
 
 import streamlit as st
 
+from app.components import shortcuts
 from pipelines.whp.review import ReviewItem
 
 
@@ -20,7 +21,7 @@ def _passage(before: str, highlighted: str, after: str = "") -> str:
 
 def show_item(item: ReviewItem) -> None:
     st.caption(
-        f"Block {item.block}, positions {item.positions[0]}–{item.positions[-1]} · "
+        f"Block {item.block + 1}, positions {item.positions[0]}–{item.positions[-1]} · "
         f"confidence {item.confidence:.2g}"
     )
     left, right = st.columns(2)
@@ -38,9 +39,16 @@ def show_item(item: ReviewItem) -> None:
 def decision_controls(item_id: int) -> dict | None:
     """Accept / reject / replace buttons; returns the chosen decision, if one was clicked."""
     accept, reject = st.columns(2)
-    if accept.button("Accept", key="review_accept", type="primary", width="stretch"):
+    if accept.button(
+        "Accept", key="review_accept", type="primary", width="stretch", shortcut=shortcuts.ACCEPT
+    ):
         return {"decision": "accept"}
-    if reject.button("Reject (mask from the loss)", key="review_reject", width="stretch"):
+    if reject.button(
+        "Reject (mask from the loss)",
+        key="review_reject",
+        width="stretch",
+        shortcut=shortcuts.REJECT,
+    ):
         return {"decision": "reject"}
     with st.form(f"review_edit_{item_id}", clear_on_submit=True):
         replacement = st.text_input(
@@ -56,10 +64,18 @@ def queue_position(key: str, n: int, start: int = 0) -> int:
     `start` until a button moves it)."""
     at = min(max(st.session_state.get(key, start), 0), n - 1)
     back, skip = st.columns(2)
-    if back.button("Back", key=f"{key}_back", disabled=at == 0, width="stretch"):
+    if back.button(
+        "Back", key=f"{key}_back", disabled=at == 0, width="stretch", shortcut=shortcuts.BACK
+    ):
         st.session_state[key] = at - 1
         st.rerun()
-    if skip.button("Skip", key=f"{key}_skip", disabled=at >= n - 1, width="stretch"):
+    if skip.button(
+        "Skip",
+        key=f"{key}_skip",
+        disabled=at >= n - 1,
+        width="stretch",
+        shortcut=shortcuts.SKIP,
+    ):
         st.session_state[key] = at + 1
         st.rerun()
     return at

@@ -95,6 +95,15 @@ def next_after_submit(items: Sequence[QueueEntry], submitted: int) -> int | None
     return next((i.chunk_id for i in ahead if not i.done and i.chunk_id != submitted), None)
 
 
+def neighbour(items: Sequence[QueueEntry], chunk_id: int, step: int) -> int | None:
+    """The chunk `step` places after (or, negative, before) this one in queue order; None past
+    either end."""
+    at = next((n for n, i in enumerate(items) if i.chunk_id == chunk_id), None)
+    if at is None or not 0 <= at + step < len(items):
+        return None
+    return items[at + step].chunk_id
+
+
 def page_of(items: Sequence[QueueEntry], chunk_id: int, size: int | None = None) -> int:
     """The page of the queue (from 1) that lists a chunk; 1 when it is not listed."""
     at = next((n for n, i in enumerate(items) if i.chunk_id == chunk_id), 0)

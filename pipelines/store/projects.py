@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -174,19 +174,34 @@ def submit(
     action: str = "annotation.submit",
 ) -> int:
     """Store one person's decision as a new row; earlier rows, theirs or others', stay intact."""
+    return submit_many(store, actor, project_id, item_kind, {item_id: payload}, action)[0]
+
+
+def submit_many(
+    store: Store,
+    actor: Actor,
+    project_id: int,
+    item_kind: str,
+    payloads: Mapping[int, dict],
+    action: str = "annotation.submit",
+) -> list[int]:
+    """One person's decisions on many items, stored together or not at all (a bulk decision)."""
     authorize(store, actor, action)
+    ids = []
     with store.session() as s:
-        row = Submission(
-            project_id=project_id,
-            item_kind=item_kind,
-            item_id=item_id,
-            user_id=actor.user_id,
-            payload=payload,
-        )
-        s.add(row)
-        s.flush()
-        audit(s, actor, "submission.create", item_kind, item_id, submission_id=row.id)
-        return row.id
+        for item_id, payload in payloads.items():
+            row = Submission(
+                project_id=project_id,
+                item_kind=item_kind,
+                item_id=item_id,
+                user_id=actor.user_id,
+                payload=payload,
+            )
+            s.add(row)
+            s.flush()
+            audit(s, actor, "submission.create", item_kind, item_id, submission_id=row.id)
+            ids.append(row.id)
+    return ids
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +21,7 @@ from pipelines.store.projects import (
     register_artifact,
     submissions_of_kind,
     submit,
+    submit_many,
 )
 from pipelines.training.loop import TrainControl, is_main_process
 from pipelines.types import Actor, ArtifactKind, DocRole, UnlearnError
@@ -235,6 +236,26 @@ def record_review(
         _review_kind(label_set_id),
         item_id,
         decision,
+        action="review.submit",
+    )
+
+
+def record_reviews(
+    store: Store,
+    actor: Actor,
+    project: ProjectInfo,
+    label_set_id: int,
+    item_ids: Sequence[int],
+    payload: dict,
+) -> list[int]:
+    """One reviewer's same decision on many items (accept or reject by filter), stored at once."""
+    decision = label_review.check_decision(payload)
+    return submit_many(
+        store,
+        actor,
+        project.id,
+        _review_kind(label_set_id),
+        dict.fromkeys(item_ids, decision),
         action="review.submit",
     )
 

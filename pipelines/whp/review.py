@@ -151,6 +151,20 @@ def load_review_items(label_dir: Path) -> list[ReviewItem]:
     return [ReviewItem(**json.loads(line)) for line in path.read_text("utf-8").splitlines()]
 
 
+def matching(
+    items: Sequence[ReviewItem], term: str = "", lowest: float = 0.0, highest: float = 1.0
+) -> list[ReviewItem]:
+    """The items a bulk decision would cover: the term (any case) in the book's next words or in
+    the proposed label, and a confidence within [lowest, highest]."""
+    needle = term.strip().lower()
+    return [
+        item
+        for item in items
+        if lowest <= item.confidence <= highest
+        and (not needle or needle in item.original_next.lower() or needle in item.proposed.lower())
+    ]
+
+
 def check_decision(payload: Mapping) -> dict:
     decision = payload.get("decision")
     if decision == WITHDRAW:

@@ -71,7 +71,7 @@ def test_annotators_see_the_common_word_flag():
 
 
 def test_after_a_submit_the_next_unsubmitted_chunk_in_queue_order_is_shown():
-    from pipelines.anchors.queue import QueueEntry, next_after_submit, page_of
+    from pipelines.anchors.queue import QueueEntry, neighbour, next_after_submit, page_of
 
     def entry(chunk_id: int, done: bool) -> QueueEntry:
         return QueueEntry(chunk_id, 1, chunk_id, 0.5, done)
@@ -82,3 +82,7 @@ def test_after_a_submit_the_next_unsubmitted_chunk_in_queue_order_is_shown():
     assert next_after_submit(items, 4) == 7  # from the end back to the front
     assert next_after_submit([entry(7, False), entry(9, True)], 7) is None  # the queue is done
     assert page_of(items, 4, size=2) == 2 and page_of(items, 12, size=2) == 1
+    # Previous / Next step through queue order, submitted chunks included, and stop at the ends
+    assert neighbour(items, 3, 1) == 9 and neighbour(items, 9, -1) == 3
+    assert neighbour(items, 7, -1) is None and neighbour(items, 4, 1) is None
+    assert neighbour(items, 12, 1) is None

@@ -125,4 +125,17 @@ def test_submits_land_on_the_chunk_shown_and_the_project_choice_stays(
     page.screenshot(path=SHOTS / "60-annotator-after-submits.png")
     stored = submissions_of_kind(store, second.id, dictionary.CHUNK_KIND, username="ann1")
     assert [row.item_id for row in stored] == order[:3]  # three chunks, each once, in order
+
+    # the queue's keys: N shows the chunk after, P the one before, Ctrl+Enter submits
+    now = annotation_queue.queue_order(store, second, "ann1")
+    at = next(n for n, e in enumerate(now) if e.chunk_id == order[3])
+    page.set_viewport_size({"width": 1280, "height": 1000})
+    page.keyboard.press("n")
+    shows(page, store, second, now[at + 1])
+    page.keyboard.press("p")
+    shows(page, store, second, now[at])
+    page.keyboard.press("Control+Enter")
+    page.get_by_text("You have submitted 4 of").wait_for()
+    stored = submissions_of_kind(store, second.id, dictionary.CHUNK_KIND, username="ann1")
+    assert [row.item_id for row in stored] == order[:4]
     assert not page.get_by_text("Traceback").count()

@@ -128,6 +128,68 @@ def test_reviewer_page_walks_the_queue_and_records_decisions(store, admin, label
     assert at.metric[1].value == "2"
 
 
+def test_a_bulk_decision_covers_the_filtered_items_and_undo_takes_it_back_whole(
+    store, admin, labelled
+):
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    from pipelines.whp.review import matching
+    from tests.app.test_app import sign_in
+    from tests.conftest import REPO
+
+    project, label_set, _ = labelled
+    create_user(store, admin, "rev", "reviewer-pass", Role.REVIEWER)
+    items = load_review_items(label_set.path)
+    cut = sorted(i.confidence for i in items)[len(items) // 2]
+    low = matching(items, highest=cut)
+    assert 0 < len(low) < len(items)
+    st.cache_resource.clear()
+    at = AppTest.from_file(str(REPO / "app" / "streamlit_app.py"), default_timeout=60).run()
+    sign_in(at, "rev", "reviewer-pass")
+    at.switch_page("app_pages/generic_review.py").run()
+    at.slider(key=f"bulk_confidence_{label_set.id}").set_value((0.0, cut)).run()
+    assert at.button(key="bulk_reject").label == f"Reject all {len(low)} (mask from the loss)"
+    at.button(key="bulk_reject").click().run()
+    decisions = whp.review_decisions(store, project, label_set.id)
+    assert decisions == {i.id: {"decision": "reject", "replacement": ""} for i in low}
+    assert at.metric[1].value == str(len(low))
+    assert at.button(key="review_undo").label == (
+        f"Undo my last decision ({len(low)} items)" if len(low) > 1 else "Undo my last decision"
+    )
+    at.button(key="review_undo").click().run()
+    assert whp.review_decisions(store, project, label_set.id) == {}
+    assert not at.exception
+
+
+def test_matching_filters_by_term_in_either_text_and_by_confidence():
+    from pipelines.whp.review import ReviewItem, matching
+
+    def item(n, nxt, proposed, confidence):
+        return ReviewItem(n, 0, [n], confidence, "", nxt, "", proposed, "")
+
+    items = [item(1, " Alice", " the girl", 0.1), item(2, " the Queen", " a ruler", 0.4),
+             item(3, " went", " walked", 0.9)]  # fmt: skip
+    assert [i.id for i in matching(items, "alice")] == [1]
+    assert [i.id for i in matching(items, "RULER")] == [2]
+    assert [i.id for i in matching(items, "", 0.3, 1.0)] == [2, 3]
+    assert [i.id for i in matching(items, "the", 0.0, 0.5)] == [1, 2]
+    assert matching(items, "nowhere") == []
+
+
+def test_a_bulk_decision_needs_the_review_right_and_stores_nothing_without_it(
+    store, admin, labelled
+):
+    project, label_set, _ = labelled
+    annotator = create_user(store, admin, "ann", "annotator-pass", Role.ANNOTATOR)
+    ids = [i.id for i in load_review_items(label_set.path)]
+    with pytest.raises(PermissionDenied):
+        whp.record_reviews(store, annotator, project, label_set.id, ids, {"decision": "accept"})
+    with pytest.raises(UnlearnError, match="one of"):
+        whp.record_reviews(store, admin, project, label_set.id, ids, {"decision": "maybe"})
+    assert whp.review_decisions(store, project, label_set.id) == {}
+
+
 def test_a_withdrawal_takes_back_only_its_authors_decision():
     from pipelines.whp.review import decisions_in_force
 

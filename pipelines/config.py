@@ -78,12 +78,32 @@ class ProjectConfig:
         return cls(base_model=data.get("base_model", DEFAULT_MODEL), ingest=ingest)
 
 
-def setting(default, help: str, choices: tuple = (), methods: tuple = (), **kwargs):
+def setting(
+    default, help: str, choices: tuple = (), methods: tuple = (), label: str = "", **kwargs
+):
     """A config field with its help text and allowed values, written once for the CLI, the
     Runs page's settings editor and the check in __post_init__; `methods`: the only methods
-    it applies to (the editor hides it for the others)."""
-    metadata = {"help": help, "choices": tuple(choices), "methods": tuple(methods)}
+    it applies to (the editor hides it for the others); `label`: its name on pages where the
+    field's own words do not say it (else readable_name's)."""
+    metadata = {"help": help, "choices": tuple(choices), "methods": tuple(methods), "label": label}
     return field(default=default, metadata=metadata, **kwargs)
+
+
+WORDS = {"lr": "learning rate", "npo": "NPO", "simnpo": "SimNPO", "undial": "UNDIAL",
+         "kl": "KL", "whp": "WHP", "lora": "LoRA", "llm": "LLM", "muse": "MUSE",
+         "ppl": "perplexity", "grad": "gradient", "accum": "accumulation", "zipf": "Zipf",
+         "privleak": "PrivLeak"}  # fmt: skip
+
+
+def readable_name(name: str) -> str:
+    """A field name as people read it: "npo_beta" -> "NPO beta", "lr" -> "Learning rate"."""
+    text = " ".join(WORDS.get(word, word) for word in name.split("_"))
+    return text[:1].upper() + text[1:]
+
+
+def setting_label(f) -> str:
+    """A setting's name on pages: its own label where it has one, else its readable name."""
+    return f.metadata.get("label") or readable_name(f.name)
 
 
 def check_choices(config) -> None:

@@ -4,6 +4,7 @@ import streamlit as st
 
 from app import state
 from app.components import shortcuts
+from app.components.artifact_names import label_set_name
 from app.components.bulk_review import bulk_decision
 from app.components.guidelines_panel import guidelines_panel
 from app.components.project_picker import select_project_name
@@ -30,9 +31,7 @@ label_set = st.selectbox(
     "Label set",
     sets,
     key=f"review_set_{project.id}",
-    format_func=lambda a: (
-        f"{a.path.name} · mode {a.meta['config']['mode']} · alpha {a.meta['config']['alpha']}"
-    ),
+    format_func=label_set_name,
 )
 
 items = load_review_items(label_set.path)

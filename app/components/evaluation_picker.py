@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from app.components.artifact_names import evaluation_name
 from app.components.project_picker import select_project_name
 from pipelines.store.projects import list_artifacts, list_projects
 from pipelines.types import ArtifactKind
@@ -27,7 +28,7 @@ def pick_evaluation(store, key: str):
     evaluation = st.selectbox(
         "Evaluation",
         evaluations,
-        format_func=lambda a: f"{a.path.name} · {', '.join(m['name'] for m in a.meta['models'])}",
+        format_func=evaluation_name,
         key=f"{key}_evaluation_{project.id}",
     )
     return project, evaluation

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from app.components.artifact_names import label_set_name
 from app.components.project_picker import select_project
 from app.components.settings_editor import settings_editor
 from pipelines.anchors import dictionary
@@ -56,9 +57,7 @@ def _inputs(store, project, stage: str, method: str, defaults, prefix: str) -> d
         extra["dictionary"] = _dictionary_choice(store, project, defaults.dictionary, prefix)
     if stage == "unlearn" and OBJECTIVES[method].data == "labels":
         sets = whp.label_sets(store, project)
-        chosen = st.selectbox(
-            "Label set", sets, format_func=lambda a: f"{a.id} · {a.path.name}", key=f"{prefix}.ls"
-        )
+        chosen = st.selectbox("Label set", sets, format_func=label_set_name, key=f"{prefix}.ls")
         extra["label_set"] = chosen.id if chosen else None
     return extra
 

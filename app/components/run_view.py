@@ -114,7 +114,7 @@ def _panel(project_names: dict[int, str], live: bool) -> None:
     selected = st.selectbox(
         "Run",
         list(all_jobs),
-        format_func=lambda i: f"{i} · {all_jobs[i].stage} {run_report.method_of(all_jobs[i])}",
+        format_func=lambda i: f"Run #{i} · {all_jobs[i].stage} {run_report.method_of(all_jobs[i])}",
         key="run_view_id",
     )
     _body(selected)

@@ -6,6 +6,8 @@ from dataclasses import fields, is_dataclass
 
 import streamlit as st
 
+from pipelines.config import readable_name, setting_label
+
 FIXED = {"method", "label_set", "dictionary"}  # chosen outside the editor
 COLUMNS = 4
 
@@ -30,7 +32,7 @@ def _section(config, key: str) -> dict:
             edited[f.name] = _widget(f, getattr(config, f.name), f"{key}.{f.name}")
     for f in fields(config):
         if _nested(config, f):
-            st.markdown(f"**{f.name}**")
+            st.markdown(f"**{readable_name(f.name)}**")
             edited[f.name] = _section(getattr(config, f.name), f"{key}.{f.name}")
     return edited
 
@@ -46,7 +48,7 @@ def _nested(config, f) -> bool:
 
 
 def _widget(f, value, key: str):
-    label, help_text = f.name.replace("_", " "), f.metadata.get("help") or None
+    label, help_text = setting_label(f), f.metadata.get("help") or None
     choices = f.metadata.get("choices")
     if choices:
         options = list(choices)

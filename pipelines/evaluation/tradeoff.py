@@ -14,6 +14,7 @@ from dataclasses import fields
 import pandas as pd
 import plotly.express as px
 
+from pipelines.config import readable_name
 from pipelines.store import Store
 from pipelines.store.projects import ProjectInfo, list_artifacts
 from pipelines.training.unlearn import UnlearnConfig
@@ -30,14 +31,8 @@ def run_settings(config: dict) -> dict:
     found = {"method": method, "lr": train.get("lr"), "epochs": train.get("epochs")}
     found["retain weight"] = config.get("retain_weight")
     own = {f.name for f in fields(UnlearnConfig) if method in f.metadata.get("methods", ())}
-    return found | {_readable(k): v for k, v in config.items() if k in own and k != "retain_weight"}
-
-
-def _readable(name: str) -> str:
-    """A setting's field name as people read it: "npo_beta" -> "NPO beta"."""
-    head, _, rest = name.partition("_")
-    head = head.upper() if head in ("npo", "simnpo", "undial", "kl", "whp") else head
-    return " ".join([head, *rest.split("_")]).strip() if rest else head
+    own.discard("retain_weight")
+    return found | {readable_name(k): v for k, v in config.items() if k in own}
 
 
 def points(evaluations: Iterable[tuple[int, dict]], unlearned: dict[str, tuple[int, dict]]):
@@ -84,7 +79,7 @@ def figure(frame: pd.DataFrame):
     frame = frame.assign(place=frame["on the front"].map({True: "front", False: "behind"}))
     shown = px.scatter(frame, x=COST, y=FORGETTING, color="method", symbol="place",
                        symbol_map={"front": "star", "behind": "circle"}, hover_data=hover,
-                       custom_data=["model"],
+                       custom_data=["model"], labels={"lr": "learning rate"},
                        title="every evaluated run: forgetting against perplexity cost")  # fmt: skip
     front = frame[frame["on the front"]].sort_values(COST)
     shown.add_scatter(x=front[COST], y=front[FORGETTING], mode="lines", name="Pareto front",
@@ -123,4 +118,5 @@ def settings_side_by_side(chosen: list[dict]) -> pd.DataFrame:
     """The picked runs' settings as a table: one row per setting, one column per run."""
     flat = pd.json_normalize(chosen, sep=".").set_index("model")
     table = flat.T.astype(str).reset_index(names="setting")
+    table["setting"] = [" · ".join(map(readable_name, k.split("."))) for k in table["setting"]]
     return table.rename_axis(columns=None)

@@ -62,8 +62,9 @@ class ProposeJob:
         "llm (needs an endpoint), signal (needs a reinforced model).",
     )  # fmt: skip
     min_ratio: float = setting(
-        4.0, "stats: how many times more frequent in the forget text than in the retain text."
-    )
+        4.0, "stats: how many times more frequent in the forget text than in the retain text.",
+        label="Min frequency ratio (statistics proposer)",
+    )  # fmt: skip
 
     def config(self) -> ProposeConfig:
         sources = tuple(s.strip() for s in self.sources.split(",") if s.strip())
@@ -124,7 +125,7 @@ class EvaluateJob:
     )
     privleak_reference: str = setting(
         "auto", "PrivLeak's reference model; none: chance; auto: base where the project taught "
-        "it the forget text, else none.",
+        "it the forget text, else none.", label="PrivLeak reference model",
     )  # fmt: skip
     eval: EvalConfig = field(default_factory=EvalConfig)
     launch: Launch = field(default_factory=Launch)  # several: batches shared across processes

@@ -51,7 +51,9 @@ class LabelConfig:
         1.5, "The true token is implicated when the baseline is this many times surer of it on "
         "the original than on the translation.",
     )  # fmt: skip
-    soft_top_k: int = setting(64, "Tokens kept in each soft target.")
+    soft_top_k: int = setting(
+        64, "Tokens kept in each soft target.", label="Tokens per soft target"
+    )
     # focused: where a soft target equals the baseline's own prediction the forget loss teaches
     # nothing and a longer fit pulls the model back to what it knew (docs/benchmarks.md)
     focus_window: int = setting(

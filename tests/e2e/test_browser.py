@@ -119,7 +119,7 @@ def test_researcher_runs_kills_resumes_and_downloads(
     sign_in(page, server, "rita", "research-pass")
     page.get_by_role("link", name="Runs").click()
     page.get_by_role("heading", name="Runs").wait_for()
-    settings = {"epochs": "100", "block tokens": "32", "checkpoint every": "25"}
+    settings = {"Epochs": "100", "Block tokens": "32", "Checkpoint every": "25"}
     launch_run(page, "reinforce: train further", settings)
     page.get_by_text("running · training · ", exact=False).wait_for(timeout=60_000)
     page.screenshot(path=SHOTS / "08-runs-live.png")
@@ -139,7 +139,7 @@ def test_researcher_runs_kills_resumes_and_downloads(
     page.get_by_text(f"succeeded · {total}/{total}").wait_for(timeout=300_000)
     assert rows.get_job(store, job.id).attempt == 2
 
-    launch_run(page, "unlearn: the unlearning", {"epochs": "1", "lr": "0.001"})
+    launch_run(page, "unlearn: the unlearning", {"Epochs": "1", "Learning rate": "0.001"})
     page.get_by_text("Run 2: unlearn whp").wait_for()
     page.get_by_role("button", name="Prepare model download").wait_for(timeout=120_000)
     page.locator(".js-plotly-plot").first.wait_for()

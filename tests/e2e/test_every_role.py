@@ -127,10 +127,10 @@ def test_every_role_walks_the_loop(store, tiny, server, page):
         == "Robin Fairweather"
     )
     go(page, "Runs")
-    launch_run(page, "unlearn: the unlearning fine-tune", {"epochs": "1", "lr": "0.001"})
+    launch_run(page, "unlearn: the unlearning fine-tune", {"Epochs": "1", "Learning rate": "0.001"})
     page.get_by_text("succeeded ·", exact=False).wait_for(timeout=180_000)
     shot(page, "34-researcher-run.png", "tour-researcher-run.png")
-    launch_run(page, "evaluate: familiarity and retain perplexity", {"max new tokens": "4"})
+    launch_run(page, "evaluate: familiarity and retain perplexity", {"Max new tokens": "4"})
     # two models, each: completions, MUSE's metrics and the quantisation probe
     page.get_by_text("succeeded · 6/6").wait_for(timeout=300_000)
 

@@ -122,7 +122,7 @@ def test_two_reviewers_a_researcher_and_the_live_probe_curve(store, tiny, server
     page.get_by_role("link", name="Runs").click()
     page.get_by_role("heading", name="Runs").wait_for()
     settle(page)
-    launch_run(page, "unlearn: the unlearning fine-tune", {"epochs": "2", "lr": "0.005"})
+    launch_run(page, "unlearn: the unlearning fine-tune", {"Epochs": "2", "Learning rate": "0.005"})
     page.get_by_text("succeeded ·", exact=False).wait_for(timeout=180_000)
     page.get_by_text("probes while training").wait_for()
     page.get_by_text("Checkpoint kept: step").wait_for()

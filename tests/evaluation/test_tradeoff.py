@@ -39,7 +39,7 @@ def test_points_come_from_every_evaluation_with_their_run_settings():
     npo_row, whp_row = frame.to_dict("records")
     assert npo_row[tradeoff.FORGETTING] == 50 and npo_row[tradeoff.COST] == 2
     assert npo_row["evaluation"] == 12 and npo_row["NPO beta"] == 0.1
-    assert "SIMNPO beta" not in npo_row  # only the method's own settings
+    assert "SimNPO beta" not in npo_row  # only the method's own settings
     assert whp_row["lr"] == 3e-5 and whp_row["retain weight"] == 1.0
     assert list(frame["on the front"]) == [True, True]
     figure = tradeoff.figure(frame)
@@ -49,7 +49,8 @@ def test_points_come_from_every_evaluation_with_their_run_settings():
     assert chosen["model"] == "unlearned #7" and chosen["train"] == whp["train"]
     table = tradeoff.settings_side_by_side([chosen])  # one row per setting, a column per run
     assert list(table.columns) == ["setting", "unlearned #7"]
-    assert table.set_index("setting").loc["train.lr", "unlearned #7"] == str(whp["train"]["lr"])
+    by_setting = table.set_index("setting")
+    assert by_setting.loc["Train · Learning rate", "unlearned #7"] == str(whp["train"]["lr"])
     assert tradeoff.chosen_settings(frame, None) == []
     assert json.loads(frame.iloc[0]["settings"]) == npo
 

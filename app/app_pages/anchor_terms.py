@@ -12,6 +12,7 @@ from app.components.anchor_chunk import (
     keep_draft,
     legend,
     pick_chunk,
+    search_chunks,
     show_chunk_next,
     term_rows,
 )
@@ -46,6 +47,11 @@ if not chunk_uncertainty(store, project) and not done:
 
 names = {d.id: d.source_name for d in list_documents(store, project.id)}
 drafted = drafted_items(store, actor, project.id, DRAFT_KIND)
+items = search_chunks(store, project.id, items)
+if not items:
+    st.info("No chunk matches the search.")
+    checklist.redraw()
+    st.stop()
 chunk_id = pick_chunk(items, names, drafted, project.id)
 item = queue_item(store, project, actor.username, next(i for i in items if i.chunk_id == chunk_id))
 terms = draft(store, actor, item)

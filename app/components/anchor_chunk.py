@@ -21,6 +21,7 @@ from pipelines.anchors.queue import (
     terms_from_draft,
     terms_of,
 )
+from pipelines.store.anchors import chunks_containing
 from pipelines.store.drafts import drop_draft, load_draft, save_draft
 from pipelines.types import UnlearnError
 
@@ -78,6 +79,25 @@ def _step_buttons(items: list[QueueEntry], chunk_id: int, project_id: int) -> No
                       shortcut=shortcuts.NEXT_CHUNK, width="stretch"):  # fmt: skip
         show_chunk_next(project_id, after)
         st.rerun()
+
+
+def search_chunks(store, project_id: int, items: list[QueueEntry]) -> list[QueueEntry]:
+    """The queue narrowed by words in the chunk text and to unsubmitted chunks, as asked; the
+    queue's order is kept, so Submit still moves on to the next chunk that matches."""
+    words_col, open_col = st.columns([3, 1])
+    words = words_col.text_input("Search the chunks (words in the text)",
+                                 key=f"anchor_search_{project_id}")  # fmt: skip
+    open_col.write("")
+    only_open = open_col.checkbox("Only unsubmitted", key=f"anchor_open_{project_id}")
+    found = items
+    if words.strip():
+        hits = chunks_containing(store, project_id, words)
+        found = [i for i in found if i.chunk_id in hits]
+    if only_open:
+        found = [i for i in found if not i.done]
+    if len(found) < len(items):
+        st.caption(f"{len(found):,} of {len(items):,} chunks match.")
+    return found
 
 
 def _selector_key(project_id: int, page: int) -> str:

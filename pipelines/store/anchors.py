@@ -42,6 +42,15 @@ def forget_chunk_places(store: Store, project_id: int) -> list[tuple[int, int, i
         return [tuple(row) for row in rows]
 
 
+def chunks_containing(store: Store, project_id: int, words: str) -> set[int]:
+    """The forget chunks whose text contains the words, any case (the annotators' search)."""
+    query = _forget_rows(project_id, Chunk.id).where(
+        Chunk.text.icontains(words.strip(), autoescape=True)
+    )
+    with store.session() as s:
+        return set(s.scalars(query))
+
+
 def forget_chunk(store: Store, chunk_id: int) -> ChunkInfo:
     with store.session() as s:
         c = row_or_missing(s, Chunk, chunk_id, f"No chunk {chunk_id}.")

@@ -17,6 +17,7 @@ from app.components.anchor_chunk import (
     term_rows,
 )
 from app.components.checklist_view import pipeline_checklist
+from app.components.chunk_comments import comment_thread
 from app.components.guidelines_panel import guidelines_panel
 from app.components.project_picker import pick_forget_project
 from pipelines.anchors.dictionary import submit_chunk
@@ -63,6 +64,7 @@ if item.chunk_id in drafted or edited != terms:
 passage.markdown(legend(), unsafe_allow_html=True)
 passage.markdown(highlighted(item.text, edited), unsafe_allow_html=True)
 add_term_form(item, edited)
+comment_thread(store, actor, project, item.chunk_id)
 
 shortcuts.legend(
     (shortcuts.SUBMIT, "submit"), (shortcuts.PREVIOUS_CHUNK, "previous chunk"),

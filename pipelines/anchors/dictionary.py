@@ -28,7 +28,7 @@ from pipelines.store.projects import (
     submissions_of_kind,
     submit,
 )
-from pipelines.store.users import list_users
+from pipelines.store.users import usernames
 from pipelines.types import Actor, UnlearnError
 from pipelines.whp.translate import Translator
 
@@ -96,13 +96,9 @@ def submit_chunk(
     return submit(store, actor, project.id, CHUNK_KIND, chunk_id, payload)
 
 
-def _usernames(store: Store) -> dict[int, str]:
-    return {u["id"]: u["username"] for u in list_users(store)}
-
-
 def progress_by_annotator(store: Store, project: ProjectInfo) -> list[dict]:
     """Per annotator: chunks submitted (of the project's), submissions, their last one."""
-    names = _usernames(store)
+    names = usernames(store)
     n_chunks = len(forget_chunks(store, project.id))
     people: dict[str, dict] = {}
     for row in submissions_of_kind(store, project.id, CHUNK_KIND):
@@ -121,7 +117,7 @@ def progress_by_annotator(store: Store, project: ProjectInfo) -> list[dict]:
 
 def latest_by_annotator(store: Store, project: ProjectInfo) -> dict[int, dict[str, dict]]:
     """chunk id -> annotator -> their newest submission's payload."""
-    names = _usernames(store)
+    names = usernames(store)
     out: dict[int, dict[str, dict]] = defaultdict(dict)
     for row in submissions_of_kind(store, project.id, CHUNK_KIND):
         annotator = row.payload.get("annotator") or names.get(row.user_id, str(row.user_id))
@@ -367,7 +363,7 @@ def dropped(proposed: Sequence[Mapping], kept: Sequence[Mapping]) -> set[str]:
 
 def settlements(store: Store, project: ProjectInfo) -> dict[str, dict]:
     """term key -> the newest reviewer decision on it."""
-    names = _usernames(store)
+    names = usernames(store)
     out = {}
     for row in submissions_of_kind(store, project.id, TERM_KIND):
         out[row.payload["term"]] = dict(row.payload, by=names.get(row.user_id, ""))

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from pipelines.store import Store
 from pipelines.store.projects import ProjectInfo, submissions_of_kind, submit
-from pipelines.store.users import list_users
+from pipelines.store.users import usernames
 from pipelines.types import Actor, UnlearnError
 
 KIND = "guidelines"  # one item per project: item id 0
@@ -24,7 +24,7 @@ class Guidelines:
 
 def history(store: Store, project: ProjectInfo) -> list[Guidelines]:
     """Every saved version, newest first."""
-    names = {u["id"]: u["username"] for u in list_users(store)}
+    names = usernames(store)
     rows = submissions_of_kind(store, project.id, KIND, item_id=0)
     return [
         Guidelines(r.payload["text"], names.get(r.user_id, str(r.user_id)), r.created_at)

@@ -24,7 +24,7 @@ from pipelines.store.projects import (
     submissions_of_kind,
     submit,
 )
-from pipelines.store.users import list_users
+from pipelines.store.users import usernames
 from pipelines.types import Actor, ArtifactKind, DocRole, UnlearnError
 from pipelines.whp import project as whp
 
@@ -150,7 +150,7 @@ def in_force(store: Store, project: ProjectInfo, set_id: int) -> list[Reviewed]:
     """Every passage with the newest decision on it, who made it and when."""
     rows = submissions_of_kind(store, project.id, _review_kind(set_id))
     newest = {row.item_id: row for row in rows}
-    names = {u["id"]: u["username"] for u in list_users(store)}
+    names = usernames(store)
     decided = gen.with_decisions(_stored(store, project, set_id),
                                  {i: row.payload for i, row in newest.items()})  # fmt: skip
     return [Reviewed(p, names.get(newest[i].user_id) if i in newest else None,

@@ -162,6 +162,11 @@ def list_users(store: Store) -> list[dict]:
         ]
 
 
+def usernames(store: Store) -> dict[int, str]:
+    """Every account's name by its id (authors of stored rows, deactivated ones included)."""
+    return {u["id"]: u["username"] for u in list_users(store)}
+
+
 def ensure_admin(store: Store, password: str | None) -> tuple[Actor, str | None]:
     """Create the first admin when there are no users; return it and the password if generated."""
     with store.session() as s:

@@ -235,3 +235,37 @@ def test_reviewers_see_each_annotators_progress(demo):
     at = open_page("rev", "anchor_dictionary")
     table = next(d.value for d in at.dataframe if "chunks submitted" in d.value.columns)
     assert list(table["annotator"]) == ["ann1", "ann2"] and not at.exception
+
+
+def test_a_flagged_comment_reaches_the_reviewers_and_only_they_resolve_it(demo):
+    from pipelines.anchors import comments
+    from pipelines.types import PermissionDenied
+
+    store, project = demo
+    at = open_page("ann1", "anchor_terms")
+    chunk_id = at.selectbox(key=f"anchor_chunk_{project.id}").value
+    at.text_area(key=f"comment_text_{chunk_id}").input("Is 'the Keep' a place or a building?")
+    at.checkbox(key=f"comment_flag_{chunk_id}").check()
+    at.button(key=f"FormSubmitter:comment_{chunk_id}-Post").click().run()
+    assert not at.exception
+    assert list(comments.open_flags(store, project)) == [chunk_id]
+    assert any("flagged for a reviewer" in e.label for e in at.expander)
+    ann1 = actor_for(store, "ann1")
+    with pytest.raises(PermissionDenied):
+        comments.resolve(store, ann1, project, chunk_id, "I decided myself")
+    with pytest.raises(UnlearnError, match="Write the comment"):
+        comments.add(store, ann1, project, chunk_id, "   ")
+
+    page = open_page("rev", "anchor_dictionary")
+    assert [t.label for t in page.tabs][4] == "Flags (1)"
+    assert any("Is 'the Keep' a place" in t.value for t in page.text)
+    answer = open_page("rev", "anchor_terms")
+    answer.selectbox(key=f"anchor_chunk_{project.id}").set_value(chunk_id).run()
+    answer.text_area(key=f"comment_text_{chunk_id}").input("A building: label it OBJECT.")
+    answer.checkbox(key=f"comment_resolve_{chunk_id}").check()
+    answer.button(key=f"FormSubmitter:comment_{chunk_id}-Post").click().run()
+    assert comments.open_flags(store, project) == {}
+    thread = comments.thread(store, project, chunk_id)
+    assert [(c.author, c.flag, c.resolves) for c in thread] == [
+        ("ann1", True, False), ("rev", False, True)]  # fmt: skip
+    assert [t.label for t in open_page("rev", "anchor_dictionary").tabs][4] == "Flags (0)"

@@ -20,7 +20,6 @@ from pipelines.store.projects import (
     list_artifacts,
     register_artifact,
     submissions_of_kind,
-    submit,
     submit_many,
 )
 from pipelines.training.loop import TrainControl, is_main_process
@@ -228,16 +227,7 @@ def record_review(
     store: Store, actor: Actor, project: ProjectInfo, label_set_id: int, item_id: int, payload: dict
 ) -> int:
     """One reviewer's accept / reject / edit on one review item, stored as their own row."""
-    decision = label_review.check_decision(payload)
-    return submit(
-        store,
-        actor,
-        project.id,
-        _review_kind(label_set_id),
-        item_id,
-        decision,
-        action="review.submit",
-    )
+    return record_reviews(store, actor, project, label_set_id, [item_id], payload)[0]
 
 
 def record_reviews(

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import streamlit as st
+from sqlalchemy.exc import OperationalError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `streamlit run` from any directory
 
@@ -16,6 +17,7 @@ from app.components.auth import (  # noqa: E402
     restore_session,
     sign_out_button,
 )
+from pipelines.store import disk_full  # noqa: E402
 from pipelines.types import Role  # noqa: E402
 
 PAGES = Path(__file__).parent / "app_pages"
@@ -71,6 +73,11 @@ def pages_for(role: Role) -> dict[str, list[st.Page]]:
     return sections
 
 
+DISK_FULL = (
+    "The server's disk is full, so this could not be saved. What was stored before is "
+    "untouched; ask an admin to free space, then try again."
+)
+
 st.set_page_config(page_title="Unlearn Studio", page_icon=":material/psychology:", layout="wide")
 state.started()
 restore_session()
@@ -80,4 +87,9 @@ if current is None:
 else:
     keep_session_cookie()
     sign_out_button()
-    st.navigation(pages_for(current.role)).run()
+    try:
+        st.navigation(pages_for(current.role)).run()
+    except (OSError, OperationalError) as err:  # Streamlit's rerun and stop pass through
+        if not disk_full(err):
+            raise
+        st.error(DISK_FULL)

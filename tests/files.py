@@ -1,4 +1,4 @@
-"""Build real upload files in tests: a small PDF with text, an EPUB, binary junk."""
+"""Build real inputs in tests: a small PDF with text, an EPUB, binary junk, a full database."""
 
 from __future__ import annotations
 
@@ -59,3 +59,19 @@ def make_epub(chapters: list[tuple[str, str]], path) -> bytes:
 
 
 PNG_BYTES = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 2
+
+
+def full_database_error(tmp_path):
+    """A real SQLITE_FULL from SQLite itself: a database capped at a few pages, then filled."""
+    import pytest
+    from sqlalchemy import create_engine, event, text
+    from sqlalchemy.exc import OperationalError
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'capped.db'}")
+    event.listen(engine, "connect", lambda c, _: c.execute("PRAGMA max_page_count = 8"))
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE t (x BLOB)"))
+    with pytest.raises(OperationalError) as caught:
+        with engine.begin() as connection:
+            connection.execute(text("INSERT INTO t VALUES (zeroblob(100000))"))
+    return caught.value

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import errno
 import json
 import os
 import shutil
@@ -12,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from tqdm import tqdm
 
 from pipelines import bootstrap, models
@@ -30,6 +29,7 @@ from pipelines.config import DEFAULT_MODEL, REPO_ROOT
 from pipelines.corpus import ingest
 from pipelines.demo.world import DEFAULT_SEED
 from pipelines.evaluation.judge import JUDGES
+from pipelines.store import disk_full
 from pipelines.store.projects import create_project, get_project, list_projects
 from pipelines.store.users import create_user, list_users
 from pipelines.types import DocRole, IngestError, Role, UnlearnError
@@ -480,11 +480,12 @@ def main(argv: list[str] | None = None) -> int:
     except UnlearnError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    except OSError as err:
-        if err.errno not in (errno.ENOSPC, errno.EDQUOT):
+    except (OSError, OperationalError) as err:
+        if not disk_full(err):
             raise
-        print(f"error: the disk is full ({err.filename or 'writing'}); free space and run the "
-              "command again. What was stored before is untouched.", file=sys.stderr)  # fmt: skip
+        where = f" ({err.filename})" if getattr(err, "filename", None) else ""
+        print(f"error: the disk is full{where}; free space and run the command again. "
+              "What was stored before is untouched.", file=sys.stderr)  # fmt: skip
         return 2
     except IntegrityError:  # the message would quote the rows; say what happened instead
         print("error: someone else wrote the same record at the same moment (the same name, "

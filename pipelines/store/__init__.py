@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
+import sqlite3
 import sys
 import threading
 from collections.abc import Iterator
@@ -133,6 +135,21 @@ class Store:
         path = self.settings.projects_dir / str(project_id)
         path.mkdir(parents=True, exist_ok=True)
         return path
+
+
+DISK_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
+POSTGRES_DISK_FULL = "53100"  # SQLSTATE disk_full
+
+
+def disk_full(err: BaseException) -> bool:
+    """Whether a write failed for want of space: the file system's own error, SQLite's
+    SQLITE_FULL, or PostgreSQL's disk_full, as the driver raised it or wrapped by SQLAlchemy."""
+    cause = getattr(err, "orig", None) or err
+    if isinstance(cause, OSError) and cause.errno in DISK_FULL_ERRNOS:
+        return True
+    if isinstance(cause, sqlite3.Error):
+        return getattr(cause, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+    return getattr(cause, "sqlstate", None) == POSTGRES_DISK_FULL
 
 
 def row_or_missing(session: Session, table, row_id: int, missing: str):

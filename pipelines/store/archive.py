@@ -95,6 +95,16 @@ def _write(out: Path, kind: str, tables: dict[str, list[dict]], folders: dict[st
     # people's work and, in a backup, password hashes: readable by the owner only
     os.close(os.open(partial, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600))
     os.chmod(partial, 0o600)  # a leftover from a killed run keeps no wider mode
+    try:
+        _fill(partial, manifest, tables, folders)
+    except BaseException:  # a full disk or an interrupt: no half-written archive is left
+        partial.unlink(missing_ok=True)
+        raise
+    partial.replace(out)  # a backup killed halfway leaves no archive that looks whole
+    return manifest
+
+
+def _fill(partial: Path, manifest: dict, tables: dict[str, list[dict]], folders: dict) -> None:
     with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
         archive.writestr("manifest.json", json.dumps(manifest, indent=1))
         for name, rows in tables.items():
@@ -103,8 +113,6 @@ def _write(out: Path, kind: str, tables: dict[str, list[dict]], folders: dict[st
         for prefix, folder in folders.items():
             for path in sorted(p for p in folder.rglob("*") if p.is_file()):
                 archive.write(path, f"files/{prefix}/{path.relative_to(folder).as_posix()}")
-    partial.replace(out)  # a backup killed halfway leaves no archive that looks whole
-    return manifest
 
 
 def read_archive(path: Path, kind: str) -> tuple[dict, dict[str, list[dict]]]:

@@ -123,3 +123,19 @@ def test_signing_out_returns_to_the_sign_in_form(app):
     sign_in(app, "admin", ADMIN_PASSWORD)
     app.button(key="sign_out").click().run()
     assert app.text_input(key="login_username") is not None and "actor" not in app.session_state
+
+
+def test_a_full_disk_is_a_message_on_the_page_not_a_traceback(app, tmp_path, monkeypatch):
+    from pipelines.store import projects
+    from tests.files import full_database_error
+
+    error = full_database_error(tmp_path)
+    sign_in(app, "admin", ADMIN_PASSWORD)
+
+    def full(store):
+        raise error
+
+    monkeypatch.setattr(projects, "list_projects", full)
+    app.switch_page("app_pages/generic_review.py").run()
+    assert not app.exception
+    assert any("disk is full" in e.value for e in app.error)

@@ -9,7 +9,7 @@ from pipelines.config import Settings
 from pipelines.store import open_store
 from pipelines.store.tables import AuditEvent
 from pipelines.store.users import authenticate
-from tests.files import PNG_BYTES
+from tests.files import PNG_BYTES, full_database_error
 
 
 def test_project_create_ingest_and_list(tmp_path, capsys):
@@ -154,3 +154,33 @@ def test_a_full_disk_or_a_write_race_is_a_message_not_a_traceback(monkeypatch, c
     assert main(["project", "list"]) == 2
     err = capsys.readouterr().err
     assert "at the same moment" in err and "argon2" not in err
+
+
+def test_a_full_database_is_a_message_and_a_failed_backup_leaves_no_partial_file(
+    tmp_path, monkeypatch, capsys
+):
+    import errno
+
+    from pipelines.cli import main as cli_main
+    from pipelines.store import archive, disk_full
+
+    error = full_database_error(tmp_path)
+    assert disk_full(error) and disk_full(error.orig)
+    assert not disk_full(OSError(errno.EACCES, "denied")) and not disk_full(ValueError("x"))
+
+    def full(store):
+        raise error
+
+    monkeypatch.setattr(cli_main, "list_projects", full)
+    assert main(["project", "list"]) == 2
+    err = capsys.readouterr().err
+    assert "the disk is full;" in err and "Traceback" not in err
+
+    def no_space(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(archive, "_fill", no_space)
+    out = tmp_path / "backup.zip"
+    assert main(["backup", "--out", str(out)]) == 2
+    assert "the disk is full" in capsys.readouterr().err
+    assert not list(tmp_path.glob("backup.zip*"))  # neither the archive nor its .partial

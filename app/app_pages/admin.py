@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from app import state
+from app.components.archive_panel import backup_panel
 from pipelines.store.users import (
     create_user,
     list_users,
@@ -75,3 +76,6 @@ if who:
         )
 
 users_table.dataframe(pd.DataFrame(list_users(store)), hide_index=True)
+
+st.subheader("Backup")
+backup_panel(store, actor)

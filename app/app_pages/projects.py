@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from app import state
+from app.components.archive_panel import export_panel, import_panel
 from app.components.checklist_view import pipeline_checklist
 from app.components.project_picker import select_project_name
 from pipelines import models
@@ -11,7 +12,12 @@ from pipelines.corpus import ingest
 from pipelines.models import PACKAGED_MODELS
 from pipelines.store.access import can
 from pipelines.store.documents import list_chunks, list_documents
-from pipelines.store.projects import create_project, list_projects, update_project
+from pipelines.store.projects import (
+    create_project,
+    get_project,
+    list_projects,
+    update_project,
+)
 from pipelines.types import DocRole, UnlearnError
 
 OTHER_MODEL = "other: directory, .gguf file or hub id"
@@ -70,7 +76,18 @@ st.write(project.target_description or "_No target description yet._")
 st.caption(f"Base model: {project.base_model} · version {project.version}")
 checklist = pipeline_checklist(store, project)
 
-documents_tab, upload_tab, settings_tab = st.tabs(["Documents", "Upload", "Settings"])
+tab_names = ["Documents", "Upload", "Settings"]
+if can(actor, "project.export"):
+    tab_names.append("Export and import")
+documents_tab, upload_tab, settings_tab, *archive_tab = st.tabs(tab_names)
+for tab in archive_tab:
+    with tab:
+        st.markdown("**Export this project** (its documents, people's work, runs and models)")
+        export_panel(store, actor, project)
+        st.markdown("**Import a project** exported from this or another Unlearn Studio")
+        imported = import_panel(store, actor)
+        if imported is not None:
+            st.success(f"Imported as project {get_project(store, imported).name}.")
 with settings_tab:
     if can(actor, "project.edit"):
         with st.form(f"edit_project_{project.id}"):

@@ -3,13 +3,28 @@
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
+
+from tqdm import tqdm
 
 from pipelines.bootstrap import cli_session
 from pipelines.store import archive, audit_log
 from pipelines.store.projects import get_project
 from pipelines.types import UnlearnError
+
+
+@contextmanager
+def _bar(desc: str):
+    """A progress bar fed archive.Progress's (done, total) calls."""
+    with tqdm(desc=desc, unit="B", unit_scale=True) as bar:
+
+        def advance(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        yield advance
 
 
 def _counts(manifest: dict) -> str:
@@ -20,7 +35,8 @@ def cmd_export(args) -> int:
     store, actor = cli_session()
     project = get_project(store, args.project)
     out = Path(args.out or f"{project.name}.unlearn.zip")
-    manifest = archive.export_project(store, actor, project.id, out)
+    with _bar("export") as progress:
+        manifest = archive.export_project(store, actor, project.id, out, progress)
     print(f"Exported project {project.name!r} to {out}: {_counts(manifest)}.")
     return 0
 
@@ -34,7 +50,8 @@ def cmd_import(args) -> int:
 
 def cmd_backup(args) -> int:
     store, actor = cli_session()
-    manifest = archive.backup(store, actor, Path(args.out))
+    with _bar("backup") as progress:
+        manifest = archive.backup(store, actor, Path(args.out), progress)
     print(f"Backed up the whole store to {args.out}: {_counts(manifest)}.")
     return 0
 

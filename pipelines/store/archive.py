@@ -16,7 +16,7 @@ import shutil
 import time
 import uuid
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path, PurePosixPath
@@ -45,11 +45,13 @@ MAX_LINE_BYTES = 64 * 2**20  # one row: a chunk's text is at most a few kilobyte
 _SOFT_REFERENCES = ("submissions", "drafts", "audit_log")
 TABLES = {t.name: t for t in Base.metadata.sorted_tables if t.name not in _SOFT_REFERENCES}
 TABLES |= {name: Base.metadata.tables[name] for name in _SOFT_REFERENCES}
-# Submissions and drafts whose item is a chunk (their item_id is a chunk id).
-CHUNK_ITEM_KINDS = ("anchors",)
+# Submissions and drafts whose item is a chunk (their item_id is a chunk id): annotators'
+# spans and drafts, and the comments on a chunk (pipelines.anchors.comments.KIND).
+CHUNK_ITEM_KINDS = ("anchors", "anchors.comment")
 # Audit targets that are rows of an exported project.
 AUDIT_TARGETS = {"project": "projects", "document": "documents", "artifact": "artifacts",
                  "job": "jobs", "anchors": "chunks"}  # fmt: skip
+Progress = Callable[[int, int], None]  # (done, total) while an archive is written
 # A password hash no password matches: an imported person signs in after an admin resets it.
 LOCKED_PASSWORD = "!imported"
 
@@ -88,7 +90,7 @@ def _snapshot(store: Store):
 
 
 def _write(out: Path, kind: str, tables: dict[str, list[dict]], folders: dict[str, Path],
-           **about) -> dict:  # fmt: skip
+           progress: Progress | None = None, **about) -> dict:  # fmt: skip
     manifest = {"format": FORMAT, "kind": kind, "created_at": datetime.now().isoformat(),
                 "tables": {name: len(rows) for name, rows in tables.items()}, **about}  # fmt: skip
     partial = out.with_name(out.name + ".partial")
@@ -96,7 +98,7 @@ def _write(out: Path, kind: str, tables: dict[str, list[dict]], folders: dict[st
     os.close(os.open(partial, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600))
     os.chmod(partial, 0o600)  # a leftover from a killed run keeps no wider mode
     try:
-        _fill(partial, manifest, tables, folders)
+        _fill(partial, manifest, tables, folders, progress or (lambda done, total: None))
     except BaseException:  # a full disk or an interrupt: no half-written archive is left
         partial.unlink(missing_ok=True)
         raise
@@ -104,15 +106,25 @@ def _write(out: Path, kind: str, tables: dict[str, list[dict]], folders: dict[st
     return manifest
 
 
-def _fill(partial: Path, manifest: dict, tables: dict[str, list[dict]], folders: dict) -> None:
+def _fill(partial: Path, manifest: dict, tables: dict[str, list[dict]], folders: dict,
+          progress: Progress) -> None:  # fmt: skip
+    """Write the archive, reporting bytes done of the total (table lines, then files)."""
+    lines = {name: "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in rows)
+             for name, rows in tables.items()}  # fmt: skip
+    files = [(prefix, folder, path) for prefix, folder in folders.items()
+             for path in sorted(p for p in folder.rglob("*") if p.is_file())]  # fmt: skip
+    total = sum(map(len, lines.values())) + sum(path.stat().st_size for *_, path in files)
+    done = 0
     with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
         archive.writestr("manifest.json", json.dumps(manifest, indent=1))
-        for name, rows in tables.items():
-            lines = "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in rows)
-            archive.writestr(f"tables/{name}.jsonl", lines)
-        for prefix, folder in folders.items():
-            for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-                archive.write(path, f"files/{prefix}/{path.relative_to(folder).as_posix()}")
+        for name, text in lines.items():
+            archive.writestr(f"tables/{name}.jsonl", text)
+            done += len(text)
+            progress(done, total)
+        for prefix, folder, path in files:
+            archive.write(path, f"files/{prefix}/{path.relative_to(folder).as_posix()}")
+            done += path.stat().st_size
+            progress(done, total)
 
 
 def read_archive(path: Path, kind: str) -> tuple[dict, dict[str, list[dict]]]:
@@ -219,12 +231,13 @@ def _extract_files(path: Path, prefix: str, target: Path) -> None:
 # ---------- the whole store ----------
 
 
-def backup(store: Store, actor: Actor, out: Path) -> dict:
-    """Every table and every project folder, ids kept."""
+def backup(store: Store, actor: Actor, out: Path, progress: Progress | None = None) -> dict:
+    """Every table and every project folder, ids kept; progress(done, total) as it writes (rows
+    and bytes of files)."""
     authorize(store, actor, "store.backup")
     with _snapshot(store) as connection, connection.begin():
         tables = {name: _rows(connection, table) for name, table in TABLES.items()}
-    return _write(out, "store", tables, {"projects": store.settings.projects_dir})
+    return _write(out, "store", tables, {"projects": store.settings.projects_dir}, progress)
 
 
 def _refuse_unless_empty(store: Store) -> None:
@@ -340,7 +353,9 @@ def _project_audit(connection, tables: dict[str, list[dict]]) -> list[dict]:
     return events
 
 
-def export_project(store: Store, actor: Actor, project_id: int, out: Path) -> dict:
+def export_project(
+    store: Store, actor: Actor, project_id: int, out: Path, progress: Progress | None = None
+) -> dict:
     """One project's rows, the people and audit events that belong to it, and its folder."""
     authorize(store, actor, "project.export")
     with _snapshot(store) as connection, connection.begin():
@@ -349,7 +364,7 @@ def export_project(store: Store, actor: Actor, project_id: int, out: Path) -> di
         raise UnlearnError(f"No project with id {project_id}.")
     name = tables["projects"][0]["name"]
     folder = store.settings.projects_dir / str(project_id)
-    return _write(out, "project", tables, {"project": folder}, project=name)
+    return _write(out, "project", tables, {"project": folder}, progress, project=name)
 
 
 class _IdMap(dict):

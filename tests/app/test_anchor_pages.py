@@ -16,7 +16,8 @@ from pipelines.store import open_store
 from pipelines.store.projects import get_project
 from pipelines.store.users import actor_for, create_user, ensure_admin
 from pipelines.types import Role, UnlearnError
-from tests.app.test_app import APP, sign_in
+from tests.app.conftest import APP
+from tests.app.test_app import sign_in
 from tests.conftest import ADMIN_PASSWORD, DEMO
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from pipelines.config import Settings
@@ -11,15 +10,7 @@ from pipelines.store import open_store
 from pipelines.store.documents import list_chunks
 from pipelines.store.users import create_user, ensure_admin, list_users
 from pipelines.types import Role
-from tests.conftest import ADMIN_PASSWORD, REPO
-
-APP = str(REPO / "app" / "streamlit_app.py")
-
-
-@pytest.fixture
-def app(unlearn_home) -> AppTest:
-    st.cache_resource.clear()  # the store is cached per process; each test has its own home
-    return AppTest.from_file(APP, default_timeout=60).run()
+from tests.conftest import ADMIN_PASSWORD
 
 
 def sign_in(at: AppTest, username: str, password: str) -> AppTest:

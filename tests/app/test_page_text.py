@@ -9,7 +9,8 @@ import re
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from tests.app.test_app import APP, sign_in
+from tests.app.conftest import APP
+from tests.app.test_app import sign_in
 from tests.conftest import ADMIN_PASSWORD, make_labelled_project
 
 PAGES = ["projects", "reports", "anchor_terms", "anchor_dictionary", "generic_review",

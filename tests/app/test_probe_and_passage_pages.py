@@ -15,7 +15,8 @@ from pipelines.store import open_store
 from pipelines.store.projects import list_projects
 from pipelines.store.users import ensure_admin
 from pipelines.types import Role
-from tests.app.test_app import APP, add_user, sign_in
+from tests.app.conftest import APP
+from tests.app.test_app import add_user, sign_in
 
 
 def demo(store):

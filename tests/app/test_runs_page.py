@@ -11,7 +11,8 @@ from pipelines.store import jobs as rows
 from pipelines.store import open_store
 from pipelines.store.users import create_user, ensure_admin
 from pipelines.types import Role
-from tests.app.test_app import APP, sign_in
+from tests.app.conftest import APP
+from tests.app.test_app import sign_in
 from tests.runs.test_jobs import small_project
 
 

@@ -13,7 +13,8 @@ from pipelines.store import jobs as rows
 from pipelines.store.projects import list_artifacts
 from pipelines.store.users import create_user
 from pipelines.types import ArtifactKind, Role, UnlearnError
-from tests.app.test_app import APP, sign_in
+from tests.app.conftest import APP
+from tests.app.test_app import sign_in
 from tests.conftest import make_labelled_project
 
 

@@ -9,7 +9,7 @@ import zipfile
 import pytest
 
 from pipelines import bootstrap
-from pipelines.anchors import dictionary
+from pipelines.anchors import comments, dictionary
 from pipelines.config import Settings
 from pipelines.store import archive, audit_log, open_store
 from pipelines.store.anchors import forget_chunks, replace_proposals
@@ -37,6 +37,7 @@ def people_worked_on_the_demo(store, admin):
         dictionary.submit_chunk(store, person, project, first.id, first.text, [span])
     dictionary.settle(store, admin, project, name, "accept", "Wren", "PERSON")
     save_draft(store, ann, project.id, "anchors", chunks[1].id, {"spans": [span]})
+    comments.add(store, bob, project, chunks[1].id, "Is this a name or a place?", flag=True)
     dictionary.publish(store, admin, project)
     return project
 
@@ -45,7 +46,10 @@ def exported_demo(tmp_path, store, admin):
     """The demo worked on by people, exported to tmp_path/demo.zip (returned)."""
     project = people_worked_on_the_demo(store, admin)
     path = tmp_path / "demo.zip"
-    archive.export_project(store, admin, project.id, path)
+    steps = []
+    archive.export_project(store, admin, project.id, path, lambda *step: steps.append(step))
+    assert steps and steps[-1][0] == steps[-1][1] > 0  # ends at its total
+    assert [done for done, _ in steps] == sorted(done for done, _ in steps)
     return path
 
 
@@ -93,7 +97,7 @@ def test_a_project_export_imported_into_another_store_exports_identically(
     project = people_worked_on_the_demo(store, admin)
     first = tmp_path / "demo.zip"
     manifest = archive.export_project(store, admin, project.id, first)
-    assert manifest["tables"]["submissions"] == 3 and manifest["tables"]["drafts"] == 1
+    assert manifest["tables"]["submissions"] == 4 and manifest["tables"]["drafts"] == 1
 
     monkeypatch.setenv("UNLEARN_HOME", str(tmp_path / "elsewhere"))
     other = bootstrap.start(Settings.from_env())

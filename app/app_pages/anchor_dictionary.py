@@ -33,7 +33,7 @@ with shown[1]:
 with shown[2]:
     panels.versions_panel(store, actor, project, terms)
 with shown[3]:
-    panels.people_panel(store, project)
+    panels.people_panel(store, actor, project)
 with shown[4]:
     flags_panel(store, project)
 if len(shown) > 5:

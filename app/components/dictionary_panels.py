@@ -7,7 +7,7 @@ import plotly.express as px
 import streamlit as st
 
 from app import state
-from pipelines.anchors import dictionary
+from pipelines.anchors import assignment, dictionary
 from pipelines.anchors import project as anchor_project
 from pipelines.anchors import propose as anchors
 from pipelines.anchors.propose import LABELS
@@ -222,8 +222,25 @@ def _proposal_job(job_id: int) -> None:
         st.session_state.pop(f"propose_job_{job.project_id}", None)
 
 
-def people_panel(store, project) -> None:
-    """Who has done what: chunks submitted per annotator, for reviewers and admins."""
+PER_CHUNK_HELP = (
+    "How many annotators see each chunk: each chunk goes to this many of the active "
+    "annotators, shares kept even; more than one gives the overlap that agreement (kappa) is "
+    "measured on. 0: every annotator sees every chunk."
+)
+
+
+def people_panel(store, actor, project) -> None:
+    """Who has done what: chunks assigned and submitted per annotator; researchers set how many
+    annotators see each chunk."""
+    current = assignment.per_chunk(store, project)
+    if can(actor, "project.edit"):
+        chosen = st.number_input("Annotators per chunk", 0, 20, current, help=PER_CHUNK_HELP,
+                                 key=f"per_chunk_{project.id}")  # fmt: skip
+        if chosen != current and st.button("Assign the chunks", key="assign_chunks"):
+            assignment.set_per_chunk(store, actor, project, int(chosen))
+            st.rerun()
+    elif current:
+        st.caption(f"Each chunk goes to {current} annotator(s).")
     rows = dictionary.progress_by_annotator(store, project)
     if not rows:
         st.info("Nobody has submitted a chunk yet.")

@@ -17,6 +17,7 @@ from itertools import combinations
 from pathlib import Path
 
 from pipelines import strict_json
+from pipelines.anchors import assignment
 from pipelines.anchors.propose import LABELS, term_key
 from pipelines.store import Store
 from pipelines.store.access import authorize
@@ -97,22 +98,32 @@ def submit_chunk(
 
 
 def progress_by_annotator(store: Store, project: ProjectInfo) -> list[dict]:
-    """Per annotator: chunks submitted (of the project's), submissions, their last one."""
+    """Per annotator: chunks assigned (when the project assigns them), chunks submitted (of the
+    project's), submissions, their last one."""
     names = usernames(store)
-    n_chunks = len(forget_chunks(store, project.id))
-    people: dict[str, dict] = {}
+    chunk_ids = [c.id for c in forget_chunks(store, project.id)]
+    k = assignment.per_chunk(store, project)
+    split = assignment.shares(chunk_ids, assignment.annotators(store), k) if k else {}
+    people: dict[str, dict] = {name: {"chunks": set(), "submissions": 0, "last": None}
+                               for name in split}  # fmt: skip
     for row in submissions_of_kind(store, project.id, CHUNK_KIND):
         name = row.payload.get("annotator") or names.get(row.user_id, str(row.user_id))
         person = people.setdefault(name, {"chunks": set(), "submissions": 0, "last": None})
         person["chunks"].add(row.item_id)
         person["submissions"] += 1
         person["last"] = max(filter(None, [person["last"], row.created_at]))
+    n_chunks = len(chunk_ids)
     return [
-        {"annotator": name, "chunks submitted": len(p["chunks"]),
-         "of the project's": f"{len(p['chunks']) / n_chunks:.0%}" if n_chunks else "–",
-         "submissions": p["submissions"], "last submission": p["last"]}
+        {"annotator": name}
+        | ({"chunks assigned": len(split.get(name, ()))} if k else {})
+        | {
+            "chunks submitted": len(p["chunks"]),
+            "of the project's": f"{len(p['chunks']) / n_chunks:.0%}" if n_chunks else "–",
+            "submissions": p["submissions"],
+            "last submission": p["last"],
+        }  # fmt: skip
         for name, p in sorted(people.items())
-    ]  # fmt: skip
+    ]
 
 
 def latest_by_annotator(store: Store, project: ProjectInfo) -> dict[int, dict[str, dict]]:

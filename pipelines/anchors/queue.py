@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 
+from pipelines.anchors.assignment import assigned_to
 from pipelines.anchors.dictionary import latest_of
 from pipelines.anchors.hygiene import is_common_word
 from pipelines.anchors.propose import LABELS, merge, occurrences, term_key
@@ -73,6 +74,9 @@ def queue_order(store: Store, project: ProjectInfo, annotator: str) -> list[Queu
         QueueEntry(chunk_id, document_id, seq, scores.get(chunk_id, 0.0), chunk_id in mine)
         for chunk_id, document_id, seq in forget_chunk_places(store, project.id)
     ]
+    assigned = assigned_to(store, project, annotator, [e.chunk_id for e in entries])
+    if assigned is not None:  # their share, and whatever they have already submitted
+        entries = [e for e in entries if e.chunk_id in assigned or e.done]
     return sorted(entries, key=lambda i: (i.done, -i.uncertainty, i.document_id, i.seq))
 
 

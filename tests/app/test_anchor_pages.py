@@ -270,3 +270,19 @@ def test_a_flagged_comment_reaches_the_reviewers_and_only_they_resolve_it(demo):
     assert [(c.author, c.flag, c.resolves) for c in thread] == [
         ("ann1", True, False), ("rev", False, True)]  # fmt: skip
     assert [t.label for t in open_page("rev", "anchor_dictionary").tabs][4] == "Flags (0)"
+
+
+def test_an_admin_assigns_two_annotators_per_chunk_on_the_people_tab(demo):
+    from pipelines.anchors import assignment
+
+    store, project = demo
+    page = open_page("admin", "anchor_dictionary")
+    page.number_input(key=f"per_chunk_{project.id}").set_value(1).run()
+    page.button(key="assign_chunks").click().run()
+    assert not page.exception and assignment.per_chunk(store, project) == 1
+    shown = next(d.value for d in page.dataframe if "chunks assigned" in d.value.columns)
+    assert set(shown["annotator"]) == {"ann1", "ann2"}
+    every = annotation_queue.queue_order(store, project, "rev")  # a reviewer's: every chunk
+    assert shown["chunks assigned"].sum() == len(every)
+    mine = annotation_queue.queue_order(store, project, "ann1")
+    assert len(mine) == int(shown.set_index("annotator").loc["ann1", "chunks assigned"])

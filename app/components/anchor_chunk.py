@@ -81,14 +81,17 @@ def _step_buttons(items: list[QueueEntry], chunk_id: int, project_id: int) -> No
         st.rerun()
 
 
+SHOW = ("all", "unsubmitted")  # a radio, not a checkbox: the term rows' checkboxes come first
+
+
 def search_chunks(store, project_id: int, items: list[QueueEntry]) -> list[QueueEntry]:
     """The queue narrowed by words in the chunk text and to unsubmitted chunks, as asked; the
     queue's order is kept, so Submit still moves on to the next chunk that matches."""
     words_col, open_col = st.columns([3, 1])
     words = words_col.text_input("Search the chunks (words in the text)",
                                  key=f"anchor_search_{project_id}")  # fmt: skip
-    open_col.write("")
-    only_open = open_col.checkbox("Only unsubmitted", key=f"anchor_open_{project_id}")
+    shown = open_col.radio("Show", SHOW, horizontal=True, key=f"anchor_open_{project_id}")
+    only_open = shown == SHOW[1]
     found = items
     if words.strip():
         hits = chunks_containing(store, project_id, words)

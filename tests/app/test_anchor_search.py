@@ -1,5 +1,5 @@
 """Annotators search their queue: the chunk selector lists only chunks with the words, in queue
-order, and "Only unsubmitted" hides what they have submitted."""
+order, and showing only unsubmitted ones hides what they have submitted."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ def test_search_narrows_the_queue_and_submit_stays_within_it(store, admin):
 
     at.button(key="anchor_submit").click().run()
     assert at.selectbox(key=f"anchor_chunk_{project.id}").value == matching[1]
-    at.checkbox(key=f"anchor_open_{project.id}").check().run()
+    at.radio(key=f"anchor_open_{project.id}").set_value("unsubmitted").run()
     left = at.selectbox(key=f"anchor_chunk_{project.id}")
     assert len(left.options) == len(matching) - 1 and left.value == matching[1]
     at.text_input(key=f"anchor_search_{project.id}").input("no such words anywhere").run()

@@ -37,7 +37,8 @@ def test_admin_creates_project_uploads_and_reads_chunks_annotator_sees_less(serv
     memo = tmp_path / "memo.txt"
     page.get_by_role("tab", name="Upload").last.click()  # a stale copy may linger a moment
     memo.write_text("Quarterly plan for <script>alert(1)</script> Project Kestrel.\n\nSecond part.")
-    page.locator("input[type=file]").set_input_files(str(memo))
+    uploads = page.locator('[data-testid="stFileUploader"]').filter(has_text="Forget or retain")
+    uploads.locator("input[type=file]").set_input_files(str(memo))  # not the import tab's
     page.get_by_text("memo.txt", exact=False).first.wait_for()
     page.get_by_role("button", name="Ingest").click()
     page.get_by_text("Added memo.txt: 1 chunks.").wait_for()

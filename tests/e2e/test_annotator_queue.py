@@ -4,7 +4,10 @@ the role may not open says so."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from playwright.sync_api import expect
 
 from pipelines.anchors import dictionary
 from pipelines.anchors import project as anchor_project
@@ -57,9 +60,10 @@ def shows(page, store, project, entry) -> None:
     label = f"{names[entry.document_id]} · chunk {entry.seq + 1} ·"
     item = annotation_queue.queue_item(store, project, "ann1", entry)
     opening = plain_fragment(item.text)
-    for _ in range(2):  # at once, and again after the page has had time to change its mind
-        settle(page)
-        assert label in selector_text(page)
+    selector = page.get_by_role("combobox", name=SELECTOR)
+    for _ in range(2):  # once the run settles, and again after the page could change its mind
+        settle(page)  # (a button's st.rerun() is a second run the first settle may not see)
+        expect(selector).to_have_value(re.compile(re.escape(label)), timeout=5_000)
         page.get_by_text(opening, exact=False).first.wait_for(timeout=5_000)
         page.wait_for_timeout(1_500)
 

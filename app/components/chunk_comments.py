@@ -21,7 +21,7 @@ def _show(thread: list[comments.Comment]) -> None:
 def comment_thread(store, actor, project, chunk_id: int) -> None:
     """The chunk's comments, a box to add one (and flag the chunk), and Resolve for reviewers."""
     thread = comments.thread(store, project, chunk_id)
-    flagged = chunk_id in comments.open_flags(store, project)
+    flagged = comments.is_open(thread)  # the thread alone says; no second read
     title = f"Comments ({len(thread)})" + (" · ⚑ flagged for a reviewer" if flagged else "")
     with st.expander(title, expanded=flagged):
         _show(thread)

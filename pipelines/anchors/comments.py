@@ -57,10 +57,11 @@ def open_flags(store: Store, project: ProjectInfo) -> dict[int, list[Comment]]:
     threads: dict[int, list[Comment]] = {}
     for comment in _comments(store, project):
         threads.setdefault(comment.chunk_id, []).append(comment)
-    return {chunk: comments for chunk, comments in threads.items() if _is_open(comments)}
+    return {chunk: comments for chunk, comments in threads.items() if is_open(comments)}
 
 
-def _is_open(comments: list[Comment]) -> bool:
+def is_open(comments: list[Comment]) -> bool:
+    """Whether a thread (oldest first) has a flag no later comment resolved."""
     state = False
     for comment in comments:
         state = (state or comment.flag) and not comment.resolves

@@ -7,11 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from pipelines.store import Store
+from pipelines.store.access import authorize
 from pipelines.store.projects import ProjectInfo, submissions_of_kind, submit
 from pipelines.store.users import usernames
 from pipelines.types import Actor, UnlearnError
 
 KIND = "anchors.comment"  # one thread per chunk: item id = chunk id
+RESOLVE = "review.submit"  # the action a resolve is: reviewers and up
 MAX_CHARS = 2_000
 
 
@@ -40,11 +42,12 @@ def add(
 
 def resolve(store: Store, actor: Actor, project: ProjectInfo, chunk_id: int, text: str) -> int:
     """Close the chunk's open flag with a word on what was done (reviewers and up)."""
+    authorize(store, actor, RESOLVE)  # before anything of the project is read
     if chunk_id not in open_flags(store, project):
         raise UnlearnError("This chunk has no open flag.")
     text = text.strip() or "Resolved."
     payload = {"text": text[:MAX_CHARS], "flag": False, "resolves": True}
-    return submit(store, actor, project.id, KIND, chunk_id, payload, action="review.submit")
+    return submit(store, actor, project.id, KIND, chunk_id, payload, action=RESOLVE)
 
 
 def thread(store: Store, project: ProjectInfo, chunk_id: int) -> list[Comment]:

@@ -254,6 +254,8 @@ def test_a_flagged_comment_reaches_the_reviewers_and_only_they_resolve_it(demo):
     ann1 = actor_for(store, "ann1")
     with pytest.raises(PermissionDenied):
         comments.resolve(store, ann1, project, chunk_id, "I decided myself")
+    with pytest.raises(PermissionDenied):  # the role is checked before the project is read
+        comments.resolve(store, ann1, project, chunk_id + 1, "no flag here")
     with pytest.raises(UnlearnError, match="Write the comment"):
         comments.add(store, ann1, project, chunk_id, "   ")
 

@@ -19,18 +19,24 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
+from sqlalchemy import event, func, select
+
 from bench.postgres import available, scratch_store
 from pipelines import bootstrap
 from pipelines.anchors import dictionary
 from pipelines.anchors import project as anchor_project
 from pipelines.anchors import propose as anchors
+from pipelines.config import IngestConfig
+from pipelines.corpus import ingest
+from pipelines.corpus.ingest import Upload
 from pipelines.llm import LLMFailure
-from pipelines.store import archive
+from pipelines.store import archive, disk_full
 from pipelines.store import jobs as rows
 from pipelines.store.anchors import forget_chunks, proposals_by_chunk, replace_proposals
 from pipelines.store.projects import get_project, list_projects
+from pipelines.store.tables import Document
 from pipelines.store.users import authenticate, create_user
-from pipelines.types import Role, UnlearnError
+from pipelines.types import DocRole, Role, UnlearnError
 
 PORT = 54399
 
@@ -222,6 +228,88 @@ def llm_outage(store, admin, project, tally: Tally) -> None:
     tally.check(lost == 0, rows_lost=lost)
 
 
+def concurrent_ingests(store, admin, project, tally: Tally, people: int = 3) -> None:
+    """The same new file ingested by several people at once: one document, the rest told it is
+    already there, nobody's command fails."""
+    upload = Upload("same-file.txt", _prose(4_000, seed=people).encode("utf-8"))
+    before = _documents(store, project.id)
+    go, reports, failures = threading.Barrier(people), [], []
+
+    def one() -> None:
+        go.wait()
+        try:
+            reports.append(ingest.run(IngestConfig(), [upload], store=store, actor=admin,
+                                      project_id=project.id, role=DocRole.RETAIN))  # fmt: skip
+        except Exception as err:  # noqa: BLE001 - a traceback here is the fault counted
+            failures.append(err)
+
+    threads = [threading.Thread(target=one) for _ in range(people)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    added = sum(len(r.added) for r in reports)
+    extra = _documents(store, project.id) - before - 1
+    tally.check(not failures and added == 1 and extra == 0, half_states=max(0, extra))
+
+
+def full_disk_ingest(store, admin, project, tally: Tally) -> None:
+    """SQLite only: the database capped a few pages above its size (SQLite's own SQLITE_FULL),
+    then a 2 MB ingest. It must fail as a full disk, store nothing of the file, and leave the
+    store writable once there is room again."""
+    if store.engine.dialect.name != "sqlite":
+        return
+    before = _documents(store, project.id)
+    upload = Upload("too-big.txt", _prose(300_000, seed=7).encode("utf-8"))
+    with _capped(store.engine, spare_pages=16):
+        try:
+            ingest.run(IngestConfig(), [upload], store=store, actor=admin,
+                       project_id=project.id, role=DocRole.RETAIN)  # fmt: skip
+            refused = False
+        except Exception as err:  # noqa: BLE001 - anything but a full disk is the fault counted
+            refused = disk_full(err)
+    left = _documents(store, project.id) - before
+    again = ingest.run(IngestConfig(), [upload], store=store, actor=admin,
+                       project_id=project.id, role=DocRole.RETAIN)  # fmt: skip
+    tally.check(refused and left == 0 and len(again.added) == 1, half_states=left)
+
+
+class _capped:
+    """Every new connection of the engine limited to its file's size plus a few pages."""
+
+    def __init__(self, engine, spare_pages: int) -> None:
+        self.engine, self.spare = engine, spare_pages
+
+    def _limit(self, connection, _record) -> None:
+        pages = connection.execute("PRAGMA page_count").fetchone()[0]
+        connection.execute(f"PRAGMA max_page_count = {pages + self.spare}")
+
+    def __enter__(self) -> None:
+        event.listen(self.engine, "connect", self._limit)
+        self.engine.dispose()
+
+    def __exit__(self, *_exc) -> None:
+        event.remove(self.engine, "connect", self._limit)
+        self.engine.dispose()
+
+
+def _documents(store, project_id: int) -> int:
+    """Document rows of the project, finished or not."""
+    with store.session() as s:
+        return s.scalar(select(func.count(Document.id)).where(Document.project_id == project_id))
+
+
+def _prose(words: int, seed: int) -> str:
+    """Sentences of plain words, different per seed, so a file is new to the store."""
+    vocabulary = ("river", "lantern", "harbour", "orchard", "quietly", "walked", "the", "a",
+                  "old", "bridge", "morning", "counted", "stones", "beside", "window")  # fmt: skip
+    picked = [vocabulary[(i * 7 + seed * 13 + i // 15) % len(vocabulary)] for i in range(words)]
+    lines = [" ".join(picked[i : i + 12]).capitalize() + "." for i in range(0, words, 12)]
+    return f"Record {seed}.\n\n" + "\n\n".join(
+        " ".join(lines[i : i + 8]) for i in range(0, len(lines), 8)
+    )
+
+
 def run(database: str, rounds: int) -> dict:
     tally = Tally()
     with tempfile.TemporaryDirectory(prefix="unlearn-faults-") as scratch:
@@ -236,6 +324,8 @@ def run(database: str, rounds: int) -> dict:
             claim_cancel_races(store, admin, project, rounds, tally)
             killed_publish(store, admin, project, tally)
             llm_outage(store, admin, project, tally)
+            concurrent_ingests(store, admin, project, tally)
+            full_disk_ingest(store, admin, project, tally)
     return {"database": database, "inputs_tried": tally.tried, "faults_survived": tally.survived,
             "rows_lost": tally.rows_lost, "half_states": tally.half_states}  # fmt: skip
 

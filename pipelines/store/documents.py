@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from pipelines.store import Store
 from pipelines.store.access import audit, authorize
@@ -58,31 +59,59 @@ def add_document(
 
     The chunks go in batches, each its own short transaction, so a large book never holds the
     write lock for long; the document stays hidden (not complete) until the last batch is in,
-    and a later ingest of the same file replaces what a killed one left half written.
+    and a later ingest of the same file replaces what a killed one left half written. An ingest
+    whose half-written row another ingest of the same file replaced yields to it (None).
     """
     authorize(store, actor, "document.ingest")
     chunk_rows = _chunk_rows(doc)
+    try:
+        row = _new_row(store, actor, project_id, role, doc)
+    except IntegrityError:  # PostgreSQL: another ingest of the same file inserted its row first
+        return None
+    if row is None:
+        return None
+    mine = (Document.id == row.id, Document.created_at == row.created_at)
+    for chunk in chunk_rows:
+        chunk["document_id"] = row.id
+    for start in range(0, len(chunk_rows), CHUNK_BATCH):
+        with store.session() as s:
+            if not _claimed(s, mine):
+                return None
+            s.execute(insert(Chunk), chunk_rows[start : start + CHUNK_BATCH])
     with store.session() as s:
-        same = (Document.project_id == project_id, Document.sha256 == doc.sha256)
+        if not _claimed(s, mine, complete=True):
+            return None
+        audit(s, actor, "document.ingest", "document", row.id, project_id=project_id,
+              source=doc.source_name, role=str(role), chunks=len(doc.spans))  # fmt: skip
+    return row.id
+
+
+def _new_row(
+    store: Store, actor: Actor, project_id: int, role: DocRole, doc: PreparedDocument
+) -> Document | None:
+    """The document's row, hidden until complete; None when the file is already stored whole.
+    Leftovers of a killed (or overtaken) ingest of the same file are removed first: that write
+    takes the write turn, so the check after it sees every finished ingest."""
+    same = (Document.project_id == project_id, Document.sha256 == doc.sha256)
+    with store.session() as s:
+        s.execute(delete(Document).where(*same, Document.complete.is_(False)))
         if s.scalar(select(Document.id).where(*same, Document.complete)) is not None:
             return None
-        s.execute(delete(Document).where(*same))  # a killed ingest's leftovers
         row = Document(project_id=project_id, role=role, source_name=doc.source_name,
                        sha256=doc.sha256, text=doc.text, n_chars=len(doc.text),
                        created_by=actor.user_id, complete=False)  # fmt: skip
         s.add(row)
         s.flush()
-        document_id = row.id
-    for row in chunk_rows:
-        row["document_id"] = document_id
-    for start in range(0, len(chunk_rows), CHUNK_BATCH):
-        with store.session() as s:
-            s.execute(insert(Chunk), chunk_rows[start : start + CHUNK_BATCH])
-    with store.session() as s:
-        s.execute(update(Document).where(Document.id == document_id).values(complete=True))
-        audit(s, actor, "document.ingest", "document", document_id, project_id=project_id,
-              source=doc.source_name, role=str(role), chunks=len(doc.spans))  # fmt: skip
-    return document_id
+        return row
+
+
+def _claimed(session, mine: tuple, complete: bool = False) -> bool:
+    """Whether this ingest's half-written row is still there, not replaced by another ingest of
+    the same file; the check is a write, so it holds the row (and SQLite's write turn) until the
+    transaction ends and nobody replaces it meanwhile. The creation time tells ours from a
+    replacement that SQLite may give the same id."""
+    claim = update(Document).where(*mine, Document.complete.is_(False)).values(complete=complete)
+    return session.execute(claim).rowcount == 1
 
 
 def list_documents(

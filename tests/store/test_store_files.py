@@ -46,7 +46,6 @@ def test_a_document_written_in_several_batches_is_stored_whole_and_in_order(
 def test_an_ingest_killed_halfway_shows_nothing_and_a_retry_stores_the_document_once(
     store, researcher, monkeypatch
 ):
-    from pipelines.corpus import ingest
     from pipelines.store import documents
     from pipelines.store.anchors import forget_chunks
     from pipelines.store.projects import create_project, get_project
@@ -54,10 +53,7 @@ def test_an_ingest_killed_halfway_shows_nothing_and_a_retry_stores_the_document_
 
     monkeypatch.setattr(documents, "CHUNK_BATCH", 3)
     project = create_project(store, researcher, "Killed", "smollm2-135m")
-    text = "\n\n".join(f"Paragraph {i} has a few words of its own." for i in range(10))
-    doc = ingest.prepare(
-        ingest.Upload("ten.txt", text.encode()), IngestConfig(min_chunk_words=3, max_chunk_words=12)
-    )
+    doc = ten_chunk_document()
     real_insert, calls = documents.insert, []
 
     def dies_on_the_second_batch(table):
@@ -75,3 +71,75 @@ def test_an_ingest_killed_halfway_shows_nothing_and_a_retry_stores_the_document_
     doc_id = documents.add_document(store, researcher, project.id, DocRole.FORGET, doc)
     assert [d.id for d in documents.list_documents(store, project.id)] == [doc_id]
     assert len(forget_chunks(store, project.id)) == len(doc.spans)
+
+
+def test_an_ingest_overtaken_by_another_of_the_same_file_yields_and_one_whole_copy_stays(
+    store, researcher, monkeypatch
+):
+    from pipelines.store import documents
+    from pipelines.store.anchors import forget_chunks
+    from pipelines.store.projects import create_project
+    from pipelines.types import DocRole
+
+    monkeypatch.setattr(documents, "CHUNK_BATCH", 3)
+    project = create_project(store, researcher, "Overtaken", "smollm2-135m")
+    doc = ten_chunk_document()
+    real_claim, second = documents._claimed, []
+
+    def another_ingest_runs_whole_first(session, mine, complete=False):
+        if not second:  # the first ingest has its row and is about to write its first batch
+            second.append(None)
+            second[0] = documents.add_document(store, researcher, project.id, DocRole.FORGET, doc)
+        return real_claim(session, mine, complete)
+
+    monkeypatch.setattr(documents, "_claimed", another_ingest_runs_whole_first)
+    first = documents.add_document(store, researcher, project.id, DocRole.FORGET, doc)
+    assert first is None and second[0] is not None
+    assert [d.id for d in documents.list_documents(store, project.id)] == [second[0]]
+    assert [c.text for c in forget_chunks(store, project.id)] == [
+        doc.text[a:b] for a, b in doc.spans
+    ]
+
+
+def test_three_people_ingesting_one_file_at_once_store_it_once_and_nobody_fails(
+    store, researcher, monkeypatch
+):
+    from pipelines.store import documents
+    from pipelines.store.anchors import forget_chunks
+    from pipelines.store.projects import create_project
+    from pipelines.types import DocRole
+
+    monkeypatch.setattr(documents, "CHUNK_BATCH", 2)
+    doc = ten_chunk_document()
+    for round_ in range(5):
+        project = create_project(store, researcher, f"Race {round_}", "smollm2-135m")
+        results, failures = at_once(
+            3,
+            lambda p=project: documents.add_document(store, researcher, p.id, DocRole.FORGET, doc),
+        )
+        assert failures == []
+        stored = [r for r in results if r is not None]
+        assert len(stored) == 1
+        assert [d.id for d in documents.list_documents(store, project.id)] == stored
+        assert len(forget_chunks(store, project.id)) == len(doc.spans)
+
+
+def at_once(people: int, work):
+    """Run work on that many threads released together: (results, exceptions)."""
+    import threading
+
+    go, results, failures = threading.Barrier(people), [], []
+
+    def one():
+        go.wait()
+        try:
+            results.append(work())
+        except Exception as err:  # noqa: BLE001 - a failure is what the caller looks for
+            failures.append(err)
+
+    threads = [threading.Thread(target=one) for _ in range(people)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results, failures

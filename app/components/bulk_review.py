@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import pandas as pd
 import streamlit as st
 
-from pipelines.whp.review import ReviewItem, matching
+from pipelines.whp.review import ReviewItem, confidence_steps, matching
 
 PREVIEW_ROWS = 200
 
@@ -20,8 +20,13 @@ def bulk_decision(items: Sequence[ReviewItem], mine: set[int], label_set_id: int
             "Term (in the book's next words or in the proposed label)",
             key=f"bulk_term_{label_set_id}",
         )
-        lowest, highest = range_col.slider(
-            "Confidence", 0.0, 1.0, (0.0, 1.0), step=0.01, key=f"bulk_confidence_{label_set_id}"
+        steps = confidence_steps(items)
+        lowest, highest = range_col.select_slider(
+            "Confidence (in steps where the items are)",
+            options=steps,
+            value=(steps[0], steps[-1]),
+            format_func=lambda c: f"{c:g}",
+            key=f"bulk_confidence_{label_set_id}",
         )
         chosen = [i for i in matching(items, term, lowest, highest) if i.id not in mine]
         st.caption(f"{len(chosen):,} of the items you have not decided match.")

@@ -165,6 +165,12 @@ def matching(
     ]
 
 
+def confidence_steps(items: Sequence[ReviewItem]) -> list[float]:
+    """Where a confidence range may start and end: 0, 1 and every item's confidence to two
+    significant figures, so the steps are fine where the items are (most sit far below 0.01)."""
+    return sorted({0.0, 1.0} | {float(f"{item.confidence:.2g}") for item in items})
+
+
 def check_decision(payload: Mapping) -> dict:
     decision = payload.get("decision")
     if decision == WITHDRAW:

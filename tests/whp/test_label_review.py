@@ -134,21 +134,24 @@ def test_a_bulk_decision_covers_the_filtered_items_and_undo_takes_it_back_whole(
     import streamlit as st
     from streamlit.testing.v1 import AppTest
 
-    from pipelines.whp.review import matching
+    from pipelines.whp.review import confidence_steps, matching
     from tests.app.test_app import sign_in
     from tests.conftest import REPO
 
     project, label_set, _ = labelled
     create_user(store, admin, "rev", "reviewer-pass", Role.REVIEWER)
     items = load_review_items(label_set.path)
-    cut = sorted(i.confidence for i in items)[len(items) // 2]
+    # the step that splits the items nearest to half
+    cut = min(
+        confidence_steps(items), key=lambda c: abs(len(matching(items, highest=c)) - len(items) / 2)
+    )
     low = matching(items, highest=cut)
     assert 0 < len(low) < len(items)
     st.cache_resource.clear()
     at = AppTest.from_file(str(REPO / "app" / "streamlit_app.py"), default_timeout=60).run()
     sign_in(at, "rev", "reviewer-pass")
     at.switch_page("app_pages/generic_review.py").run()
-    at.slider(key=f"bulk_confidence_{label_set.id}").set_value((0.0, cut)).run()
+    at.select_slider(key=f"bulk_confidence_{label_set.id}").set_range(0.0, cut).run()
     assert at.button(key="bulk_reject").label == f"Reject all {len(low)} (mask from the loss)"
     at.button(key="bulk_reject").click().run()
     decisions = whp.review_decisions(store, project, label_set.id)
@@ -175,6 +178,14 @@ def test_matching_filters_by_term_in_either_text_and_by_confidence():
     assert [i.id for i in matching(items, "", 0.3, 1.0)] == [2, 3]
     assert [i.id for i in matching(items, "the", 0.0, 0.5)] == [1, 2]
     assert matching(items, "nowhere") == []
+
+
+def test_confidence_steps_are_fine_where_the_items_are():
+    from pipelines.whp.review import ReviewItem, confidence_steps
+
+    items = [ReviewItem(n, 0, [n], c, "", "", "", "", "") for n, c in
+             enumerate([0.00012345, 0.000126, 0.0031, 0.0031, 0.42])]  # fmt: skip
+    assert confidence_steps(items) == [0.0, 0.00012, 0.00013, 0.0031, 0.42, 1.0]
 
 
 def test_a_bulk_decision_needs_the_review_right_and_stores_nothing_without_it(

@@ -39,14 +39,17 @@ RUN_WATCH = """
 })();
 """
 QUIET_MS = 2_000  # an action with no run seen this long after it started none
+AFTER_RUN_MS = 300  # a button's st.rerun() starts its second run well within this
 
 SETTLED = """
-(quiet) => {
+([quiet, afterRun]) => {
   const app = document.querySelector('[data-testid="stApp"]');
   if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
   if (document.querySelector('[data-stale="true"]')) return false;
   if (window.__lastAction === undefined) return true;
-  return window.__lastRun > window.__lastAction || performance.now() - window.__lastAction > quiet;
+  const now = performance.now();
+  if (window.__lastRun > window.__lastAction) return now - window.__lastRun > afterRun;
+  return now - window.__lastAction > quiet;
 }
 """
 
@@ -59,10 +62,11 @@ def watched(page):
 
 def settle(page) -> None:
     """Wait until the rerun the last action started has finished: a run seen after the action
-    (or none started within QUIET_MS), the app not running, and no stale element left (a widget
-    whose key changed is shown twice until the run ends)."""
+    and none for AFTER_RUN_MS since (so a chain of reruns is seen whole), or none started
+    within QUIET_MS; the app not running, and no stale element left (a widget whose key
+    changed is shown twice until the run ends)."""
     page.wait_for_timeout(100)
-    page.wait_for_function(SETTLED, arg=QUIET_MS)
+    page.wait_for_function(SETTLED, arg=[QUIET_MS, AFTER_RUN_MS])
     page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden")
 
 

@@ -5,12 +5,13 @@ import streamlit as st
 from app import state
 from app.components import shortcuts
 from app.components.anchor_chunk import (
+    COLORS,
     add_term_form,
     draft,
     forget_draft,
-    highlighted,
     keep_draft,
     legend,
+    mark_selection,
     pick_chunk,
     search_chunks,
     show_chunk_next,
@@ -19,6 +20,7 @@ from app.components.anchor_chunk import (
 from app.components.checklist_view import pipeline_checklist
 from app.components.chunk_comments import comment_thread
 from app.components.guidelines_panel import guidelines_panel
+from app.components.passage_marker import marked_passage
 from app.components.project_picker import pick_forget_project
 from pipelines.anchors.dictionary import submit_chunk
 from pipelines.anchors.queue import (
@@ -62,7 +64,9 @@ keep_draft(store, actor, project, item, edited)
 if item.chunk_id in drafted or edited != terms:
     st.caption("✎ Your edits are saved as a draft as you make them; Submit makes them count.")
 passage.markdown(legend(), unsafe_allow_html=True)
-passage.markdown(highlighted(item.text, edited), unsafe_allow_html=True)
+with passage:
+    selection = marked_passage(item.text, edited, COLORS, key=f"passage_{item.chunk_id}")
+mark_selection(item, selection)
 add_term_form(item, edited)
 comment_thread(store, actor, project, item.chunk_id)
 

@@ -18,6 +18,7 @@ from pipelines.anchors.queue import (
     TermEdit,
     add_term,
     draft_payload,
+    selected_words,
     terms_from_draft,
     terms_of,
 )
@@ -133,24 +134,6 @@ def legend() -> str:
     )
 
 
-def highlighted(text: str, terms: list[TermEdit]) -> str:
-    """The chunk as HTML: every character escaped; only our <mark> tags are markup."""
-    places = sorted((a, b, t) for t in terms if t.keep for a, b in t.places)
-    out, at = [], 0
-    for a, b, term in places:
-        out.append(html.escape(text[at:a]))
-        tip = html.escape(f"{term.label} → {term.translation}", quote=True)
-        out.append(
-            f"<mark title='{tip}' style='background:{COLORS.get(term.label, '#ddd')};"
-            f"padding:0 .15em;border-radius:.25em'>{html.escape(text[a:b])}"
-            f"<sub style='font-size:.65em'> {html.escape(term.label)}</sub></mark>"
-        )
-        at = b
-    out.append(html.escape(text[at:]))
-    body = "".join(out).replace("\n", "<br>")
-    return f"<div style='font-family:serif;font-size:1.05rem;line-height:1.8'>{body}</div>"
-
-
 def draft(store, actor, item: QueueItem) -> list[TermEdit]:
     """The annotator's working copy of this chunk's terms: this session's, else the draft saved
     on the server (another tab, a reload, yesterday), else their submission or the proposals."""
@@ -233,10 +216,22 @@ def _note_edit(chunk_id: int, text: str, field: str) -> None:
                              for t in st.session_state[key]]  # fmt: skip
 
 
+def mark_selection(item: QueueItem, selection: tuple[int, int] | None) -> None:
+    """Words selected in the passage go into the add-term form's words box (whole words)."""
+    if selection is None:
+        return
+    words = selected_words(item.text, *selection)
+    if words:
+        st.session_state[f"add_phrase_{item.chunk_id}"] = words
+
+
 def add_term_form(item: QueueItem, terms: list[TermEdit]) -> None:
-    """Mark a missed term by typing (or pasting) its words from the chunk."""
+    """Mark a missed term by selecting its words in the passage, or typing (or pasting) them."""
     with st.form(f"add_term_{item.chunk_id}", clear_on_submit=True):
-        st.markdown("**Add a term the proposers missed**")
+        st.markdown(
+            "**Add a term the proposers missed**: select its words in the passage above, or "
+            "type them; then choose its label and generic translation."
+        )
         words, label, translation, button = st.columns([2.4, 1.3, 2.4, 1])
         phrase = words.text_input("Words from the chunk", key=f"add_phrase_{item.chunk_id}")
         chosen = label.selectbox("Label", LABELS, key=f"add_label_{item.chunk_id}")

@@ -211,6 +211,27 @@ def spans_from_terms(text: str, terms: Sequence[TermEdit]) -> list[dict]:
     )
 
 
+def selected_words(text: str, start: int, end: int) -> str:
+    """The words a mouse selection covers, grown to whole words and trimmed of the spaces and
+    punctuation around them ("ice Lidd" → "Alice Liddell"); "" when it covers no word."""
+    start, end = max(0, min(start, len(text))), max(0, min(end, len(text)))
+    while start < end and not _word_char(text[start]):
+        start += 1
+    while end > start and not _word_char(text[end - 1]):
+        end -= 1
+    if start == end:
+        return ""
+    while start > 0 and _word_char(text[start - 1]):
+        start -= 1
+    while end < len(text) and _word_char(text[end]):
+        end += 1
+    return " ".join(text[start:end].strip("'’-").split())
+
+
+def _word_char(char: str) -> bool:
+    return char.isalnum() or char in "'’-"
+
+
 def add_term(
     text: str, terms: list[TermEdit], phrase: str, label: str, translation: str
 ) -> list[TermEdit]:

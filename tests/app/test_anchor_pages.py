@@ -6,7 +6,8 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from app.components.anchor_chunk import highlighted
+from app.components.anchor_chunk import COLORS
+from app.components.passage_marker import passage_segments
 from pipelines.anchors import dictionary
 from pipelines.anchors import project as anchor_project
 from pipelines.anchors import propose as anchors
@@ -132,14 +133,26 @@ def test_annotators_cannot_settle_or_publish(demo):
         dictionary.publish(store, ann, project)
 
 
-def test_chunk_text_is_escaped_so_html_renders_as_text():
-    text = "<script>alert(1)</script> Ada & <b>Bo</b>"
+def test_the_passage_is_cut_into_plain_text_and_marked_terms_that_join_back_to_the_chunk():
+    text = "<script>alert(1)</script> Ada & <b>Bo</b> and Ada"
     terms = annotation_queue.terms_of(
         [{"start": 26, "end": 29, "text": "Ada", "label": "PERSON", "translation": "<i>x</i>"}]
     )
-    out = highlighted(text, terms)
-    assert "<script>" not in out and "&lt;script&gt;" in out and "<b>" not in out
-    assert "<i>" not in out and "<mark" in out
+    terms = annotation_queue.add_term(text, terms, "Bo", "PLACE", "Jo")
+    segments = passage_segments(text, terms, COLORS)
+    assert "".join(s["text"] for s in segments) == text  # drawn with textContent, never as HTML
+    assert [(s["at"], s["text"], s.get("label")) for s in segments if s.get("label")] == [
+        (26, "Ada", "PERSON"), (35, "Bo", "PLACE")]  # fmt: skip
+    assert all(text[s["at"] :].startswith(s["text"]) for s in segments)
+    assert [s["tip"] for s in segments if s.get("label")] == ["PERSON → <i>x</i>", "PLACE → Jo"]
+
+
+def test_a_mouse_selection_becomes_the_whole_words_it_touches():
+    text = "Said Alice Liddell, to the Mad-Hatter. ’Twas"
+    assert annotation_queue.selected_words(text, 7, 14) == "Alice Liddell"
+    assert annotation_queue.selected_words(text, 27, 33) == "Mad-Hatter"
+    assert annotation_queue.selected_words(text, 18, 20) == ""  # ", " covers no word
+    assert annotation_queue.selected_words(text, -5, 999) == " ".join(text.split())
 
 
 def test_adding_a_term_marks_every_free_occurrence_and_refuses_absent_words():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -213,3 +215,70 @@ def test_an_annotator_sees_type_reason_and_world_flag_and_can_keep_a_flagged_ter
     page.get_by_text("You have submitted 1 of").wait_for()
     submitted = dictionary.latest_by_annotator(store, project)[item.chunk_id]["ann1"]["spans"]
     assert anchors.term_key(first.text) in {anchors.term_key(s["text"]) for s in submitted}
+
+
+WORD_BOX = """
+(word) => {
+  const root = document.querySelector('.unl-passage');
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const at = node.textContent.search(new RegExp('\\\\b' + word + '\\\\b'));
+    if (at < 0 || node.parentElement.closest('mark')) continue;
+    const range = document.createRange();
+    range.setStart(node, at);
+    range.setEnd(node, at + word.length);
+    const box = range.getBoundingClientRect();
+    return {left: box.left, right: box.right, y: box.top + box.height / 2};
+  }
+  return null;
+}
+"""
+
+
+def unmarked_word(item) -> str:
+    """A word of the chunk that no proposed term covers: the one the annotator will mark."""
+    taken = [(s["start"], s["end"]) for s in item.spans]
+    for match in re.finditer(r"\b[A-Za-z]{5,}\b", item.text):
+        free = not any(match.start() < e and s < match.end() for s, e in taken)
+        if free and len(re.findall(rf"\b{match.group()}\b", item.text)) == 1:
+            return match.group()
+    raise AssertionError("the chunk has no free word to mark")
+
+
+def test_an_annotator_marks_a_term_by_selecting_its_words_in_the_passage(
+    store, admin, people, server, page
+):
+    from pipelines.anchors import project as anchor_project
+
+    project = get_project(store, "Demo")
+    anchor_project.propose_project(store, admin, project, anchors.ProposeConfig(sources=("ner",)))
+    item = annotation_queue.queue(store, project, "ann1")[0]
+    word = unmarked_word(item)
+    open_page(page, server, "ann1", "Anchor terms")
+    page.locator(".unl-passage").wait_for()
+    box = page.evaluate(WORD_BOX, word)
+    assert box, f"{word!r} is not drawn in the passage"
+    page.mouse.move(box["left"] + 1, box["y"])  # a real drag across the word
+    page.mouse.down()
+    page.mouse.move(box["right"] - 1, box["y"], steps=5)
+    page.mouse.up()
+    settle(page)
+    expect(page.get_by_role("textbox", name="Words from the chunk")).to_have_value(word)
+    page.get_by_role("textbox", name="Generic translation").fill("Ordinary")
+    page.get_by_role("button", name="Add term").click()
+    settle(page)
+    row = page.get_by_role("textbox", name=f"translation of {word}", exact=True)
+    expect(row).to_have_value("Ordinary")
+    expect(page.locator(".unl-passage mark", has_text=word)).to_have_count(1)
+    shot(page, "28-anchor-terms-marked-by-selection.png")
+    wait_for_draft(store, actor_for(store, "ann1"), DRAFT_KIND, item.chunk_id)
+    page.reload()  # the added term is in the draft on the server
+    page.get_by_role("button", name="Submit this chunk").wait_for()
+    settle(page)
+    expect(row).to_have_value("Ordinary")
+    page.get_by_role("button", name="Submit this chunk").click()
+    page.get_by_text("You have submitted 1 of").wait_for()
+    submitted = dictionary.latest_by_annotator(store, project)[item.chunk_id]["ann1"]["spans"]
+    assert {"text": word, "translation": "Ordinary"}.items() <= next(
+        s for s in submitted if s["text"] == word
+    ).items()

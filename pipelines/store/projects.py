@@ -141,18 +141,20 @@ def register_artifact(
     **meta,
 ) -> int:
     """Record a large on-disk artefact (model, label file) kept under the project's folder;
-    `action` is the permission it needs (people's edits of a probe set need less)."""
+    `action` is the permission it needs (people's edits of a probe set need less). The same
+    folder or file registered again (a job resumed after a kill that came after its register)
+    keeps its one row, with the new meta."""
     authorize(store, actor, action)
     relative = Path(path).resolve().relative_to(store.project_dir(project_id).resolve())
     with store.session() as s:
-        artifact = Artifact(
-            project_id=project_id,
-            kind=kind,
-            path=str(relative),
-            meta=meta,
-            created_by=actor.user_id,
-        )
-        s.add(artifact)
+        same = (Artifact.project_id == project_id, Artifact.kind == kind,
+                Artifact.path == str(relative))  # fmt: skip
+        artifact = s.scalars(select(Artifact).where(*same)).first()
+        if artifact is None:
+            artifact = Artifact(project_id=project_id, kind=kind, path=str(relative),
+                                created_by=actor.user_id)  # fmt: skip
+            s.add(artifact)
+        artifact.meta = meta
         s.flush()
         audit(s, actor, "artifact.register", "artifact", artifact.id, kind=kind, path=str(relative))
         return artifact.id

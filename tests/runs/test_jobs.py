@@ -412,3 +412,26 @@ def test_a_cancelled_stage_leaves_no_helper_process_behind(
     ended = jobs.execute(store, job_id)
     assert ended.state == rows.CANCELLED
     assert helpers and not helpers[0].is_alive()
+
+
+def test_two_workers_beating_at_once_never_crash_on_each_others_heartbeat_file(store):
+    import json
+
+    beats = (  # both start at the same moment, then beat as fast as they can for two seconds
+        "import sys, time\n"
+        "from pipelines.runs.jobs import Worker\n"
+        "from pipelines.store import open_store\n"
+        "worker, start = Worker(open_store()), float(sys.argv[1])\n"
+        "time.sleep(max(0.0, start - time.time()))\n"
+        "while time.time() < start + 2:\n"
+        "    worker._beat()\n"
+    )
+    env = {**os.environ, "UNLEARN_HOME": str(store.settings.home)}
+    start = str(time.time() + 15)  # after both have imported torch and opened the store
+    both = [subprocess.Popen([sys.executable, "-c", beats, start], env=env, stderr=subprocess.PIPE)
+            for _ in range(2)]  # fmt: skip
+    errors = [p.communicate(timeout=120)[1].decode() for p in both]
+    assert [p.returncode for p in both] == [0, 0], errors
+    beat = json.loads((store.settings.home / "worker.json").read_text())
+    assert beat["pid"] in {p.pid for p in both}
+    assert not list(store.settings.home.glob("worker.*.tmp"))

@@ -13,6 +13,7 @@ from pipelines.store.projects import (
     create_project,
     get_project,
     latest_submissions,
+    list_artifacts,
     register_artifact,
     submit,
     update_project,
@@ -104,3 +105,18 @@ def test_artifacts_live_under_the_project_folder(store, researcher):
     path.mkdir(parents=True)
     artifact_id = register_artifact(store, researcher, project.id, "model", path, epochs=2)
     assert artifact_path(store, artifact_id) == path
+
+
+def test_a_resumed_job_registering_its_folder_again_keeps_one_artifact_with_the_new_meta(
+    store, researcher
+):
+    project = create_project(store, researcher, "Again", "smollm2-135m")
+    path = store.project_dir(project.id) / "evaluations" / "eval-job3"
+    path.mkdir(parents=True)
+    first = register_artifact(store, researcher, project.id, "evaluation", path, models=["a"])
+    again = register_artifact(store, researcher, project.id, "evaluation", path, models=["a", "b"])
+    assert again == first
+    (only,) = list_artifacts(store, project.id, "evaluation")
+    assert only.id == first and only.meta == {"models": ["a", "b"]}
+    other = register_artifact(store, researcher, project.id, "model", path)  # another kind
+    assert other != first

@@ -109,7 +109,8 @@ def main() -> None:
         row = {"name": name, "changes": grid[name], "model": args.model, "before": before,
                "after": after, "change": change, "stages": dict(watch.seconds),
                "passages": args.passages, "probes": args.probes,
-               "kept": outputs.get("kept")}  # fmt: skip
+               "kept": outputs.get("kept"),
+               "probe_seconds": outputs.get("probe_seconds")}  # fmt: skip
         with results.open("a") as f:
             f.write(json.dumps(row) + "\n")
         print(name, " ".join(f"{k} {v:+.1%}" for k, v in change.items()), flush=True)

@@ -443,6 +443,7 @@ def unlearn_project(
         "tokens": result.tokens,
         "final_loss": result.losses[-1],
         "eval_loss": result.eval_losses[-1][1] if result.eval_losses else None,
+        "probe_seconds": round(result.probe_seconds, 1),
     }
     if result.kept is not None:
         outputs["kept"] = {"step": result.kept.step, "reason": result.kept.reason}

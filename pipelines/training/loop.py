@@ -101,6 +101,7 @@ class TrainResult:
     resumed_from: int = 0
     probes: list[tuple[int, dict]] = field(default_factory=list)
     kept: object = None  # the control's choice of probe point, where it chose one
+    probe_seconds: float = 0.0  # time spent probing, part of the training's time
 
 
 class TrainingStopped(Exception):
@@ -461,12 +462,14 @@ def _maybe_probe(loop: _Loop, control: TrainControl, step, total, result) -> dic
     due = step in (0, total) or (every and step % every == 0)
     if control.probe is None or not due or not loop.accelerator.is_main_process:
         return None
+    started = time.perf_counter()
     model = loop.accelerator.unwrap_model(loop.model)
     model.eval()
     with torch.no_grad():
         found = control.probe(model)
     model.train()
     result.probes.append((step, found))
+    result.probe_seconds += time.perf_counter() - started
     return found
 
 

@@ -46,6 +46,7 @@ def test_build_edit_and_unlearn_with_a_probe_set(store, admin, tiny_model_dir, t
     record = json.loads(open(f"{job.outputs['model_dir']}/unlearn_training.json").read())
     steps = [step for step, _ in record["probes"]]
     assert job.outputs["kept"]["step"] in steps[1:]
+    assert job.outputs["probe_seconds"] > 0  # shown beside the stage's time
     assert {"book", "neighbours"} <= set(record["probes"][0][1])
     assert "checkpoint kept" in open(f"{job.outputs['model_dir']}/README.md").read()
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import torch
 from transformers import AutoModelForCausalLM
 
@@ -43,6 +45,7 @@ def test_training_finishes_on_the_weights_of_the_chosen_probe_point(tiny_model_d
     def probe(m):
         step = len(snapshots) * 2
         snapshots[step] = {k: v.detach().clone() for k, v in m.state_dict().items()}
+        time.sleep(0.05)  # a probe's cost, which the result counts
         return point(0.5 if step != 2 else 0.3)  # step 2 forgets most; nothing meets the target
 
     control = TrainControl(probe=probe, probe_every=2,
@@ -50,6 +53,7 @@ def test_training_finishes_on_the_weights_of_the_chosen_probe_point(tiny_model_d
     trained, result = training.train(model, examples, CONFIG, pad_id=tok.eos_token_id,
                                      control=control)  # fmt: skip
     assert result.kept.step == 2 and len(result.losses) == total  # ran to the end
+    assert result.probe_seconds >= 0.05 * len(result.probes) > 0
     for name, value in trained.state_dict().items():
         torch.testing.assert_close(value, snapshots[2][name])
     fresh = AutoModelForCausalLM.from_pretrained(tiny_model_dir)

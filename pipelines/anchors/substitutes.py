@@ -27,6 +27,7 @@ CHARACTERS = (
     "the Painter|the Cobbler|the Butcher|the Smith|the Glazier|the Mason|the Chemist"
 ).split("|")
 ADJECTIVES = "old new far little great lower upper western eastern quiet second".split()
+COLOURS = "grey white black brown red blue green golden".split()  # a whole book's dictionary
 PLAIN = {
     "PLACE": "the market town|the river valley|the old port|the hill village|the northern city|"
     "the coastal town|the lake district|the mountain pass|the border town|the farmland|"
@@ -50,16 +51,22 @@ def _fresh(pool: list[str], used: set[str], taken: set[str]) -> str:
         key = candidate.casefold()
         if key not in used and key not in taken and not is_famous(candidate):
             return candidate
-    raise ValueError("no unused substitute left")  # cannot happen: the combinations are many
+    raise ValueError("no unused substitute left")  # thousands per label: a whole book uses ~100
 
 
 def _candidates(pool: list[str]):
     """The pool, then plausible combinations when a large dictionary uses it up: "the old
-    guild" for a thing, "Alex Jordan" for a first name; never a numbered placeholder."""
+    guild", then "the old grey guild" for a thing, "Alex Jordan" for a first name; never a
+    numbered placeholder."""
     yield from pool
     if pool[0].startswith("the "):
+        nouns = [c.removeprefix("the ") for c in pool]
         for adjective in ADJECTIVES:
-            yield from (f"the {adjective} {c.removeprefix('the ')}" for c in pool)
+            yield from (f"the {adjective} {n}" for n in nouns if adjective not in n.split())
+        for adjective in ADJECTIVES:  # a whole book can use up the first combinations too
+            for colour in COLOURS:
+                yield from (f"the {adjective} {colour} {n}" for n in nouns
+                            if adjective not in n.split())  # fmt: skip
     else:
         yield from (f"{a} {b}" for a in pool for b in SURNAMES if a != b)
 

@@ -83,6 +83,17 @@ def test_substitutes_are_never_famous_names():
     assert world.is_famous("Jordan Baker") and world.is_famous("jonah")
 
 
+def test_a_whole_books_dictionary_never_runs_out_of_distinct_substitutes():
+    # the whole of Moby-Dick used up the 96 concepts once; each label now has thousands
+    terms = {f"Term{i} {label}": label for label in ("CONCEPT", "OBJECT", "OTHER")
+             for i in range(400)}  # fmt: skip
+    titled = {f"Title{i}": "PERSON" for i in range(400)}
+    table = offline_translations(terms | titled, titled=titled)
+    assert len({v.casefold() for v in table.values()}) == len(table) == 1_600
+    assert "the old grey creature" in table.values()  # plausible words, no numbered placeholder
+    assert not any(len(set(v.split())) < len(v.split()) for v in table.values())  # "old old"
+
+
 def test_accept_all_leaves_world_knowledge_to_people_who_see_why(store, admin):
     project = make_project(store, admin)
     chunk = next(c for c in forget_chunks(store, project.id) if "Thumsath" in c.text)

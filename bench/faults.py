@@ -37,6 +37,7 @@ from pipelines.store.projects import get_project, list_projects
 from pipelines.store.tables import Document
 from pipelines.store.users import authenticate, create_user
 from pipelines.types import DocRole, Role, UnlearnError
+from tests.concurrency import at_once
 
 PORT = 54399
 
@@ -233,21 +234,9 @@ def concurrent_ingests(store, admin, project, tally: Tally, people: int = 3) -> 
     already there, nobody's command fails."""
     upload = Upload("same-file.txt", _prose(4_000, seed=people).encode("utf-8"))
     before = _documents(store, project.id)
-    go, reports, failures = threading.Barrier(people), [], []
-
-    def one() -> None:
-        go.wait()
-        try:
-            reports.append(ingest.run(IngestConfig(), [upload], store=store, actor=admin,
-                                      project_id=project.id, role=DocRole.RETAIN))  # fmt: skip
-        except Exception as err:  # noqa: BLE001 - a traceback here is the fault counted
-            failures.append(err)
-
-    threads = [threading.Thread(target=one) for _ in range(people)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    reports, failures = at_once(people, lambda: ingest.run(
+        IngestConfig(), [upload], store=store, actor=admin, project_id=project.id,
+        role=DocRole.RETAIN))  # fmt: skip
     added = sum(len(r.added) for r in reports)
     extra = _documents(store, project.id) - before - 1
     tally.check(not failures and added == 1 and extra == 0, half_states=max(0, extra))

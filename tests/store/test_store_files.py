@@ -108,6 +108,7 @@ def test_three_people_ingesting_one_file_at_once_store_it_once_and_nobody_fails(
     from pipelines.store.anchors import forget_chunks
     from pipelines.store.projects import create_project
     from pipelines.types import DocRole
+    from tests.concurrency import at_once
 
     monkeypatch.setattr(documents, "CHUNK_BATCH", 2)
     doc = ten_chunk_document()
@@ -122,24 +123,3 @@ def test_three_people_ingesting_one_file_at_once_store_it_once_and_nobody_fails(
         assert len(stored) == 1
         assert [d.id for d in documents.list_documents(store, project.id)] == stored
         assert len(forget_chunks(store, project.id)) == len(doc.spans)
-
-
-def at_once(people: int, work):
-    """Run work on that many threads released together: (results, exceptions)."""
-    import threading
-
-    go, results, failures = threading.Barrier(people), [], []
-
-    def one():
-        go.wait()
-        try:
-            results.append(work())
-        except Exception as err:  # noqa: BLE001 - a failure is what the caller looks for
-            failures.append(err)
-
-    threads = [threading.Thread(target=one) for _ in range(people)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results, failures

@@ -3,10 +3,11 @@ book's own terms and never a famous name."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from pipelines.anchors.usage import head_word
 from pipelines.anchors.world import is_famous
+from pipelines.whp.translate import Translator
 
 # Gender-neutral first names and plain surnames: a person's name parts map word by word, so
 # "Ada Quill" and "Quill" get the same surname.
@@ -45,11 +46,13 @@ PLAIN = {
 }
 
 
-def _fresh(pool: list[str], used: set[str], taken: set[str]) -> str:
-    """The first candidate not used yet, not one of the book's terms and not a famous name."""
+Clashes = Callable[[str], bool]
+
+
+def _fresh(pool: list[str], used: set[str], clashes: Clashes) -> str:
+    """The first candidate not used yet, holding none of the book's terms, not a famous name."""
     for candidate in _candidates(pool):
-        key = candidate.casefold()
-        if key not in used and key not in taken and not is_famous(candidate):
+        if candidate.casefold() not in used and not clashes(candidate) and not is_famous(candidate):
             return candidate
     raise ValueError("no unused substitute left")  # thousands per label: a whole book uses ~100
 
@@ -71,18 +74,19 @@ def _candidates(pool: list[str]):
         yield from (f"{a} {b}" for a in pool for b in SURNAMES if a != b)
 
 
-def _person(term: str, word_map: dict[str, str], used: set[str], taken: set[str]) -> str:
+def _person(term: str, word_map: dict[str, str], used: set[str], clashes: Clashes) -> str:
     words = term.split()
     out = []
     for i, word in enumerate(words):
         key = word.casefold()
         if key not in word_map:
             pool = FIRST_NAMES if i == 0 and len(words) > 1 or len(words) == 1 else SURNAMES
-            word_map[key] = _fresh(list(pool), used, taken)
+            word_map[key] = _fresh(list(pool), used, clashes)
             used.add(word_map[key].casefold())
         out.append(word_map[key])
-    while len(out) > 1 and is_famous(" ".join(out)):  # "Jordan Baker", "Jesse James"
-        out[-1] = word_map[words[-1].casefold()] = _fresh(SURNAMES, used, taken)
+    # "Jordan Baker", "Jesse James"; or parts that together make one of the book's names
+    while len(out) > 1 and (is_famous(" ".join(out)) or clashes(" ".join(out))):
+        out[-1] = word_map[words[-1].casefold()] = _fresh(SURNAMES, used, clashes)
         used.add(out[-1].casefold())
     return " ".join(out)
 
@@ -97,7 +101,7 @@ def offline_translations(
     `titled` persons ("the Hatter") get a title, and a titled full name's head word ("Cat" of
     "Cheshire Cat", "Queen" of "Queen of Hearts") gets the full name's substitute."""
     keep, titled = dict(keep or {}), set(titled)
-    taken = {t.casefold() for t in terms} | {t.casefold() for t in avoid}
+    clashes = _clash_check([*terms, *avoid])
     used = {v.casefold() for v in keep.values()}
     word_map: dict[str, str] = {}
     for term, translation in keep.items():  # reuse a person's fixed parts for their other forms
@@ -112,14 +116,24 @@ def offline_translations(
         if term in keep:
             out[term] = keep[term]
         elif terms[term] == "PERSON" and term not in titled:
-            out[term] = _person(term, word_map, used, taken)
+            out[term] = _person(term, word_map, used, clashes)
         else:
-            out[term] = _fresh(_pool(terms[term]), used, taken)
+            out[term] = _fresh(_pool(terms[term]), used, clashes)
             used.add(out[term].casefold())
         head = by_key.get(head_word(term).casefold(), term)
         if term in titled and head != term and terms[head] == "PERSON" and head not in keep:
             out.setdefault(head, out[term])
     return out
+
+
+def _clash_check(book_terms: list[str]) -> Clashes:
+    """Whether a candidate is one of the book's terms or holds one ("Sam Roberts" where the book
+    names a "Sam"), found as publishing finds it, so publish never refuses what is made here."""
+    keys = {t.casefold() for t in book_terms}
+    finder = Translator({t: "" for t in book_terms if t.strip()})
+    return lambda candidate: (
+        candidate.casefold() in keys or bool(finder.translate(candidate).replacements)
+    )
 
 
 def _pool(label: str) -> list[str]:

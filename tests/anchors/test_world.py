@@ -94,6 +94,16 @@ def test_a_whole_books_dictionary_never_runs_out_of_distinct_substitutes():
     assert not any(len(set(v.split())) < len(v.split()) for v in table.values())  # "old old"
 
 
+def test_a_substitute_never_holds_one_of_the_books_names():
+    # the whole of Moby-Dick names a "Sam"; a first-name pool used up gave "Sam Roberts"
+    from pipelines.anchors.dictionary import check_entries
+
+    terms = {f"Name{i}": "PERSON" for i in range(60)} | {"Sam": "PERSON", "Miller": "PERSON"}
+    table = offline_translations(terms)
+    assert not any({"sam", "miller"} & set(v.casefold().split()) for v in table.values())
+    check_entries([{"term": t, "translation": v, "label": terms[t]} for t, v in table.items()])
+
+
 def test_accept_all_leaves_world_knowledge_to_people_who_see_why(store, admin):
     project = make_project(store, admin)
     chunk = next(c for c in forget_chunks(store, project.id) if "Thumsath" in c.text)

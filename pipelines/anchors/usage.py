@@ -19,18 +19,40 @@ def _term(term: str) -> str:
 
 def speaks(term: str, texts: Sequence[str]) -> bool:
     """Whether the term is someone who talks: "said the Hatter", "Alice replied"."""
-    before = re.compile(rf"\b(?:{SPEECH_VERBS}),? (?:the )?{_term(term)}")
-    after = re.compile(rf"{_term(term)},? (?:{SPEECH_VERBS})\b")
-    return any(before.search(t) or after.search(t) for t in texts)
+    before = re.compile(rf"\b(?:{SPEECH_VERBS}),? (?:the )?$")
+    after = re.compile(rf",? (?:{SPEECH_VERBS})\b")
+    return any(
+        before.search(text, max(0, use.start() - LOOK_BACK), use.start())
+        or after.match(text, use.end())
+        for text, use in _uses(term, texts)
+    )
 
 
 def titled(term: str, texts: Sequence[str]) -> bool:
     """Whether the term is mostly written after "the" ("the Dormouse", not "Alice")."""
-    pattern = re.compile(r"\b[Tt]he\s+" + r"(?=" + _term(term) + ")" + "|" + _term(term))
-    uses = [m.group() for t in texts for m in pattern.finditer(t)]
-    # each use with an article matches twice: the article (lookahead), then the term itself
-    with_article = sum(1 for u in uses if u.lower().startswith("the"))
-    return bool(uses) and with_article / (len(uses) - with_article or 1) >= TITLED_SHARE
+    article = re.compile(r"\b[Tt]he\s+$")
+    uses = with_article = 0
+    for text, use in _uses(term, texts):
+        uses += 1
+        with_article += bool(article.search(text, max(0, use.start() - LOOK_BACK), use.start()))
+    return bool(uses) and with_article / uses >= TITLED_SHARE
+
+
+LOOK_BACK = 40  # characters before a use where its article or speech verb is looked for
+
+
+def _uses(term: str, texts: Sequence[str]):
+    """(text, match) for each use of the term. The plain string search finds the candidates and
+    the regex only checks them: one full regex scan per term made a whole book's proposals take
+    many minutes."""
+    whole = re.compile(_term(term))
+    for text in texts:
+        at = text.find(term)
+        while at != -1:
+            use = whole.match(text, at)
+            if use:
+                yield text, use
+            at = text.find(term, at + 1)
 
 
 def head_word(term: str) -> str:

@@ -30,6 +30,8 @@ def test_who_speaks_and_who_wears_a_title():
     assert not speaks("Dormouse", TEA)
     assert titled("Hatter", TEA) and titled("Dormouse", TEA) and not titled("Nell", TEA)
     assert head_word("Queen of Hearts") == "Queen" and head_word("Cheshire Cat") == "Cat"
+    assert not titled("Hat", TEA) and not speaks("Hat", TEA)  # inside "Hatter" is no use
+    assert not titled("The Dormouse", TEA)  # its own "The" is not an article before it
 
 
 def test_a_term_gets_one_label_and_translation_in_every_chunk():

@@ -312,6 +312,8 @@ def test_a_restore_that_fails_midway_leaves_the_store_and_its_folder_as_they_wer
         (lambda rows: [{**rows[0], "shoe_size": 43}, *rows[1:]], "made by a newer version"),
         (lambda rows: [{**rows[0], "role": "root"}, *rows[1:]], "'root' is not a role"),
         (lambda rows: rows[1:], "its manifest says 3 users rows; it holds 2"),
+        # the other tables still point at the old id: a dangling reference
+        (lambda rows: [{**rows[0], "id": 9_999}, *rows[1:]], "do not fit this store"),
     ],
 )
 def test_a_hostile_archive_is_refused_before_any_row_is_written(

@@ -189,12 +189,9 @@ def labels_stage(store, actor, project, labels: LabelConfig, watch: Stopwatch, o
 def unlearn_stage(store, actor, project, unlearn, label_set: int, watch: Stopwatch, control):
     """The unlearning fine-tune on one label set; the stage's outputs (model_dir, artifact)."""
     job = stages.UnlearnJob(unlearn=unlearn, label_set=label_set)
-    outputs = watch.run(
+    return watch.run(
         "unlearn", lambda: stages.unlearn_project(store, actor, project, job, control=control)
     )
-    if outputs.get("probe_seconds"):  # part of the unlearn stage's time, shown beside it
-        watch.seconds["unlearn: probing"] = outputs["probe_seconds"]
-    return outputs
 
 
 def unlearn_config(config: DemoConfig) -> finetune.UnlearnConfig:

@@ -526,9 +526,10 @@ def one_reading_per_term(
         if labels.get(term_key(head_word(form))) == "PERSON":
             labels[key] = "PERSON"
     groups = {term_key(s.text) for s in spans if s.world}
+    wears_the = {key for key, form in forms.items() if titled(form, [corpus])}
     readings = {
         key: world.reading(form, labels.get(key, "OTHER"), corpus, speaks=key in speaking,
-                           titled=titled(form, [corpus]), group=key in groups)
+                           titled=key in wears_the, group=key in groups)
         for key, form in forms.items()
     }  # fmt: skip
     labels |= {key: r.label for key, r in readings.items()}
@@ -540,7 +541,7 @@ def one_reading_per_term(
         labels[key] = settlement.get("label") or labels.get(key, "OTHER")
         translations[key] = settlement.get("translation") or translations.get(key, "")
     persons = {form for key, form in forms.items() if labels.get(key) == "PERSON"}
-    titles = {form for form in persons if titled(form, [corpus])}
+    titles = {form for key, form in forms.items() if form in persons and key in wears_the}
     title_keys = {term_key(form) for form in titles}
     titles |= {form for form in persons if term_key(head_word(form)) in title_keys}
     table = offline_translations(
